@@ -1,0 +1,1 @@
+"""Badges: catalogue definitions plugins supply, and issuing them to participants."""

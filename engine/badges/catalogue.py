@@ -1,0 +1,67 @@
+"""What a network's catalogue says about a badge class (OB 2.0 BadgeClass / OB 3.0 Achievement)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from engine.errors import InvalidInput
+from engine.pathways.model import BadgeId, BadgeRequirement, Slug
+
+
+class BadgeClassSpec(BaseModel):
+    """A badge definition as a plugin ships it. `requires` names the sub-badges that validate it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: BadgeId
+    network: Slug
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    criteria: str = Field(min_length=1, description="Critères d'obtention (texte, en français)")
+    tags: list[str] = Field(default_factory=list)
+    requires: BadgeRequirement | None = None
+    example: bool = Field(
+        default=False, description="True when the badge is a placeholder for the network to replace"
+    )
+
+    @model_validator(mode="after")
+    def _namespaced(self) -> BadgeClassSpec:
+        # Ids are namespaced by network so two plugins can never claim the same badge.
+        if not self.id.startswith(f"{self.network}."):
+            raise ValueError(f"l'identifiant « {self.id} » doit commencer par « {self.network}. »")
+        return self
+
+
+class NetworkSpec(BaseModel):
+    """An organisation a plugin knows: its network itself, or a partner of that network."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slug: Slug
+    name: str
+    kind: str = "network"
+    url: str | None = None
+    email: str | None = None
+    colours: tuple[str, str] = ("#1d4e89", "#f2a900")
+
+
+def load_catalogue(path: Path) -> list[BadgeClassSpec]:
+    """Read a plugin's catalogue YAML (a list of badge classes) with errors naming file and
+    entry, so a network editing its catalogue sees exactly what to fix."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidInput(f"{path}: catalogue illisible : {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("badges"), list):
+        raise InvalidInput(f"{path}: le catalogue doit contenir une liste « badges »")
+    network = data.get("network")
+    specs = []
+    for i, entry in enumerate(data["badges"]):
+        try:
+            specs.append(BadgeClassSpec.model_validate({"network": network, **entry}))
+        except (ValidationError, TypeError) as exc:
+            raise InvalidInput(f"{path}: badges[{i}] : {exc}") from None
+    return specs

@@ -1,0 +1,497 @@
+"""`parcours`: the command line for networks (pathways) and SIAE staff (enrollments).
+
+Every command reports a ParcoursError as a French message on stderr with exit code 1, and
+bad arguments with exit code 2 (Typer's usage errors).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.errors import ParcoursError, PathwayInvalid
+from engine.services import enrollments as svc
+from engine.services.runtime import Runtime
+from engine.store.database import database_url, make_engine, upgrade
+
+app = typer.Typer(
+    help="Parcours : parcours d'Open Badges pour l'insertion par l'activité économique.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+pathway_app = typer.Typer(
+    help="Écrire, vérifier, publier et migrer des parcours.", no_args_is_help=True
+)
+org_app = typer.Typer(help="Réseaux, structures (SIAE) et partenaires.", no_args_is_help=True)
+staff_app = typer.Typer(help="Membres des équipes et leurs rôles.", no_args_is_help=True)
+evidence_app = typer.Typer(help="Pièces justificatives.", no_args_is_help=True)
+app.add_typer(pathway_app, name="pathway")
+app.add_typer(org_app, name="org")
+app.add_typer(staff_app, name="staff")
+app.add_typer(evidence_app, name="evidence")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Base : chemin SQLite ou URL (postgresql://...). Défaut : "
+        "$PARCOURS_DATABASE_URL, sinon parcours.sqlite",
+    ),
+]
+By = Annotated[str, typer.Option("--by", help="Membre de l'équipe qui agit (e-mail ou n°)")]
+Note = Annotated[str | None, typer.Option("--note", help="Commentaire consigné dans l'historique")]
+
+
+class _State:
+    db: str | None = None
+    _rt: Runtime | None = None
+
+    def runtime(self, *, migrate: bool = True) -> Runtime:
+        if self._rt is None:
+            engine = make_engine(self.db)
+            if migrate:
+                upgrade(engine)
+            self._rt = Runtime(engine)
+        return self._rt
+
+
+state = _State()
+
+
+@app.callback()
+def _main(db: DbOption = None) -> None:
+    state.db = db
+    state._rt = None
+
+
+def _fail(exc: ParcoursError) -> typer.Exit:
+    if isinstance(exc, PathwayInvalid):
+        typer.echo(f"Erreur : {exc.title} ({len(exc.problems)} problème(s))", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+    else:
+        typer.echo(f"Erreur : {exc}", err=True)
+    return typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except ParcoursError as exc:  # pragma: no cover - commands catch their own
+        raise SystemExit(1) from exc
+
+
+def _run(fn):  # type: ignore[no-untyped-def]
+    """Wrap a command body so domain errors become clean French messages."""
+    try:
+        return fn()
+    except ParcoursError as exc:
+        raise _fail(exc) from None
+
+
+# ---------------------------------------------------------------- setup and demo
+
+
+@app.command()
+def init() -> None:
+    """Créer ou mettre à jour la base : schéma, réseaux et badges des plugins, parcours."""
+    from engine.services.bootstrap import initialise
+
+    def body() -> None:
+        report = initialise(state.runtime(migrate=False))
+        typer.echo(f"Base prête : {database_url(state.db)}")
+        typer.echo(f"{report.organisations} organisations, {report.badge_classes} badges")
+        for label in report.published:
+            typer.echo(f"  publié : {label}")
+        for label in report.unchanged:
+            typer.echo(f"  inchangé : {label}")
+
+    _run(body)
+
+
+@app.command()
+def demo(
+    path: Annotated[
+        Path, typer.Option("--path", help="Fichier SQLite de démonstration (recréé à chaque fois)")
+    ] = Path("parcours-demo.sqlite"),
+) -> None:
+    """Démonstration : une base SQLite neuve et les parcours SATO joués de bout en bout."""
+    from engine.cli.demo import run_demo
+
+    _run(lambda: typer.echo(run_demo(path)))
+
+
+@app.command()
+def plugins() -> None:
+    """Lister les plugins chargés et les hooks qu'ils fournissent."""
+    from engine.plugins import default_plugin_manager, describe
+
+    for name, origin, hooks in describe(default_plugin_manager()):
+        typer.echo(f"{name}  ({origin})")
+        typer.echo(f"    {', '.join(hooks)}")
+
+
+# ---------------------------------------------------------------- pathways
+
+
+@pathway_app.command("check")
+def pathway_check(files: Annotated[list[Path], typer.Argument(help="Fichiers YAML")]) -> None:
+    """Vérifier des fichiers de parcours (schéma, graphe, badges et vérifications connus)."""
+    from engine.services.pathways import check_file
+
+    rt = Runtime(make_engine("sqlite://"))
+    failed = False
+    for path in files:
+        try:
+            pathway = check_file(rt, path)
+        except PathwayInvalid as exc:
+            failed = True
+            _fail(exc)
+            continue
+        typer.echo(
+            f"{path} : parcours « {pathway.id} » version {pathway.version} valide "
+            f"({len(pathway.stages)} étapes, {len(pathway.transitions)} transitions)"
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+@pathway_app.command("list")
+def pathway_list() -> None:
+    """Lister les versions de parcours publiées."""
+    from engine.services.pathways import list_versions
+
+    def body() -> None:
+        for row in list_versions(state.runtime()):
+            typer.echo(f"{row.pathway_id}  v{row.version}  {row.title}  ({row.network})")
+
+    _run(body)
+
+
+@pathway_app.command("publish")
+def pathway_publish() -> None:
+    """Publier les parcours de workflows/ (et des plugins) ; tout ou rien."""
+    from engine.services.pathways import publish_all
+
+    def body() -> None:
+        for row, new in publish_all(state.runtime()):
+            typer.echo(f"{'publié' if new else 'inchangé'} : {row.pathway_id} v{row.version}")
+
+    _run(body)
+
+
+def _find_pathway(rt: Runtime, pathway_id: str, version: int | None):  # type: ignore[no-untyped-def]
+    """A published version if the database has one, else the file in workflows/."""
+    from engine.errors import NotFound
+    from engine.services.pathways import check_file, latest_version, pathway_files
+
+    try:
+        row = latest_version(rt, pathway_id, version)
+        with rt.unit_of_work() as session:
+            return rt.pathway(session, row.id)
+    except NotFound:
+        for path in pathway_files(rt):
+            pathway = check_file(rt, path)
+            if pathway.id == pathway_id and version in (None, pathway.version):
+                return pathway
+        raise
+
+
+@pathway_app.command("show")
+def pathway_show(
+    pathway_id: str,
+    version: Annotated[int | None, typer.Option(help="Version (défaut : la plus récente)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON")] = False,
+) -> None:
+    """Afficher un parcours : étapes, badges, transitions et leurs conditions."""
+
+    def body() -> None:
+        p = _find_pathway(state.runtime(), pathway_id, version)
+        if as_json:
+            typer.echo(json.dumps(p.model_dump(mode="json"), ensure_ascii=False, indent=2))
+            return
+        typer.echo(f"{p.title} — {p.id} version {p.version} (réseau {p.network})")
+        if p.description:
+            typer.echo(p.description.strip())
+        typer.echo("Étapes :")
+        for s in p.stages:
+            flags = [f for f, on in (("initiale", s.id == p.initial), ("finale", s.final)) if on]
+            extra = f" ({', '.join(flags)})" if flags else ""
+            deadline = f", échéance {s.deadline_days} j" if s.deadline_days else ""
+            typer.echo(f"  {s.id} : {s.title}{extra}{deadline}")
+            for when, label in (("on_enter", "à l'entrée"), ("on_complete", "à la sortie")):
+                badges = getattr(s.awards, when)
+                if badges:
+                    typer.echo(f"      badges {label} : {', '.join(badges)}")
+        typer.echo("Transitions :")
+        for t in p.transitions:
+            typer.echo(f"  {t.trigger} : {', '.join(t.source)} → {t.dest} — {t.title}")
+            g = t.gate
+            for req in g.badges:
+                n = "tous" if req.at_least is None else f"au moins {req.at_least}"
+                typer.echo(f"      badges ({n}) : {', '.join(req.of)}")
+            if g.evidence:
+                typer.echo(f"      pièces : {', '.join(g.evidence)}")
+            if g.min_days is not None or g.max_days is not None:
+                typer.echo(f"      durée : min {g.min_days or 0} j, max {g.max_days or '—'} j")
+            if g.committee:
+                typer.echo("      décision du comité d'attribution")
+            if g.roles:
+                typer.echo(f"      rôles : {', '.join(r.value for r in g.roles)}")
+            if g.checks:
+                typer.echo(f"      vérifications : {', '.join(g.checks)}")
+
+    _run(body)
+
+
+@pathway_app.command("diagram")
+def pathway_diagram(
+    pathway_id: str,
+    out: Annotated[Path, typer.Option(help="Dossier de sortie")] = Path("."),
+    version: Annotated[int | None, typer.Option(help="Version")] = None,
+) -> None:
+    """Dessiner un parcours : .mmd (Mermaid), .svg et .png."""
+    from engine.pathways.diagram import mermaid, png, svg
+
+    def body() -> None:
+        p = _find_pathway(state.runtime(), pathway_id, version)
+        out.mkdir(parents=True, exist_ok=True)
+        stem = out / f"{p.id}-v{p.version}"
+        for suffix, content in ((".mmd", mermaid(p)), (".svg", svg(p))):
+            stem.with_suffix(suffix).write_text(content, encoding="utf-8")
+        stem.with_suffix(".png").write_bytes(png(p))
+        for suffix in (".mmd", ".svg", ".png"):
+            typer.echo(f"écrit : {stem.with_suffix(suffix)}")
+
+    _run(body)
+
+
+@pathway_app.command("migrate")
+def pathway_migrate(
+    pathway_id: str,
+    to: Annotated[int, typer.Option("--to", help="Version cible")],
+    by: By,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Correspondance d'étape ancienne=nouvelle (répétable)"),
+    ] = None,
+    note: Note = None,
+) -> None:
+    """Migrer les parcours en cours vers une nouvelle version (tout ou rien, audité)."""
+    from engine.services.pathways import migrate
+
+    pairs: dict[str, str] = {}
+    for item in mapping or []:
+        old, sep, new = item.partition("=")
+        if not sep or not old or not new:
+            raise typer.BadParameter(f"« {item} » : attendu ancienne=nouvelle", param_hint="--map")
+        pairs[old.strip()] = new.strip()
+
+    def body() -> None:
+        report = migrate(state.runtime(), pathway_id, to, pairs, by=by, note=note)
+        typer.echo(f"{report.moved} parcours migrés vers {pathway_id} v{to}")
+        for old, new in sorted(report.by_stage.items()):
+            typer.echo(f"  {old} → {new}")
+
+    _run(body)
+
+
+# ---------------------------------------------------------------- organisations and staff
+
+
+@org_app.command("add")
+def org_add(
+    slug: str,
+    name: Annotated[str, typer.Option(help="Nom")],
+    kind: Annotated[str, typer.Option(help="network, structure ou partner")] = "structure",
+    structure_kind: Annotated[
+        str | None, typer.Option(help="Pour une structure : AI, ACI, EI, ETTI, EiTi ou EA")
+    ] = None,
+    network: Annotated[list[str] | None, typer.Option(help="Réseau d'appartenance")] = None,
+) -> None:
+    """Créer ou mettre à jour une organisation."""
+    from engine.services.organisations import upsert_organisation
+
+    def body() -> None:
+        with state.runtime().unit_of_work() as s:
+            org = upsert_organisation(
+                s, slug, name, kind, structure_kind=structure_kind, networks=network
+            )
+            typer.echo(f"organisation « {org.slug} » ({org.kind}) enregistrée")
+
+    _run(body)
+
+
+@staff_app.command("add")
+def staff_add(
+    email: str,
+    given_name: Annotated[str, typer.Option("--given-name", help="Prénom")],
+    family_name: Annotated[str, typer.Option("--family-name", help="Nom")],
+    role: Annotated[
+        list[str], typer.Option(help="rôle@organisation, ex. cip@sato-interim (répétable)")
+    ],
+) -> None:
+    """Créer un membre d'équipe et lui donner des rôles."""
+    from engine.services.organisations import add_staff
+
+    roles = []
+    for item in role:
+        name, sep, org = item.partition("@")
+        if not sep:
+            raise typer.BadParameter(f"« {item} » : attendu rôle@organisation", param_hint="--role")
+        roles.append((org, name))
+
+    def body() -> None:
+        with state.runtime().unit_of_work() as s:
+            person = add_staff(s, email, given_name, family_name, roles)
+            typer.echo(f"{person.display_name} (n° {person.id}) : {', '.join(r for r in role)}")
+
+    _run(body)
+
+
+# ---------------------------------------------------------------- enrollments
+
+
+@app.command()
+def enroll(
+    pathway: Annotated[str, typer.Option(help="Identifiant du parcours")],
+    structure: Annotated[str, typer.Option(help="Structure (SIAE) qui accompagne")],
+    given_name: Annotated[str, typer.Option("--given-name", help="Prénom")],
+    family_name: Annotated[str, typer.Option("--family-name", help="Nom")],
+    by: By,
+    email: Annotated[str | None, typer.Option(help="E-mail (facultatif)")] = None,
+    version: Annotated[int | None, typer.Option(help="Version (défaut : la plus récente)")] = None,
+    note: Note = None,
+) -> None:
+    """Inscrire une personne sur un parcours."""
+
+    def body() -> None:
+        eid = svc.enroll(
+            state.runtime(),
+            pathway,
+            structure,
+            svc.Participant(given_name, family_name, email),
+            by=by,
+            version=version,
+            note=note,
+        )
+        typer.echo(f"parcours n° {eid} créé pour {given_name} {family_name}")
+
+    _run(body)
+
+
+@app.command()
+def advance(enrollment: int, trigger: str, by: By, note: Note = None) -> None:
+    """Faire passer une personne à l'étape suivante ; explique toute condition non remplie."""
+
+    def body() -> None:
+        rt = state.runtime()
+        result = svc.advance(rt, enrollment, trigger, by=by, note=note)
+        typer.echo(f"parcours n° {enrollment} : {result.from_stage} → {result.to_stage}")
+        if result.awarded:
+            with rt.unit_of_work() as s:
+                names = rt.catalogue(s)
+            for badge in result.awarded:
+                typer.echo(f"  badge délivré : {names[badge].name}")
+
+    _run(body)
+
+
+@app.command()
+def status(
+    enrollment: int,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Vérifie que ce membre d'équipe a accès à ce parcours"),
+    ] = None,
+) -> None:
+    """Où en est la personne, et ce qu'il lui faut pour chaque étape suivante."""
+    from engine.cli.render import status_text
+
+    _run(lambda: typer.echo(status_text(svc.status(state.runtime(), enrollment, by=by))))
+
+
+@app.command()
+def history(
+    enrollment: int,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Vérifie que ce membre d'équipe a accès à ce parcours"),
+    ] = None,
+) -> None:
+    """Historique complet : qui a fait quoi, quand, et pourquoi."""
+    from engine.cli.render import history_text
+
+    def body() -> None:
+        rt = state.runtime()
+        entries = svc.history(rt, enrollment, by=by)
+        with rt.unit_of_work() as s:
+            names = {k: v.name for k, v in rt.catalogue(s).items()}
+        typer.echo(history_text(entries, names))
+
+    _run(body)
+
+
+@evidence_app.command("add")
+def evidence_add(
+    enrollment: int,
+    kind: str,
+    by: By,
+    narrative: Annotated[str | None, typer.Option(help="Description")] = None,
+    url: Annotated[str | None, typer.Option(help="Lien vers le document")] = None,
+    context: Annotated[
+        str | None, typer.Option(help="Contexte d'apprentissage (AFEST, PMSMP, ...)")
+    ] = None,
+) -> None:
+    """Joindre une pièce justificative à l'étape en cours."""
+
+    def body() -> None:
+        svc.add_evidence(
+            state.runtime(), enrollment, kind, by=by, narrative=narrative, url=url, context=context
+        )
+        typer.echo(f"pièce « {kind} » jointe au parcours n° {enrollment}")
+
+    _run(body)
+
+
+@app.command()
+def award(
+    enrollment: int,
+    badge: str,
+    by: By,
+    narrative: Annotated[str | None, typer.Option(help="Preuve ou commentaire")] = None,
+) -> None:
+    """Délivrer un badge (par exemple un sous-badge évalué par l'encadrant technique)."""
+
+    def body() -> None:
+        svc.award(state.runtime(), enrollment, badge, by=by, narrative=narrative)
+        typer.echo(f"badge « {badge} » délivré (parcours n° {enrollment})")
+
+    _run(body)
+
+
+@app.command()
+def decide(
+    enrollment: int,
+    trigger: str,
+    by: By,
+    reason: Annotated[str, typer.Option(help="Motifs de la décision")],
+    approve: Annotated[bool, typer.Option("--approve/--reject", help="Avis du comité")] = True,
+) -> None:
+    """Enregistrer la décision du comité d'attribution sur un passage."""
+
+    def body() -> None:
+        svc.record_decision(state.runtime(), enrollment, trigger, approve, reason, by=by)
+        typer.echo(
+            f"décision {'favorable' if approve else 'défavorable'} enregistrée "
+            f"pour « {trigger} » (parcours n° {enrollment})"
+        )
+
+    _run(body)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

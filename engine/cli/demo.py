@@ -1,0 +1,78 @@
+"""`parcours demo`: a fresh SQLite database, the built-in plugins and workflows, and each
+plugin's demo story played on a simulated clock, then a readable summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from engine.cli.render import history_text
+from engine.services.bootstrap import initialise
+from engine.services.enrollments import history, status
+from engine.services.runtime import Runtime
+from engine.store.database import make_engine
+from engine.store.tables import CommitteeDecision, Person
+
+
+@dataclass
+class Demo:
+    """Simulated time, so a pathway's minimum durations pass in a second, and remarks."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    remarks: list[str] = field(default_factory=list)
+
+    def wait(self, days: int) -> datetime:
+        self.now += timedelta(days=days)
+        return self.now
+
+    def say(self, text: str) -> None:
+        self.remarks.append(f"  {self.now:%d/%m/%Y}  {text}")
+
+
+def run_demo(db_path: Path) -> str:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    rt = Runtime(make_engine(f"sqlite:///{db_path}"))
+    report = initialise(rt)
+    out = [
+        f"Base de démonstration : {db_path}",
+        f"Plugins chargés : {', '.join(sorted(n for n, _ in rt.pm.list_name_plugin()))}",
+        f"{report.organisations} organisations (réseaux et partenaires), {report.badge_classes} "
+        f"badges au "
+        f"catalogue, parcours publiés : {', '.join(report.published)}",
+        "",
+    ]
+    demo = Demo()
+    enrollment_ids = [e for ids in rt.pm.hook.parcours_demo(rt=rt, demo=demo) for e in ids]
+    with rt.unit_of_work() as session:
+        names = {slug: entry.name for slug, entry in rt.catalogue(session).items()}
+        deciders = {d.enrollment_id for d in session.execute(select(CommitteeDecision)).scalars()}
+        staff = session.execute(select(Person).where(Person.kind == "staff")).scalars().all()
+    for eid in enrollment_ids:
+        st = status(rt, eid, now=datetime.now(UTC))
+        out.append("═" * 78)
+        out.append(f"{st.participant} — {st.pathway_title} (parcours n° {eid}, {st.structure})")
+        out.append(
+            f"Étape atteinte : {st.stage_title}"
+            + (" — parcours terminé" if st.status == "completed" else "")
+        )
+        out.append("Historique (qui a décidé quoi, et quand) :")
+        out.append(history_text(history(rt, eid), names))
+        out.append(f"Badges obtenus ({len(st.badges)}) : " + ", ".join(st.badges))
+        if eid in deciders:
+            out.append("Décision de comité d'attribution enregistrée avec ses motifs.")
+        out.append("")
+    if demo.remarks:
+        out.append("À noter pendant la démonstration :")
+        out.extend(demo.remarks)
+        out.append("")
+    out.append(f"Équipe : {', '.join(p.display_name for p in staff)}")
+    out.append(
+        f"Pour explorer : parcours --db {db_path} status {enrollment_ids[0]}"
+        if enrollment_ids
+        else "Aucun scénario de démonstration fourni par les plugins."
+    )
+    return "\n".join(out)

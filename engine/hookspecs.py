@@ -1,0 +1,81 @@
+"""Every hook a Parcours plugin may implement. Each docstring is that hook's documentation.
+
+Plugins register through the ``parcours`` entry-point group (see pyproject.toml); the built-in
+network plugins under ``plugins/`` use exactly the same route as third-party ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from engine.badges.catalogue import BadgeClassSpec, NetworkSpec
+    from engine.gates import GateContext
+
+hookspec = pluggy.HookspecMarker("parcours")
+hookimpl = pluggy.HookimplMarker("parcours")
+
+GateCheck = Callable[["GateContext"], "str | None"]
+"""A plugin gate check: returns None when satisfied, else a French sentence saying what is unmet."""
+
+
+@hookspec
+def parcours_networks() -> list[NetworkSpec]:
+    """Organisations this plugin defines: its network, and partners such as a GEIQ or ADIE.
+
+    They are created (or updated by slug) when Parcours initialises a database.
+    """
+
+
+@hookspec
+def parcours_badge_catalogue() -> list[BadgeClassSpec]:
+    """Badge classes this plugin's network issues. Ids are ``network.slug`` and must be unique
+    across all plugins; pathways name them in gates and awards."""
+
+
+@hookspec
+def parcours_pathways() -> list[Path]:
+    """Extra pathway YAML files shipped inside the plugin, in addition to ``workflows/``."""
+
+
+@hookspec
+def parcours_gate_checks() -> dict[str, GateCheck]:
+    """Named extra conditions a pathway gate may list under ``checks:``.
+
+    Names are namespaced (``sato.accord_geiq``). A check receives the GateContext (enrollment,
+    stage, actor, badges held, evidence kinds) and returns None or the unmet condition in French.
+    """
+
+
+@hookspec
+def parcours_committee_rules() -> dict[str, Any]:
+    """Attribution-committee rules per committee kind (members' roles, quorum, conflicts of
+    interest). Keys are committee kinds such as ``inae.croise``."""
+
+
+@hookspec
+def parcours_passport_connectors() -> dict[str, Any]:
+    """Connectors that deliver issued badges somewhere (a backpack, a partner's system),
+    keyed by name."""
+
+
+@hookspec
+def parcours_stage_entered(enrollment_id: int, pathway_id: str, stage: str, at: Any) -> None:
+    """Called after a transition is committed, once per stage entered."""
+
+
+@hookspec
+def parcours_badge_issued(assertion_id: str, badge_class: str, recipient_id: int) -> None:
+    """Called after a badge is committed as issued."""
+
+
+@hookspec
+def parcours_demo(rt: Any, demo: Any) -> list[int]:
+    """Play this network's demo story on a fresh database (`parcours demo`): create its
+    structures and staff, enroll participants and advance them, using ``demo.now`` and
+    ``demo.wait(days)`` for simulated time and ``demo.say(text)`` for remarks worth printing.
+    Returns the enrollment ids to summarise."""

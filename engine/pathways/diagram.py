@@ -1,0 +1,235 @@
+"""Pictures of a pathway: Mermaid text for docs, SVG and PNG a person opens directly.
+
+SVG and PNG share one layered layout (stages ranked by longest path from the initial stage),
+drawn with the standard library and Pillow, so a fresh machine needs no Graphviz install.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+from PIL import Image, ImageDraw, ImageFont
+
+from engine.pathways.model import Pathway
+
+BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 230, 64, 170, 40, 30
+
+
+def mermaid(pathway: Pathway) -> str:
+    lines = ["stateDiagram-v2", f"    %% {pathway.title} (version {pathway.version})"]
+    for stage in pathway.stages:
+        lines.append(f'    state "{stage.title}" as {_mid(stage.id)}')
+    lines.append(f"    [*] --> {_mid(pathway.initial)}")
+    for t in pathway.transitions:
+        for src in t.source:
+            lines.append(f"    {_mid(src)} --> {_mid(t.dest)} : {t.title}")
+    for stage in pathway.stages:
+        if stage.final:
+            lines.append(f"    {_mid(stage.id)} --> [*]")
+    return "\n".join(lines) + "\n"
+
+
+def _mid(stage_id: str) -> str:
+    return stage_id.replace("-", "_")
+
+
+@dataclass(frozen=True)
+class _Edge:
+    label: str
+    points: list[tuple[int, int]]
+    label_at: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class _Box:
+    x: int
+    y: int
+
+    @property
+    def right(self) -> tuple[int, int]:
+        return self.x + BOX_W, self.y + BOX_H // 2
+
+    @property
+    def left(self) -> tuple[int, int]:
+        return self.x, self.y + BOX_H // 2
+
+
+def _layout(pathway: Pathway) -> tuple[dict[str, _Box], int, int]:
+    rank = {s.id: 0 for s in pathway.stages}
+    edges = [
+        (src, t.dest)
+        for t in pathway.transitions
+        for src in t.source
+        if src in rank and t.dest in rank
+    ]
+    # Longest-path ranking; bounded passes keep cycles (loops back) from running forever.
+    for _ in range(len(rank)):
+        changed = False
+        for src, dest in edges:
+            if dest != pathway.initial and rank[dest] < rank[src] + 1 <= len(rank):
+                rank[dest] = rank[src] + 1
+                changed = True
+        if not changed:
+            break
+    columns: dict[int, list[str]] = {}
+    for stage in pathway.stages:
+        columns.setdefault(rank[stage.id], []).append(stage.id)
+    boxes = {}
+    for col, ids in columns.items():
+        for row, stage_id in enumerate(ids):
+            boxes[stage_id] = _Box(
+                MARGIN + col * (BOX_W + GAP_X), MARGIN + 30 + row * (BOX_H + GAP_Y)
+            )
+    width = MARGIN * 2 + (max(columns) + 1) * (BOX_W + GAP_X) - GAP_X
+    height = MARGIN * 2 + 30 + max(len(v) for v in columns.values()) * (BOX_H + GAP_Y)
+    return boxes, width, height
+
+
+def _short(label: str, width: int = 30) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def _wrap(text: str, width: int = 28) -> list[str]:
+    lines, current = [], ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    return ([*lines, current] if current else lines)[:3]
+
+
+def _edges(pathway: Pathway, boxes: dict[str, _Box]) -> list[_Edge]:
+    """Adjacent columns: a straight arrow. Longer or backward edges run along their own lane
+    under the stages, so they never cross a box; edges sharing a destination share a lane."""
+    bottom = max(b.y for b in boxes.values()) + BOX_H
+    lanes: dict[str, int] = {}
+    edges = []
+    for t in pathway.transitions:
+        for src in t.source:
+            a, b = boxes[src], boxes[t.dest]
+            if b.x - a.x == BOX_W + GAP_X and b.y == a.y:
+                edges.append(_Edge(t.title, [a.right, b.left], (a.right[0] + 6, a.right[1] - 8)))
+                continue
+            lane = bottom + 24 + 22 * lanes.setdefault(t.dest, len(lanes))
+            ax, bx = a.x + BOX_W // 2 + 20 * (len(edges) % 3), b.x + BOX_W // 2
+            points = [(ax, a.y + BOX_H), (ax, lane), (bx, lane), (bx, b.y + BOX_H)]
+            if b.x > a.x and b.y > a.y + BOX_H and a.x + BOX_W + GAP_X == b.x:
+                points = [a.right, b.left]
+            edges.append(_Edge(t.title, points, (min(ax, bx) + 8, lane - 5)))
+    return edges
+
+
+def _height(boxes: dict[str, _Box], pathway: Pathway, base: int) -> int:
+    lanes = len({t.dest for t in pathway.transitions})
+    return base + 30 + 22 * lanes
+
+
+def svg(pathway: Pathway) -> str:
+    boxes, width, height = _layout(pathway)
+    height = _height(boxes, pathway, height)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Arial, sans-serif" '
+        f'role="img" aria-label="{escape(pathway.title)}">',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
+        'markerHeight="8" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
+        'fill="#444"/></marker></defs>',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{MARGIN}" y="{MARGIN + 6}" font-size="18" font-weight="bold">'
+        f"{escape(pathway.title)} — version {pathway.version}</text>",
+    ]
+    for edge in _edges(pathway, boxes):
+        points = " ".join(f"{x},{y}" for x, y in edge.points)
+        out.append(
+            f'<polyline points="{points}" fill="none" stroke="#444" stroke-width="1.5" '
+            f'marker-end="url(#arrow)"><title>{escape(edge.label)}</title></polyline>'
+        )
+        out.append(
+            f'<text x="{edge.label_at[0]}" y="{edge.label_at[1]}" font-size="11" '
+            f'fill="#333">{escape(_short(edge.label))}</text>'
+        )
+    for stage in pathway.stages:
+        box = boxes[stage.id]
+        stroke = 3 if stage.id == pathway.initial else 1.5
+        fill = "#e8f1e4" if stage.final else "#eef3fb"
+        out.append(
+            f'<g><title>{escape(stage.id)}</title><rect x="{box.x}" y="{box.y}" '
+            f'width="{BOX_W}" height="{BOX_H}" rx="10" fill="{fill}" stroke="#1d4e89" '
+            f'stroke-width="{stroke}"/>'
+        )
+        if stage.final:
+            out.append(
+                f'<rect x="{box.x + 4}" y="{box.y + 4}" width="{BOX_W - 8}" '
+                f'height="{BOX_H - 8}" rx="8" fill="none" stroke="#1d4e89"/>'
+            )
+        lines = _wrap(stage.title)
+        for i, line in enumerate(lines):
+            y = box.y + BOX_H // 2 + (i - (len(lines) - 1) / 2) * 16 + 5
+            out.append(
+                f'<text x="{box.x + BOX_W // 2}" y="{y:.0f}" font-size="13" '
+                f'text-anchor="middle">{escape(line)}</text>'
+            )
+        out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for name in ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
+
+
+def png(pathway: Pathway) -> bytes:
+    boxes, width, height = _layout(pathway)
+    height = _height(boxes, pathway, height)
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    title_font, font = _font(18), _font(13)
+    draw.text(
+        (MARGIN, MARGIN - 10),
+        f"{pathway.title} — version {pathway.version}",
+        fill="black",
+        font=title_font,
+    )
+    for edge in _edges(pathway, boxes):
+        draw.line(edge.points, fill="#444444", width=2)
+        draw.text(edge.label_at, _short(edge.label), fill="#333333", font=_font(11), anchor="ls")
+        (x1, y1), (x2, y2) = edge.points[-2:]
+        angle = math.atan2(y2 - y1, x2 - x1)
+        head = [(x2, y2)] + [
+            (x2 - 10 * math.cos(angle + d), y2 - 10 * math.sin(angle + d)) for d in (0.4, -0.4)
+        ]
+        draw.polygon(head, fill="#444444")
+    for stage in pathway.stages:
+        box = boxes[stage.id]
+        fill = "#e8f1e4" if stage.final else "#eef3fb"
+        draw.rounded_rectangle(
+            [box.x, box.y, box.x + BOX_W, box.y + BOX_H],
+            radius=10,
+            fill=fill,
+            outline="#1d4e89",
+            width=3 if stage.id == pathway.initial else 2,
+        )
+        if stage.final:
+            draw.rounded_rectangle(
+                [box.x + 4, box.y + 4, box.x + BOX_W - 4, box.y + BOX_H - 4],
+                radius=8,
+                outline="#1d4e89",
+                width=1,
+            )
+        lines = _wrap(stage.title)
+        for i, line in enumerate(lines):
+            y = box.y + BOX_H // 2 + (i - (len(lines) - 1) / 2) * 16
+            draw.text((box.x + BOX_W // 2, y), line, fill="black", font=font, anchor="mm")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()

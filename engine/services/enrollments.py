@@ -1,0 +1,602 @@
+"""Enrolling participants and moving them through a pathway.
+
+`advance` is the heart of Parcours: it reads the enrollment, evaluates the gate, fires the
+state machine and writes the new stage, its audit event and the badges it issues in one
+transaction. The update is conditional on the enrollment's `revision`, so of two staff
+advancing the same enrollment at once exactly one wins and the other gets a Conflict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from engine import gates
+from engine.badges.issuing import held_badges, issue_badges
+from engine.errors import Conflict, GateRefused, InvalidInput, NotFound
+from engine.machine import machine_for
+from engine.pathways.model import Pathway, Transition
+from engine.roles import Role
+from engine.services.organisations import (
+    find_or_add_participant,
+    find_staff,
+    get_organisation,
+    require_staff_of,
+)
+from engine.services.pathways import latest_version
+from engine.services.runtime import Runtime
+from engine.store.tables import (
+    AuditEvent,
+    CommitteeDecision,
+    Enrollment,
+    Evidence,
+    Organisation,
+    PathwayVersion,
+    Person,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class Participant:
+    given_name: str
+    family_name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class AdvanceResult:
+    enrollment_id: int
+    trigger: str
+    from_stage: str
+    to_stage: str
+    awarded: list[str]
+    conditions: list[gates.Condition]
+    revision: int
+
+
+@dataclass(frozen=True)
+class NextStep:
+    trigger: str
+    title: str
+    dest: str
+    dest_title: str
+    roles: list[Role]
+    conditions: list[gates.Condition]
+
+    @property
+    def ready(self) -> bool:
+        return all(c.met for c in self.conditions)
+
+
+@dataclass(frozen=True)
+class Status:
+    enrollment_id: int
+    participant: str
+    structure: str
+    pathway_id: str
+    pathway_title: str
+    version: int
+    stage: str
+    stage_title: str
+    status: str
+    stage_entered_at: datetime
+    days_in_stage: int
+    deadline: datetime | None
+    badges: list[str]
+    revision: int
+    next_steps: list[NextStep] = field(default_factory=list)
+
+
+def _load(session: Session, enrollment_id: int) -> Any:
+    row = session.execute(
+        select(
+            Enrollment.id,
+            Enrollment.participant_id,
+            Enrollment.structure_id,
+            Enrollment.pathway_version_id,
+            Enrollment.stage,
+            Enrollment.status,
+            Enrollment.revision,
+            Enrollment.stage_entered_at,
+        ).where(Enrollment.id == enrollment_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"parcours n° {enrollment_id} introuvable")
+    return row
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite returns naive datetimes; everything Parcours writes is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def _context(
+    rt: Runtime,
+    session: Session,
+    row: Any,
+    pathway: Pathway,
+    transitions: list[Transition],
+    now: datetime,
+    actor_roles: frozenset[Role] | None,
+) -> gates.GateContext:
+    """Query only what these transitions' gates need."""
+    catalogue = rt.catalogue(session)
+    need_badges = any(t.gate.badges or pathway.awards_for(t, row.stage) for t in transitions)
+    held = held_badges(session, row.participant_id) if need_badges else frozenset()
+    entered = _aware(row.stage_entered_at)
+    evidence: frozenset[str] = frozenset()
+    if any(t.gate.evidence or t.gate.checks for t in transitions):
+        evidence = frozenset(
+            session.execute(
+                select(Evidence.kind).where(
+                    Evidence.enrollment_id == row.id,
+                    Evidence.stage == row.stage,
+                    Evidence.added_at >= entered,
+                )
+            ).scalars()
+        )
+    decision = None
+    committee = [t.trigger for t in transitions if t.gate.committee]
+    if committee:
+        last = session.execute(
+            select(CommitteeDecision.approved, CommitteeDecision.reason)
+            .where(
+                CommitteeDecision.enrollment_id == row.id,
+                CommitteeDecision.stage == row.stage,
+                CommitteeDecision.trigger.in_(committee),
+                CommitteeDecision.decided_at >= entered,
+            )
+            .order_by(CommitteeDecision.id.desc())
+            .limit(1)
+        ).first()
+        decision = (bool(last.approved), last.reason) if last else None
+    return gates.GateContext(
+        pathway=pathway,
+        enrollment_id=row.id,
+        participant_id=row.participant_id,
+        structure_id=row.structure_id,
+        stage=row.stage,
+        stage_entered_at=entered,
+        now=now,
+        badge_names={slug: e.name for slug, e in catalogue.items()},
+        badge_requirements={slug: e.requires for slug, e in catalogue.items() if e.requires},
+        held=held,
+        evidence=evidence,
+        decision=decision,
+        actor_roles=actor_roles,
+    )
+
+
+def _after_commit(
+    rt: Runtime,
+    enrollment_id: int,
+    pathway_id: str,
+    stage: str,
+    at: datetime,
+    issued: list[tuple[str, str, int]],
+) -> None:
+    rt.pm.hook.parcours_stage_entered(
+        enrollment_id=enrollment_id, pathway_id=pathway_id, stage=stage, at=at
+    )
+    for assertion_id, badge, recipient in issued:
+        rt.pm.hook.parcours_badge_issued(
+            assertion_id=assertion_id, badge_class=badge, recipient_id=recipient
+        )
+
+
+def enroll(
+    rt: Runtime,
+    pathway_id: str,
+    structure: str,
+    participant: Participant,
+    *,
+    by: str | int,
+    version: int | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Start a participant on the newest (or given) version; issues the initial stage's badges."""
+    now = now or utcnow()
+    pv = latest_version(rt, pathway_id, version)
+    with rt.unit_of_work() as session:
+        actor = find_staff(session, by)
+        org = get_organisation(session, structure)
+        if org.kind != "structure":
+            raise InvalidInput(f"« {structure} » n'est pas une structure (SIAE)")
+        require_staff_of(session, actor, org.id)
+        pathway = rt.pathway(session, pv.id)
+        person = find_or_add_participant(
+            session, org.id, participant.given_name, participant.family_name, participant.email
+        )
+        active = session.execute(
+            select(Enrollment.id)
+            .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
+            .where(
+                Enrollment.participant_id == person.id,
+                Enrollment.status == "active",
+                PathwayVersion.pathway_id == pathway_id,
+            )
+        ).first()
+        if active:
+            raise Conflict(f"{person.display_name} suit déjà ce parcours (n° {active[0]})")
+        enrollment = Enrollment(
+            participant_id=person.id,
+            structure_id=org.id,
+            pathway_version_id=pv.id,
+            stage=pathway.initial,
+            started_at=now,
+            stage_entered_at=now,
+        )
+        session.add(enrollment)
+        session.flush()
+        issued = issue_badges(
+            session,
+            rt.catalogue(session),
+            pathway.stage(pathway.initial).awards.on_enter,
+            person.id,
+            enrollment.id,
+            actor.id,
+            now,
+            held=held_badges(session, person.id),
+        )
+        session.add(
+            AuditEvent(
+                enrollment_id=enrollment.id,
+                at=now,
+                actor_id=actor.id,
+                kind="enrolled",
+                to_stage=pathway.initial,
+                note=note,
+                details={"version": pv.version, "awarded": [b for _, b, _ in issued]},
+            )
+        )
+        enrollment_id = enrollment.id
+    _after_commit(rt, enrollment_id, pathway_id, pathway.initial, now, issued)
+    return enrollment_id
+
+
+def advance(
+    rt: Runtime,
+    enrollment_id: int,
+    trigger: str,
+    *,
+    by: str | int,
+    note: str | None = None,
+    now: datetime | None = None,
+    expected_revision: int | None = None,
+) -> AdvanceResult:
+    """Fire `trigger` on an enrollment, all or nothing. Raises GateRefused with every unmet
+    condition, Forbidden for staff of another structure, Conflict when someone else won."""
+    now = now or utcnow()
+    try:
+        with rt.unit_of_work() as session:
+            row = _load(session, enrollment_id)
+            if expected_revision is not None and row.revision != expected_revision:
+                raise Conflict(
+                    f"le parcours n° {enrollment_id} a changé entre-temps "
+                    f"(révision {row.revision}, attendue {expected_revision})"
+                )
+            if row.status != "active":
+                raise InvalidInput(f"le parcours n° {enrollment_id} est terminé ({row.status})")
+            actor = find_staff(session, by)
+            roles = require_staff_of(session, actor, row.structure_id)
+            pathway = rt.pathway(session, row.pathway_version_id)
+            machine = machine_for(pathway)
+            transition = pathway.transition(row.stage, trigger)
+            if transition is None:
+                machine.fire(row.stage, trigger, [])  # raises the French "not possible" error
+                raise InvalidInput(trigger)  # pragma: no cover
+            ctx = _context(rt, session, row, pathway, [transition], now, roles)
+            conditions = gates.evaluate(transition, ctx, rt.gate_checks)
+            unmet = gates.unmet(conditions)
+            dest = machine.fire(row.stage, trigger, unmet)
+            if dest is None:
+                raise GateRefused(trigger, unmet)
+            final = pathway.stage(dest).final
+            ended = ("completed" if transition.completes else "withdrawn") if final else "active"
+            changed = session.execute(
+                update(Enrollment)
+                .where(Enrollment.id == row.id, Enrollment.revision == row.revision)
+                .values(
+                    stage=dest,
+                    revision=row.revision + 1,
+                    stage_entered_at=now,
+                    status=ended,
+                    completed_at=now if final else None,
+                )
+            ).rowcount
+            if changed != 1:
+                raise Conflict(
+                    f"le parcours n° {enrollment_id} vient d'être modifié par "
+                    "quelqu'un d'autre : rechargez-le et recommencez"
+                )
+            issued = issue_badges(
+                session,
+                rt.catalogue(session),
+                pathway.awards_for(transition, row.stage),
+                row.participant_id,
+                row.id,
+                actor.id,
+                now,
+                held=ctx.held,
+            )
+            session.execute(
+                insert(AuditEvent).values(
+                    enrollment_id=row.id,
+                    at=now,
+                    actor_id=actor.id,
+                    kind="transition",
+                    trigger=trigger,
+                    from_stage=row.stage,
+                    to_stage=dest,
+                    note=note,
+                    details={
+                        "gate": [c.as_dict() for c in conditions],
+                        "awarded": [b for _, b, _ in issued],
+                    },
+                )
+            )
+    except OperationalError as exc:
+        # SQLite reports a writer that lost the race as "database is locked".
+        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+            raise Conflict(
+                f"le parcours n° {enrollment_id} est en cours de modification par "
+                "quelqu'un d'autre : réessayez"
+            ) from None
+        raise
+    _after_commit(rt, row.id, pathway.id, dest, now, issued)
+    return AdvanceResult(
+        row.id, trigger, row.stage, dest, [b for _, b, _ in issued], conditions, row.revision + 1
+    )
+
+
+def status(
+    rt: Runtime, enrollment_id: int, *, by: str | int | None = None, now: datetime | None = None
+) -> Status:
+    """Where the enrollment stands and, for each next step, what is still missing."""
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        row = _load(session, enrollment_id)
+        if by is not None:
+            require_staff_of(session, find_staff(session, by), row.structure_id)
+        pathway = rt.pathway(session, row.pathway_version_id)
+        outgoing = pathway.transitions_from(row.stage) if row.status == "active" else []
+        ctx = _context(rt, session, row, pathway, outgoing, now, None)
+        steps = [
+            NextStep(
+                t.trigger,
+                t.title,
+                t.dest,
+                pathway.stage(t.dest).title,
+                list(t.gate.roles),
+                gates.evaluate(t, ctx, rt.gate_checks),
+            )
+            for t in outgoing
+        ]
+        person = session.get(Person, row.participant_id)
+        structure = session.get(Organisation, row.structure_id)
+        stage = pathway.stage(row.stage)
+        held = held_badges(session, row.participant_id)
+    names = ctx.badge_names
+    deadline = (
+        ctx.stage_entered_at + timedelta(days=stage.deadline_days)
+        if stage.deadline_days and row.status == "active"
+        else None
+    )
+    return Status(
+        row.id,
+        person.display_name if person else "?",
+        structure.name if structure else "?",
+        pathway.id,
+        pathway.title,
+        pathway.version,
+        row.stage,
+        stage.title,
+        row.status,
+        ctx.stage_entered_at,
+        ctx.days_in_stage,
+        deadline,
+        sorted(names.get(b, b) for b in held),
+        row.revision,
+        steps,
+    )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    kind: str
+    actor: str
+    trigger: str | None
+    from_stage: str | None
+    to_stage: str | None
+    note: str | None
+    details: dict[str, Any] | None
+
+
+def history(rt: Runtime, enrollment_id: int, *, by: str | int | None = None) -> list[HistoryEntry]:
+    with rt.unit_of_work() as session:
+        row = _load(session, enrollment_id)
+        if by is not None:
+            require_staff_of(session, find_staff(session, by), row.structure_id)
+        events = session.execute(
+            select(AuditEvent, Person.given_name, Person.family_name)
+            .outerjoin(Person, Person.id == AuditEvent.actor_id)
+            .where(AuditEvent.enrollment_id == enrollment_id)
+            .order_by(AuditEvent.id)
+        ).all()
+    return [
+        HistoryEntry(
+            _aware(e.at),
+            e.kind,
+            f"{g or ''} {f or ''}".strip() or "système",
+            e.trigger,
+            e.from_stage,
+            e.to_stage,
+            e.note,
+            e.details,
+        )
+        for e, g, f in events
+    ]
+
+
+def _staff_on(session: Session, enrollment_id: int, by: str | int) -> tuple[Any, Person]:
+    row = _load(session, enrollment_id)
+    actor = find_staff(session, by)
+    require_staff_of(session, actor, row.structure_id)
+    if row.status != "active":
+        raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
+    return row, actor
+
+
+def add_evidence(
+    rt: Runtime,
+    enrollment_id: int,
+    kind: str,
+    *,
+    by: str | int,
+    narrative: str | None = None,
+    url: str | None = None,
+    context: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Attach a proof to the current stage (e.g. the PMSMP convention), with its audit event."""
+    now = now or utcnow()
+    if not kind.strip():
+        raise InvalidInput("le type de pièce justificative est obligatoire")
+    with rt.unit_of_work() as session:
+        row, actor = _staff_on(session, enrollment_id, by)
+        evidence = Evidence(
+            enrollment_id=row.id,
+            stage=row.stage,
+            kind=kind,
+            narrative=narrative,
+            url=url,
+            context=context,
+            added_by=actor.id,
+            added_at=now,
+        )
+        session.add(evidence)
+        session.flush()
+        session.add(
+            AuditEvent(
+                enrollment_id=row.id,
+                at=now,
+                actor_id=actor.id,
+                kind="evidence",
+                from_stage=row.stage,
+                note=narrative,
+                details={"kind": kind, "url": url, "context": context},
+            )
+        )
+        return evidence.id
+
+
+def record_decision(
+    rt: Runtime,
+    enrollment_id: int,
+    trigger: str,
+    approved: bool,
+    reason: str,
+    *,
+    by: str | int,
+    now: datetime | None = None,
+) -> int:
+    """Record an attribution committee's decision on a transition that requires one."""
+    now = now or utcnow()
+    if not reason.strip():
+        raise InvalidInput("une décision de comité doit être motivée (--reason)")
+    with rt.unit_of_work() as session:
+        row, actor = _staff_on(session, enrollment_id, by)
+        pathway = rt.pathway(session, row.pathway_version_id)
+        transition = pathway.transition(row.stage, trigger)
+        if transition is None or not transition.gate.committee:
+            raise InvalidInput(
+                f"« {trigger} » ne demande pas de décision de comité depuis l'étape « {row.stage} »"
+            )
+        decision = CommitteeDecision(
+            enrollment_id=row.id,
+            stage=row.stage,
+            trigger=trigger,
+            approved=approved,
+            reason=reason,
+            decided_by=actor.id,
+            decided_at=now,
+        )
+        session.add(decision)
+        session.flush()
+        session.add(
+            AuditEvent(
+                enrollment_id=row.id,
+                at=now,
+                actor_id=actor.id,
+                kind="committee_decision",
+                trigger=trigger,
+                from_stage=row.stage,
+                note=reason,
+                details={"approved": approved},
+            )
+        )
+        return decision.id
+
+
+def award(
+    rt: Runtime,
+    enrollment_id: int,
+    badge: str,
+    *,
+    by: str | int,
+    narrative: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Issue one badge by hand (typically a sub-badge evaluated by the encadrant technique)."""
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        row, actor = _staff_on(session, enrollment_id, by)
+        catalogue = rt.catalogue(session)
+        entry = catalogue.get(badge)
+        if entry is None:
+            raise NotFound(f"badge « {badge} » introuvable dans les catalogues chargés")
+        held = held_badges(session, row.participant_id)
+        if badge in held:
+            raise Conflict(f"le badge {entry.name} est déjà détenu")
+        if entry.requires and entry.requires.missing(set(held)):
+            missing = ", ".join(
+                catalogue[b].name if b in catalogue else b
+                for b in entry.requires.missing(set(held))
+            )
+            raise GateRefused(badge, [f"pour le badge {entry.name}, il manque : {missing}"])
+        evidence = [{"narrative": narrative}] if narrative else []
+        issued = issue_badges(
+            session,
+            catalogue,
+            [badge],
+            row.participant_id,
+            row.id,
+            actor.id,
+            now,
+            held=held,
+            evidence=evidence,
+        )
+        session.add(
+            AuditEvent(
+                enrollment_id=row.id,
+                at=now,
+                actor_id=actor.id,
+                kind="badge_issued",
+                from_stage=row.stage,
+                note=narrative,
+                details={"awarded": [badge]},
+            )
+        )
+    for assertion_id, slug, recipient in issued:
+        rt.pm.hook.parcours_badge_issued(
+            assertion_id=assertion_id, badge_class=slug, recipient_id=recipient
+        )
+    return issued[0][0]

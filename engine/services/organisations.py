@@ -1,0 +1,159 @@
+"""Organisations, people and staff roles."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.roles import OrganisationKind, Role, StructureKind
+from engine.store.tables import Membership, Organisation, Person, StaffRole
+
+
+def get_organisation(session: Session, slug: str) -> Organisation:
+    org = session.execute(
+        select(Organisation).where(Organisation.slug == slug)
+    ).scalar_one_or_none()
+    if org is None:
+        raise NotFound(f"organisation « {slug} » introuvable")
+    return org
+
+
+def upsert_organisation(
+    session: Session,
+    slug: str,
+    name: str,
+    kind: OrganisationKind | str,
+    *,
+    structure_kind: StructureKind | str | None = None,
+    networks: list[str] | None = None,
+    url: str | None = None,
+    email: str | None = None,
+) -> Organisation:
+    kind = OrganisationKind(kind)
+    if kind == OrganisationKind.STRUCTURE:
+        if structure_kind is None:
+            raise InvalidInput("une structure doit préciser son type (AI, ACI, EI, ETTI, EiTi, EA)")
+        try:
+            structure_kind = StructureKind(structure_kind)
+        except ValueError:
+            raise InvalidInput(
+                f"type de structure inconnu « {structure_kind} » "
+                f"(attendu : {', '.join(k.value for k in StructureKind)})"
+            ) from None
+    org = session.execute(
+        select(Organisation).where(Organisation.slug == slug)
+    ).scalar_one_or_none()
+    if org is None:
+        org = Organisation(slug=slug, name=name, kind=kind.value)
+        session.add(org)
+    org.name, org.kind = name, kind.value
+    org.structure_kind = structure_kind.value if structure_kind else None
+    org.url, org.email = url or org.url, email or org.email
+    session.flush()
+    for network_slug in networks or []:
+        network = get_organisation(session, network_slug)
+        if network.kind != OrganisationKind.NETWORK:
+            raise InvalidInput(f"« {network_slug} » n'est pas un réseau")
+        if session.get(Membership, (org.id, network.id)) is None:
+            session.add(Membership(structure_id=org.id, network_id=network.id))
+    session.flush()
+    return org
+
+
+def add_staff(
+    session: Session,
+    email: str,
+    given_name: str,
+    family_name: str,
+    roles: list[tuple[str, Role | str]],
+) -> Person:
+    """Create (or find by e-mail) a staff member and grant roles at organisations (by slug)."""
+    person = session.execute(
+        select(Person).where(Person.email == email, Person.kind == "staff")
+    ).scalar_one_or_none()
+    if person is None:
+        person = Person(kind="staff", email=email, given_name=given_name, family_name=family_name)
+        session.add(person)
+        session.flush()
+    for org_slug, role in roles:
+        try:
+            role = Role(role)
+        except ValueError:
+            raise InvalidInput(
+                f"rôle inconnu « {role} » (attendu : {', '.join(r.value for r in Role)})"
+            ) from None
+        org = get_organisation(session, org_slug)
+        exists = session.execute(
+            select(StaffRole.id).where(
+                StaffRole.person_id == person.id,
+                StaffRole.organisation_id == org.id,
+                StaffRole.role == role.value,
+            )
+        ).first()
+        if not exists:
+            session.add(StaffRole(person_id=person.id, organisation_id=org.id, role=role.value))
+    session.flush()
+    return person
+
+
+def find_staff(session: Session, ref: str | int) -> Person:
+    """A staff member by id or e-mail, as given on the command line (`--by`)."""
+    query = select(Person).where(Person.kind == "staff")
+    if isinstance(ref, int) or str(ref).isdigit():
+        query = query.where(Person.id == int(ref))
+    else:
+        query = query.where(Person.email == ref)
+    person = session.execute(query).scalar_one_or_none()
+    if person is None:
+        raise NotFound(f"membre de l'équipe « {ref} » introuvable")
+    return person
+
+
+def roles_at_structure(session: Session, person_id: int, structure_id: int) -> frozenset[Role]:
+    """Roles at the structure itself, plus network-admin of a network the structure belongs to."""
+    networks = select(Membership.network_id).where(Membership.structure_id == structure_id)
+    rows = session.execute(
+        select(StaffRole.role).where(
+            StaffRole.person_id == person_id,
+            or_(
+                StaffRole.organisation_id == structure_id,
+                (StaffRole.organisation_id.in_(networks)) & (StaffRole.role == Role.NETWORK_ADMIN),
+            ),
+        )
+    ).scalars()
+    return frozenset(Role(r) for r in rows)
+
+
+def require_staff_of(session: Session, person: Person, structure_id: int) -> frozenset[Role]:
+    roles = roles_at_structure(session, person.id, structure_id)
+    if not roles:
+        structure = session.get(Organisation, structure_id)
+        raise Forbidden(
+            f"{person.display_name} n'a aucun rôle dans la structure "
+            f"« {structure.name if structure else structure_id} »"
+        )
+    return roles
+
+
+def find_or_add_participant(
+    session: Session, structure_id: int, given_name: str, family_name: str, email: str | None = None
+) -> Person:
+    query = select(Person).where(Person.kind == "participant", Person.structure_id == structure_id)
+    query = (
+        query.where(Person.email == email)
+        if email
+        else query.where(Person.given_name == given_name, Person.family_name == family_name)
+    )
+    person = session.execute(query).scalars().first()
+    if person is None:
+        person = Person(
+            kind="participant",
+            given_name=given_name,
+            family_name=family_name,
+            email=email,
+            structure_id=structure_id,
+        )
+        session.add(person)
+        session.flush()
+    return person

@@ -1,0 +1,217 @@
+"""Publishing pathway versions and migrating running enrollments between versions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import bindparam, func, insert, select, update
+
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, PathwayInvalid, Problem
+from engine.pathways.loader import load_pathway_file
+from engine.pathways.model import Pathway
+from engine.plugins import badge_catalogue
+from engine.roles import Role
+from engine.services.organisations import find_staff, get_organisation
+from engine.services.runtime import Runtime
+from engine.store.tables import AuditEvent, Enrollment, PathwayVersion, StaffRole, utcnow
+
+
+def pathway_files(rt: Runtime) -> list[Path]:
+    files = sorted(rt.workflows.glob("*.yaml")) + sorted(rt.workflows.glob("*.yml"))
+    for provided in rt.pm.hook.parcours_pathways():
+        files.extend(Path(p) for p in provided)
+    return files
+
+
+def check_file(rt: Runtime, path: Path) -> Pathway:
+    """Validate a file against the schema, its graph, and the loaded plugins' badges and checks."""
+    return load_pathway_file(
+        path, known_badges=set(badge_catalogue(rt.pm)), known_checks=set(rt.gate_checks)
+    )
+
+
+def _digest(pathway: Pathway) -> str:
+    canonical = json.dumps(pathway.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def publish(rt: Runtime, pathway: Pathway, source: str) -> tuple[PathwayVersion, bool]:
+    """Store a version; (row, True) when new. Re-publishing identical content is a no-op; a
+    changed definition under an already published number is refused."""
+    digest = _digest(pathway)
+    with rt.unit_of_work() as session:
+        row = session.execute(
+            select(PathwayVersion).where(
+                PathwayVersion.pathway_id == pathway.id, PathwayVersion.version == pathway.version
+            )
+        ).scalar_one_or_none()
+        if row is not None:
+            if row.digest != digest:
+                raise InvalidInput(
+                    f"le parcours « {pathway.id} » version {pathway.version} est déjà publié avec "
+                    f"un autre contenu : incrémentez « version » pour publier la modification"
+                )
+            return row, False
+        row = PathwayVersion(
+            pathway_id=pathway.id,
+            version=pathway.version,
+            network=pathway.network,
+            title=pathway.title,
+            digest=digest,
+            source=source,
+            definition=pathway.model_dump(mode="json"),
+        )
+        session.add(row)
+    return row, True
+
+
+def publish_all(rt: Runtime) -> list[tuple[PathwayVersion, bool]]:
+    """Check every pathway file first, then publish; one bad file publishes nothing."""
+    problems: list[Problem] = []
+    loaded: list[tuple[Pathway, str]] = []
+    for path in pathway_files(rt):
+        try:
+            loaded.append((check_file(rt, path), path.read_text(encoding="utf-8")))
+        except PathwayInvalid as exc:
+            problems += exc.problems
+    if problems:
+        raise PathwayInvalid(problems)
+    return [publish(rt, p, src) for p, src in loaded]
+
+
+def latest_version(rt: Runtime, pathway_id: str, version: int | None = None) -> PathwayVersion:
+    with rt.unit_of_work() as session:
+        query = select(PathwayVersion).where(PathwayVersion.pathway_id == pathway_id)
+        if version is not None:
+            query = query.where(PathwayVersion.version == version)
+        row = session.execute(
+            query.order_by(PathwayVersion.version.desc()).limit(1)
+        ).scalar_one_or_none()
+    if row is None:
+        suffix = f" version {version}" if version else ""
+        raise NotFound(f"parcours « {pathway_id} »{suffix} introuvable (publié ?)")
+    return row
+
+
+def list_versions(rt: Runtime) -> list[PathwayVersion]:
+    with rt.unit_of_work() as session:
+        return list(
+            session.execute(
+                select(PathwayVersion).order_by(PathwayVersion.pathway_id, PathwayVersion.version)
+            ).scalars()
+        )
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    pathway_id: str
+    to_version: int
+    moved: int
+    by_stage: dict[str, str]
+
+
+def migrate(
+    rt: Runtime,
+    pathway_id: str,
+    to_version: int,
+    mapping: dict[str, str],
+    *,
+    by: str | int,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> MigrationReport:
+    """Move every active enrollment of older versions onto `to_version`, in one transaction.
+
+    A stage kept under the same id needs no mapping; a stage that no longer exists must be
+    mapped, otherwise nothing moves and the unmapped stages are listed.
+    """
+    now = now or utcnow()
+    target_row = latest_version(rt, pathway_id, to_version)
+    with rt.unit_of_work() as session:
+        actor = find_staff(session, by)
+        network = get_organisation(session, target_row.network)
+        allowed = session.execute(
+            select(StaffRole.id).where(
+                StaffRole.person_id == actor.id,
+                StaffRole.organisation_id == network.id,
+                StaffRole.role == Role.NETWORK_ADMIN,
+            )
+        ).first()
+        if not allowed:
+            raise Forbidden(
+                f"seul un administrateur du réseau « {network.name} » peut migrer ses parcours"
+            )
+        target = rt.pathway(session, target_row.id)
+        stages = set(target.stage_ids)
+        for old, new in mapping.items():
+            if new not in stages:
+                raise InvalidInput(
+                    f"correspondance {old}={new} : l'étape « {new} » n'existe pas "
+                    f"dans la version {to_version}"
+                )
+        older = select(PathwayVersion.id).where(
+            PathwayVersion.pathway_id == pathway_id, PathwayVersion.id != target_row.id
+        )
+        counts = session.execute(
+            select(Enrollment.stage, func.count())
+            .where(Enrollment.pathway_version_id.in_(older), Enrollment.status == "active")
+            .group_by(Enrollment.stage)
+        ).all()
+        unmapped = [
+            f"« {stage} » ({n} parcours)"
+            for stage, n in counts
+            if mapping.get(stage, stage) not in stages
+        ]
+        if unmapped:
+            raise InvalidInput(
+                "étapes absentes de la version "
+                f"{to_version} sans correspondance : {', '.join(unmapped)} ; "
+                "ajoutez --map ancienne=nouvelle"
+            )
+        rows = session.execute(
+            select(
+                Enrollment.id, Enrollment.stage, Enrollment.revision, Enrollment.pathway_version_id
+            ).where(Enrollment.pathway_version_id.in_(older), Enrollment.status == "active")
+        ).all()
+        if rows:
+            moved = session.connection().execute(
+                update(Enrollment)
+                .where(Enrollment.id == bindparam("eid"), Enrollment.revision == bindparam("rev"))
+                .values(
+                    pathway_version_id=target_row.id,
+                    stage=bindparam("new_stage"),
+                    revision=bindparam("rev") + 1,
+                ),
+                [
+                    {"eid": r.id, "rev": r.revision, "new_stage": mapping.get(r.stage, r.stage)}
+                    for r in rows
+                ],
+            )
+            if moved.rowcount not in (-1, len(rows)):
+                raise Conflict("des parcours ont changé pendant la migration : relancez-la")
+            session.execute(
+                insert(AuditEvent),
+                [
+                    {
+                        "enrollment_id": r.id,
+                        "at": now,
+                        "actor_id": actor.id,
+                        "kind": "migration",
+                        "from_stage": r.stage,
+                        "to_stage": mapping.get(r.stage, r.stage),
+                        "note": note,
+                        "details": {
+                            "from_version_id": r.pathway_version_id,
+                            "to_version": to_version,
+                        },
+                    }
+                    for r in rows
+                ],
+            )
+    return MigrationReport(
+        pathway_id, to_version, len(rows), {s: mapping.get(s, s) for s, _ in counts}
+    )

@@ -1,0 +1,100 @@
+"""The Runtime binds a database, the loaded plugins and the caches every service call shares."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pluggy
+from sqlalchemy import Engine, select
+from sqlmodel import Session
+
+from engine.errors import NotFound
+from engine.hookspecs import GateCheck
+from engine.pathways.model import BadgeRequirement, Pathway
+from engine.plugins import default_plugin_manager, gate_checks
+from engine.store.database import make_engine, unit_of_work
+from engine.store.tables import BadgeClass, Organisation, PathwayVersion
+
+
+def default_workflows_dir() -> Path:
+    """PARCOURS_WORKFLOWS, else ./workflows, else the workflows/ folder beside the engine."""
+    env = os.environ.get("PARCOURS_WORKFLOWS")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "workflows"
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "workflows"
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    id: int
+    slug: str
+    name: str
+    network: str
+    issuer_id: int | None
+    requires: BadgeRequirement | None
+
+
+class Runtime:
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        pm: pluggy.PluginManager | None = None,
+        workflows: Path | None = None,
+    ):
+        self.engine = engine or make_engine()
+        self.pm = pm or default_plugin_manager()
+        self.workflows = workflows or default_workflows_dir()
+        self._pathways: dict[int, Pathway] = {}
+        self._catalogue: dict[str, CatalogueEntry] | None = None
+        self._checks: dict[str, GateCheck] | None = None
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        with unit_of_work(self.engine) as session:
+            yield session
+
+    @property
+    def gate_checks(self) -> dict[str, GateCheck]:
+        if self._checks is None:
+            self._checks = gate_checks(self.pm)
+        return self._checks
+
+    def pathway(self, session: Session, version_id: int) -> Pathway:
+        """Published versions are immutable, so each is parsed once per process."""
+        cached = self._pathways.get(version_id)
+        if cached is None:
+            definition = session.execute(
+                select(PathwayVersion.definition).where(PathwayVersion.id == version_id)
+            ).scalar_one_or_none()
+            if definition is None:
+                raise NotFound(f"version de parcours {version_id} introuvable")
+            cached = self._pathways[version_id] = Pathway.model_validate(definition)
+        return cached
+
+    def catalogue(self, session: Session) -> dict[str, CatalogueEntry]:
+        if self._catalogue is None:
+            issuers = dict(
+                session.execute(
+                    select(Organisation.slug, Organisation.id).where(Organisation.kind == "network")
+                ).all()
+            )
+            self._catalogue = {
+                row.slug: CatalogueEntry(
+                    row.id,
+                    row.slug,
+                    row.name,
+                    row.network,
+                    issuers.get(row.network),
+                    BadgeRequirement.model_validate(row.requires) if row.requires else None,
+                )
+                for row in session.execute(select(BadgeClass)).scalars()
+            }
+        return self._catalogue
+
+    def forget_catalogue(self) -> None:
+        self._catalogue = None

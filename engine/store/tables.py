@@ -1,0 +1,185 @@
+"""Tables. Personal data is kept to what a parcours needs (name, optional e-mail), in `person`
+only, so export and erasure touch one place; the audit log refers to people by id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, event
+from sqlalchemy.orm import Session
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), **kw))
+
+
+class Organisation(SQLModel, table=True):
+    """A network, a structure (SIAE) or a partner (GEIQ, ADIE, company)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, max_length=80)
+    kind: str = Field(max_length=20)
+    structure_kind: str | None = Field(default=None, max_length=10)
+    name: str = Field(max_length=200)
+    url: str | None = None
+    email: str | None = None
+
+
+class Membership(SQLModel, table=True):
+    """A structure belongs to one or more networks."""
+
+    structure_id: int = Field(foreign_key="organisation.id", primary_key=True)
+    network_id: int = Field(foreign_key="organisation.id", primary_key=True)
+
+
+class Person(SQLModel, table=True):
+    """A participant or a staff member. Erasure blanks the names and e-mail, keeps the id."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)
+    given_name: str = Field(max_length=100)
+    family_name: str = Field(max_length=100)
+    email: str | None = Field(default=None, max_length=254, index=True)
+    structure_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    erased_at: datetime | None = _ts(nullable=True)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+
+class StaffRole(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("person_id", "organisation_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    role: str = Field(max_length=30)
+
+
+class PathwayVersion(SQLModel, table=True):
+    """A published pathway version, immutable: same (pathway_id, version) means same content."""
+
+    __table_args__ = (UniqueConstraint("pathway_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pathway_id: str = Field(max_length=80, index=True)
+    version: int
+    network: str = Field(max_length=80)
+    title: str = Field(max_length=200)
+    digest: str = Field(max_length=64)
+    source: str
+    definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    published_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class Enrollment(SQLModel, table=True):
+    """One participant on one pathway version. `revision` guards against concurrent advances."""
+
+    __table_args__ = (
+        Index("ix_enrollment_structure_status", "structure_id", "status"),
+        Index("ix_enrollment_version_stage", "pathway_version_id", "stage"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="person.id", index=True)
+    structure_id: int = Field(foreign_key="organisation.id")
+    pathway_version_id: int = Field(foreign_key="pathwayversion.id")
+    stage: str = Field(max_length=80)
+    status: str = Field(default="active", max_length=20)
+    revision: int = 1
+    started_at: datetime = _ts(nullable=False)
+    stage_entered_at: datetime = _ts(nullable=False)
+    completed_at: datetime | None = _ts(nullable=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only history: never updated, never deleted (enforced below)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int | None = Field(default=None, foreign_key="enrollment.id", index=True)
+    at: datetime = _ts(nullable=False)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    kind: str = Field(max_length=30)
+    trigger: str | None = Field(default=None, max_length=80)
+    from_stage: str | None = Field(default=None, max_length=80)
+    to_stage: str | None = Field(default=None, max_length=80)
+    note: str | None = None
+    details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class Evidence(SQLModel, table=True):
+    """A proof attached to an enrollment while in a stage (convention PMSMP, attestation...)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int = Field(foreign_key="enrollment.id", index=True)
+    stage: str = Field(max_length=80)
+    kind: str = Field(max_length=80)
+    narrative: str | None = None
+    url: str | None = None
+    context: str | None = Field(default=None, max_length=40)
+    added_by: int | None = Field(default=None, foreign_key="person.id")
+    added_at: datetime = _ts(nullable=False)
+
+
+class CommitteeDecision(SQLModel, table=True):
+    """An attribution committee's decision on a transition, with its reasons."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int = Field(foreign_key="enrollment.id", index=True)
+    stage: str = Field(max_length=80)
+    trigger: str = Field(max_length=80)
+    approved: bool
+    reason: str
+    decided_by: int = Field(foreign_key="person.id")
+    decided_at: datetime = _ts(nullable=False)
+
+
+class BadgeClass(SQLModel, table=True):
+    """A badge definition, synchronised from plugin catalogues by its id (`slug`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, max_length=120)
+    network: str = Field(max_length=80)
+    name: str = Field(max_length=200)
+    description: str
+    criteria: str
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    requires: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class Assertion(SQLModel, table=True):
+    """An issued badge. Holds what OB 2.0/3.0 serialisation needs: a stable public id, a salt
+    for the hashed recipient identity, evidence, dates and revocation."""
+
+    __table_args__ = (Index("ix_assertion_recipient_class", "recipient_id", "badge_class_id"),)
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    badge_class_id: int = Field(foreign_key="badgeclass.id")
+    recipient_id: int = Field(foreign_key="person.id")
+    enrollment_id: int | None = Field(default=None, foreign_key="enrollment.id", index=True)
+    issued_by: int | None = Field(default=None, foreign_key="person.id")
+    issuer_id: int | None = Field(default=None, foreign_key="organisation.id")
+    issued_on: datetime = _ts(nullable=False)
+    expires: datetime | None = _ts(nullable=True)
+    salt: str = Field(max_length=64)
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    revoked_at: datetime | None = _ts(nullable=True)
+    revocation_reason: str | None = None
+
+
+@event.listens_for(Session, "before_flush")
+def _audit_is_append_only(session: Session, flush_context: Any, instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEvent):
+            raise RuntimeError("le journal d'audit est en ajout seul")

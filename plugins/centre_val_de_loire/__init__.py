@@ -1,0 +1,25 @@
+"""Fédération des entreprises d'insertion Centre-Val de Loire (« Badgeons l'IAE »)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.badges.catalogue import BadgeClassSpec, NetworkSpec, load_catalogue
+from engine.hookspecs import hookimpl
+
+
+@hookimpl
+def parcours_networks() -> list[NetworkSpec]:
+    return [
+        NetworkSpec(
+            slug="centre_val_de_loire",
+            name="Fédération des entreprises d'insertion Centre-Val de Loire",
+            email="contact.centre@lesentreprisesdinsertion.org",
+            colours=("#004b87", "#e4032e"),
+        )
+    ]
+
+
+@hookimpl
+def parcours_badge_catalogue() -> list[BadgeClassSpec]:
+    return load_catalogue(Path(__file__).parent / "catalogue.yaml")

@@ -1,0 +1,50 @@
+"""SATO (Brest): women-into-metallurgy pathway with the GEIQ, EiTi phase gates with ADIE/BGE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.badges.catalogue import BadgeClassSpec, NetworkSpec, load_catalogue
+from engine.gates import GateContext
+from engine.hookspecs import GateCheck, hookimpl
+
+HERE = Path(__file__).parent
+
+
+@hookimpl
+def parcours_networks() -> list[NetworkSpec]:
+    return [
+        NetworkSpec(
+            slug="sato",
+            name="SATO Brest",
+            url="https://www.sato-brest.fr",
+            colours=("#00587c", "#f39200"),
+        ),
+        NetworkSpec(slug="geiq-industrie", name="GEIQ industrie Bretagne", kind="partner"),
+        NetworkSpec(slug="adie", name="ADIE", kind="partner", url="https://www.adie.org"),
+        NetworkSpec(slug="bge", name="BGE Bretagne", kind="partner"),
+    ]
+
+
+@hookimpl
+def parcours_badge_catalogue() -> list[BadgeClassSpec]:
+    return load_catalogue(HERE / "catalogue.yaml")
+
+
+def _met_adie_or_bge(ctx: GateContext) -> str | None:
+    """EiTi phases are shared with ADIE/BGE: one follow-up meeting with either is required."""
+    if ctx.evidence & {"rdv-adie", "rdv-bge"}:
+        return None
+    return "au moins un rendez-vous de suivi avec l'ADIE ou la BGE (pièce rdv-adie ou rdv-bge)"
+
+
+@hookimpl
+def parcours_gate_checks() -> dict[str, GateCheck]:
+    return {"sato.rdv_adie_bge": _met_adie_or_bge}
+
+
+@hookimpl
+def parcours_demo(rt: object, demo: object) -> list[int]:
+    from plugins.sato.demo import play
+
+    return play(rt, demo)  # type: ignore[arg-type]
