@@ -1,0 +1,116 @@
+"""A network writing a pathway gets every mistake back with its file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.errors import PathwayInvalid
+from engine.pathways import load_pathway_text
+from engine.plugins import badge_catalogue, default_plugin_manager
+from engine.services.pathways import check_file
+from engine.services.runtime import Runtime
+from engine.store.database import make_engine
+
+GOOD = """\
+id: essai
+version: 1
+network: sato
+title: Essai
+initial: a
+stages:
+  - id: a
+    title: A
+  - id: b
+    title: B
+    final: true
+transitions:
+  - trigger: aller
+    source: a
+    dest: b
+    title: Aller
+"""
+
+
+def problems(text: str, **kw) -> list[str]:
+    with pytest.raises(PathwayInvalid) as exc:
+        load_pathway_text(text, "workflows/essai.yaml", **kw)
+    return [str(p) for p in exc.value.problems]
+
+
+def test_a_valid_pathway_loads() -> None:
+    pathway = load_pathway_text(GOOD)
+    assert pathway.stage_ids == ["a", "b"]
+    assert pathway.transition("a", "aller").dest == "b"
+
+
+def test_unknown_field_is_reported_with_its_line() -> None:
+    text = GOOD.replace("    title: B\n", "    title: B\n    min_day: 3\n")
+    assert problems(text) == ["workflows/essai.yaml:11: [stages[1].min_day] champ inconnu"]
+
+
+def test_missing_field_points_at_its_parent() -> None:
+    text = GOOD.replace("    title: Aller\n", "")
+    [problem] = problems(text)
+    assert problem.startswith("workflows/essai.yaml:13: [transitions[0].title]")
+    assert "champ obligatoire manquant" in problem
+
+
+def test_transition_to_unknown_stage_and_unreachable_stage() -> None:
+    text = GOOD.replace("dest: b", "dest: z")
+    found = problems(text)
+    assert "workflows/essai.yaml:15: [transitions[0].dest] étape de destination inconnue « z »" \
+        in found
+    assert any("[stages[1].id] étape « b » inaccessible" in p and ":9:" in p for p in found)
+
+
+def test_duplicate_stage_ids_and_duplicate_keys() -> None:
+    text = GOOD.replace("  - id: b\n    title: B\n", "  - id: a\n    title: B\n    title: C\n")
+    found = problems(text)
+    assert any(":11: [stages[1].title] clé en double" in p for p in found)
+    assert any(":9: [stages[1].id] étape « a » définie deux fois" in p for p in found)
+
+
+def test_dead_end_stage_must_be_final() -> None:
+    text = GOOD.replace("    final: true\n", "")
+    assert any("étape « b » sans issue" in p for p in problems(text))
+
+
+def test_unknown_badges_and_checks_are_named() -> None:
+    text = GOOD.replace(
+        "    title: Aller\n",
+        "    title: Aller\n    gate:\n      badges: [sato.inexistant]\n"
+        "      checks: [sato.absent]\n")
+    found = problems(text, known_badges={"sato.ponctualite"}, known_checks=set())
+    assert any(":18: [transitions[0].gate.badges[0].of[0]] badge inconnu « sato.inexistant »"
+               in p for p in found)
+    assert any("vérification « sato.absent » fournie par aucun plugin" in p for p in found)
+
+
+def test_at_least_cannot_exceed_the_list() -> None:
+    text = GOOD.replace(
+        "    title: Aller\n",
+        "    title: Aller\n    gate:\n      badges:\n        - of: [sato.a]\n          at_least: 2\n")
+    assert any("at_least vaut 2 mais la liste ne contient que 1 badges" in p
+               for p in problems(text))
+
+
+def test_yaml_syntax_error_names_the_line() -> None:
+    [problem] = problems(GOOD.replace("title: Essai", "title: [Essai"))
+    assert problem.startswith("workflows/essai.yaml:") and "YAML illisible" in problem
+
+
+def test_not_a_mapping() -> None:
+    [problem] = problems("- juste\n- une liste\n")
+    assert "le fichier doit décrire un parcours" in problem
+
+
+def test_every_shipped_workflow_is_valid() -> None:
+    rt = Runtime(make_engine("sqlite://"))
+    files = sorted(Path(__file__).parents[2].joinpath("workflows").glob("*.yaml"))
+    assert files
+    catalogue = badge_catalogue(default_plugin_manager())
+    for path in files:
+        pathway = check_file(rt, path)
+        assert pathway.badge_ids() <= set(catalogue)
