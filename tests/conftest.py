@@ -63,15 +63,22 @@ def rt(db_engine: Engine) -> Runtime:
 def sato(rt: Runtime) -> Runtime:
     """SATO Intérim's team, and a CIP of another SIAE who must not reach its participants."""
     with rt.unit_of_work() as s:
-        upsert_organisation(s, "sato-interim", "SATO Intérim", "structure",
-                            structure_kind="ETTI", networks=["sato"])
-        upsert_organisation(s, "sato-eiti", "SATO EiTi", "structure", structure_kind="EiTi",
-                            networks=["sato"])
+        upsert_organisation(
+            s, "sato-interim", "SATO Intérim", "structure", structure_kind="ETTI", networks=["sato"]
+        )
+        upsert_organisation(
+            s, "sato-eiti", "SATO EiTi", "structure", structure_kind="EiTi", networks=["sato"]
+        )
         upsert_organisation(s, "autre-siae", "Autre SIAE", "structure", structure_kind="ACI")
         add_staff(s, CIP, "Claire", "Martin", [("sato-interim", "cip"), ("sato-eiti", "cip")])
         add_staff(s, ENCADRANT, "Marc", "Le Gall", [("sato-interim", "encadrant_technique")])
-        add_staff(s, DIRECTRICE, "Hélène", "Kerbrat",
-                  [("sato-interim", "directeur"), ("sato-eiti", "directeur")])
+        add_staff(
+            s,
+            DIRECTRICE,
+            "Hélène",
+            "Kerbrat",
+            [("sato-interim", "directeur"), ("sato-eiti", "directeur")],
+        )
         add_staff(s, OTHER_CIP, "Jean", "Durand", [("autre-siae", "cip")])
         add_staff(s, NETWORK_ADMIN, "Anne", "Réseau", [("sato", "network_admin")])
     return rt

@@ -7,6 +7,7 @@ bad arguments with exit code 2 (Typer's usage errors).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -77,11 +78,57 @@ def _fail(exc: ParcoursError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def main() -> None:
+_USAGE_FR = [
+    (r"Missing option '(.+?)'\.?", r"option obligatoire manquante : \1"),
+    (r"Missing argument '(.+?)'\.?", r"argument obligatoire manquant : \1"),
+    (r"Option '(.+?)' requires an argument\.?", r"l'option \1 attend une valeur"),
+    (r"No such option: (\S+).*", r"option inconnue : \1"),
+    (r"No such command '(.+?)'\.?", r"commande inconnue « \1 »"),
+    (r"Got unexpected extra arguments? \((.+)\)", r"argument(s) en trop : \1"),
+    (
+        r"Invalid value for '(.+?)': '(.*?)' is not a valid integer\.?",
+        r"valeur invalide pour \1 : « \2 » n'est pas un nombre entier",
+    ),
+    (
+        r"Invalid value for '(.+?)': Input should be a valid integer.*",
+        r"valeur invalide pour \1 : nombre entier attendu",
+    ),
+    (r"Invalid value for '(.+?)': (.*)", r"valeur invalide pour \1 : \2"),
+]
+
+
+def french_usage_error(message: str) -> str:
+    """Click's usage errors are English; staff read French."""
+    for pattern, replacement in _USAGE_FR:
+        if re.fullmatch(pattern, message.strip(), flags=re.S):
+            return re.sub(pattern, replacement, message.strip(), flags=re.S)
+    return message
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: usage errors in French (exit 2), domain errors exit 1."""
     try:
-        app()
-    except ParcoursError as exc:  # pragma: no cover - commands catch their own
-        raise SystemExit(1) from exc
+        code = app(args=argv, prog_name="parcours", standalone_mode=False)
+    except typer.Abort:
+        typer.echo("Interrompu.", err=True)
+        raise SystemExit(1) from None
+    except Exception as exc:
+        # Usage errors (Click's UsageError, vendored by recent Typer) exit with code 2.
+        if getattr(exc, "exit_code", None) != 2 or not hasattr(exc, "format_message"):
+            raise
+        ctx = getattr(exc, "ctx", None)
+        message = exc.format_message()
+        if message.lstrip().startswith("Usage"):  # a group called without a command
+            typer.echo(message, err=True)
+        else:
+            if ctx is not None:
+                typer.echo(ctx.get_usage(), err=True)
+            typer.echo(f"Erreur : {french_usage_error(message)}", err=True)
+            path = ctx.command_path if ctx is not None else "parcours"
+            typer.echo(f"Aide : {path} --help", err=True)
+        raise SystemExit(2) from None
+    if isinstance(code, int) and code:
+        raise SystemExit(code)
 
 
 def _run(fn):  # type: ignore[no-untyped-def]

@@ -67,16 +67,25 @@ def test_advance_moves_the_stage_issues_badges_and_records_the_gate(sato: Runtim
     eid = start(sato)
     e.award(sato, eid, "sato.jeu-de-piste", by=ENCADRANT, now=T0)
     e.award(sato, eid, "sato.metiers-industrie", by=ENCADRANT, now=T0)
-    result = e.advance(sato, eid, "commencer-immersion", by=CIP, note="PMSMP chaudronnerie",
-                       now=T0 + timedelta(days=3))
+    result = e.advance(
+        sato,
+        eid,
+        "commencer-immersion",
+        by=CIP,
+        note="PMSMP chaudronnerie",
+        now=T0 + timedelta(days=3),
+    )
     assert (result.from_stage, result.to_stage) == ("decouverte", "immersion")
     assert result.awarded == ["sato.decouvert-industrie"]
     st = e.status(sato, eid, now=T0 + timedelta(days=3))
     assert "J'ai découvert l'industrie" in st.badges
     assert st.stage_entered_at == T0 + timedelta(days=3)
     last = e.history(sato, eid)[-1]
-    assert (last.kind, last.trigger, last.note) == ("transition", "commencer-immersion",
-                                                    "PMSMP chaudronnerie")
+    assert (last.kind, last.trigger, last.note) == (
+        "transition",
+        "commencer-immersion",
+        "PMSMP chaudronnerie",
+    )
     assert last.details["awarded"] == ["sato.decouvert-industrie"]
     assert {c["kind"] for c in last.details["gate"]} == {"sub_badges", "roles"}
 
@@ -90,7 +99,8 @@ def test_status_says_what_each_next_step_needs(sato: Runtime) -> None:
     assert not immersion.ready
     assert [c.text for c in immersion.conditions if not c.met] == [
         "pour le badge J'ai découvert l'industrie : il faut 2 badges parmi Jeu de piste en "
-        "entreprises, Règles de sécurité en atelier, Métiers de l'industrie (1 obtenu)"]
+        "entreprises, Règles de sécurité en atelier, Métiers de l'industrie (1 obtenu)"
+    ]
     assert steps["sortir"].ready
 
 
@@ -152,14 +162,23 @@ def test_committee_decision_is_required_and_a_rejection_blocks(sato: Runtime) ->
     later = T0 + timedelta(days=50)
     with pytest.raises(GateRefused, match="décision du comité d'attribution attendue"):
         e.advance(sato, eid, "signer-contrat-pro", by=DIRECTRICE, now=later)
-    e.record_decision(sato, eid, "signer-contrat-pro", False, "Projet à consolider",
-                      by=DIRECTRICE, now=later)
+    e.record_decision(
+        sato, eid, "signer-contrat-pro", False, "Projet à consolider", by=DIRECTRICE, now=later
+    )
     with pytest.raises(GateRefused, match="avis défavorable du comité d'attribution : Projet"):
         e.advance(sato, eid, "signer-contrat-pro", by=DIRECTRICE, now=later)
-    e.record_decision(sato, eid, "signer-contrat-pro", True, "Projet confirmé",
-                      by=DIRECTRICE, now=later + timedelta(days=7))
-    result = e.advance(sato, eid, "signer-contrat-pro", by=DIRECTRICE,
-                       now=later + timedelta(days=7))
+    e.record_decision(
+        sato,
+        eid,
+        "signer-contrat-pro",
+        True,
+        "Projet confirmé",
+        by=DIRECTRICE,
+        now=later + timedelta(days=7),
+    )
+    result = e.advance(
+        sato, eid, "signer-contrat-pro", by=DIRECTRICE, now=later + timedelta(days=7)
+    )
     assert result.awarded == ["sato.competences-entreprise", "sato.contrat-pro-geiq"]
     assert e.status(sato, eid).status == "completed"
 
@@ -178,10 +197,14 @@ def test_evidence_counts_only_for_the_current_stage_visit(sato: Runtime) -> None
     for badge in ("sato.jeu-de-piste", "sato.securite-atelier"):
         e.award(sato, eid, badge, by=ENCADRANT, now=T0)
     e.advance(sato, eid, "commencer-immersion", by=CIP, now=T0)
-    step = next(s for s in e.status(sato, eid, now=T0 + timedelta(days=11)).next_steps
-                if s.trigger == "valider-projet")
+    step = next(
+        s
+        for s in e.status(sato, eid, now=T0 + timedelta(days=11)).next_steps
+        if s.trigger == "valider-projet"
+    )
     assert "pièce justificative manquante : convention-pmsmp" in [
-        c.text for c in step.conditions if not c.met]
+        c.text for c in step.conditions if not c.met
+    ]
 
 
 def test_award_refuses_a_key_badge_without_its_sub_badges_and_duplicates(sato: Runtime) -> None:
@@ -205,8 +228,9 @@ def test_expected_revision_detects_a_stale_screen(sato: Runtime) -> None:
 
 
 def test_plugin_gate_check_explains_itself(sato: Runtime) -> None:
-    eid = e.enroll(sato, "sato-eiti", "sato-eiti", e.Participant("Yannick", "Le Bihan"), by=CIP,
-                   now=T0)
+    eid = e.enroll(
+        sato, "sato-eiti", "sato-eiti", e.Participant("Yannick", "Le Bihan"), by=CIP, now=T0
+    )
     e.add_evidence(sato, eid, "diagnostic-activite", by=CIP, now=T0)
     e.advance(sato, eid, "valider-diagnostic", by=CIP, now=T0)
     for badge in ("sato.eiti-gestion", "sato.eiti-tarification"):
@@ -215,7 +239,9 @@ def test_plugin_gate_check_explains_itself(sato: Runtime) -> None:
     with pytest.raises(GateRefused) as refused:
         e.advance(sato, eid, "valider-structuration", by=CIP, now=later)
     assert refused.value.unmet == [
-        "au moins un rendez-vous de suivi avec l'ADIE ou la BGE (pièce rdv-adie ou rdv-bge)"]
+        "au moins un rendez-vous de suivi avec l'ADIE ou la BGE (pièce rdv-adie ou rdv-bge)"
+    ]
     e.add_evidence(sato, eid, "rdv-adie", by=CIP, now=later)
     assert e.advance(sato, eid, "valider-structuration", by=CIP, now=later).awarded == [
-        "sato.eiti-structuration"]
+        "sato.eiti-structuration"
+    ]

@@ -60,8 +60,10 @@ def test_missing_field_points_at_its_parent() -> None:
 def test_transition_to_unknown_stage_and_unreachable_stage() -> None:
     text = GOOD.replace("dest: b", "dest: z")
     found = problems(text)
-    assert "workflows/essai.yaml:15: [transitions[0].dest] étape de destination inconnue « z »" \
+    assert (
+        "workflows/essai.yaml:15: [transitions[0].dest] étape de destination inconnue « z »"
         in found
+    )
     assert any("[stages[1].id] étape « b » inaccessible" in p and ":9:" in p for p in found)
 
 
@@ -81,19 +83,25 @@ def test_unknown_badges_and_checks_are_named() -> None:
     text = GOOD.replace(
         "    title: Aller\n",
         "    title: Aller\n    gate:\n      badges: [sato.inexistant]\n"
-        "      checks: [sato.absent]\n")
+        "      checks: [sato.absent]\n",
+    )
     found = problems(text, known_badges={"sato.ponctualite"}, known_checks=set())
-    assert any(":18: [transitions[0].gate.badges[0].of[0]] badge inconnu « sato.inexistant »"
-               in p for p in found)
+    assert any(
+        ":18: [transitions[0].gate.badges[0].of[0]] badge inconnu « sato.inexistant »" in p
+        for p in found
+    )
     assert any("vérification « sato.absent » fournie par aucun plugin" in p for p in found)
 
 
 def test_at_least_cannot_exceed_the_list() -> None:
     text = GOOD.replace(
         "    title: Aller\n",
-        "    title: Aller\n    gate:\n      badges:\n        - of: [sato.a]\n          at_least: 2\n")
-    assert any("at_least vaut 2 mais la liste ne contient que 1 badges" in p
-               for p in problems(text))
+        "    title: Aller\n    gate:\n      badges:\n"
+        "        - of: [sato.a]\n          at_least: 2\n",
+    )
+    assert any(
+        "at_least vaut 2 mais la liste ne contient que 1 badges" in p for p in problems(text)
+    )
 
 
 def test_yaml_syntax_error_names_the_line() -> None:

@@ -72,8 +72,9 @@ def race(sato: Runtime) -> tuple[Runtime, Recorder, int]:
 
 def _audit(rt: Runtime, eid: int) -> int:
     with rt.unit_of_work() as s:
-        return s.execute(select(func.count()).select_from(AuditEvent)
-                         .where(AuditEvent.enrollment_id == eid)).scalar_one()
+        return s.execute(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.enrollment_id == eid)
+        ).scalar_one()
 
 
 def test_two_staff_at_once_exactly_one_wins(race) -> None:
@@ -117,8 +118,9 @@ def test_a_failure_while_issuing_badges_rolls_back_the_stage_and_audit(race, mon
 
 
 def test_audit_log_is_append_only(sato: Runtime) -> None:
-    eid = e.enroll(sato, "sato-femmes-metallurgie", "sato-interim",
-                   e.Participant("Awa", "Diallo"), by=CIP)
+    eid = e.enroll(
+        sato, "sato-femmes-metallurgie", "sato-interim", e.Participant("Awa", "Diallo"), by=CIP
+    )
     with pytest.raises(RuntimeError, match="ajout seul"), sato.unit_of_work() as s:
         event = s.execute(select(AuditEvent).where(AuditEvent.enrollment_id == eid)).scalar_one()
         event.note = "réécrit"
@@ -128,8 +130,9 @@ def test_audit_log_is_append_only(sato: Runtime) -> None:
 
 
 def test_award_is_one_transaction_with_its_audit_event(sato: Runtime, monkeypatch) -> None:
-    eid = e.enroll(sato, "sato-femmes-metallurgie", "sato-interim",
-                   e.Participant("Awa", "Diallo"), by=CIP)
+    eid = e.enroll(
+        sato, "sato-femmes-metallurgie", "sato-interim", e.Participant("Awa", "Diallo"), by=CIP
+    )
 
     def broken_audit(*args, **kwargs):
         raise RuntimeError("panne")

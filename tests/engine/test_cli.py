@@ -1,0 +1,192 @@
+"""What a network admin and a CIP type, and what they read back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from engine.cli.app import main
+
+WORKFLOWS = Path(__file__).parents[2] / "workflows"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_demo_prints_stages_badges_and_deciders(capsys, tmp_path) -> None:
+    code, out, err = run(capsys, "demo", "--path", str(tmp_path / "demo.sqlite"))
+    assert code == 0, err
+    assert "Awa Diallo — Femmes et métallurgie" in out
+    assert "Yannick Le Bihan — EiTi" in out
+    assert out.count("parcours terminé") == 2
+    assert "passage interim → professionnalisation (signer-contrat-pro) — par Hélène Kerbrat" in out
+    assert "🏅 J'ai des compétences pour travailler en entreprise" in out
+    assert "🏅 EiTi phase 2 : activité structurée" in out
+    assert "décision de comité favorable sur valider-autonomie — par Hélène Kerbrat" in out
+    assert "durée minimale en Stage d'immersion (PMSMP) : 10 jours, 5 écoulés" in out
+    # Running it again starts from a fresh database rather than failing on duplicates.
+    assert run(capsys, "demo", "--path", str(tmp_path / "demo.sqlite"))[0] == 0
+
+
+def test_console_script_runs_the_demo(tmp_path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli.app", "demo", "--path", str(tmp_path / "d.sqlite")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Badges obtenus (11)" in done.stdout
+
+
+def test_pathway_check_names_file_line_and_field(capsys, tmp_path) -> None:
+    bad = tmp_path / "mauvais.yaml"
+    text = (WORKFLOWS / "sato-eiti.yaml").read_text(encoding="utf-8")
+    bad.write_text(text.replace("    dest: autonomie", "    dest: autonome"), encoding="utf-8")
+    code, out, err = run(capsys, "pathway", "check", str(WORKFLOWS / "sato-eiti.yaml"), str(bad))
+    assert code == 1
+    assert "sato-eiti.yaml : parcours « sato-eiti » version 1 valide" in out
+    line = text.splitlines().index("    dest: autonomie") + 1
+    assert f"{bad}:{line}: [transitions[2].dest] étape de destination inconnue « autonome »" in err
+
+
+def test_a_cip_enrolls_and_advances_from_the_command_line(capsys, tmp_path) -> None:
+    db = ["--db", str(tmp_path / "p.sqlite")]
+    assert run(capsys, *db, "init")[0] == 0
+    assert (
+        run(
+            capsys,
+            *db,
+            "org",
+            "add",
+            "sato-interim",
+            "--name",
+            "SATO Intérim",
+            "--structure-kind",
+            "ETTI",
+            "--network",
+            "sato",
+        )[0]
+        == 0
+    )
+    assert (
+        run(
+            capsys,
+            *db,
+            "staff",
+            "add",
+            "cip@sato.example",
+            "--given-name",
+            "Claire",
+            "--family-name",
+            "Martin",
+            "--role",
+            "cip@sato-interim",
+        )[0]
+        == 0
+    )
+    code, out, _ = run(
+        capsys,
+        *db,
+        "enroll",
+        "--pathway",
+        "sato-femmes-metallurgie",
+        "--structure",
+        "sato-interim",
+        "--given-name",
+        "Awa",
+        "--family-name",
+        "Diallo",
+        "--by",
+        "cip@sato.example",
+    )
+    assert (code, out.strip()) == (0, "parcours n° 1 créé pour Awa Diallo")
+    code, _, err = run(
+        capsys, *db, "advance", "1", "commencer-immersion", "--by", "cip@sato.example"
+    )
+    assert code == 1
+    assert "Erreur : Passage « commencer-immersion » refusé : pour le badge J'ai découvert" in err
+    for badge in ("sato.jeu-de-piste", "sato.metiers-industrie"):
+        assert run(capsys, *db, "award", "1", badge, "--by", "cip@sato.example")[0] == 0
+    code, out, _ = run(
+        capsys,
+        *db,
+        "advance",
+        "1",
+        "commencer-immersion",
+        "--by",
+        "cip@sato.example",
+        "--note",
+        "PMSMP",
+    )
+    assert code == 0
+    assert "decouverte → immersion" in out and "badge délivré : J'ai découvert l'industrie" in out
+    code, out, _ = run(capsys, *db, "status", "1")
+    assert "Étape : Stage d'immersion (PMSMP) [immersion]" in out
+    assert "✗ pièce justificative manquante : convention-pmsmp" in out
+    code, out, _ = run(capsys, *db, "history", "1")
+    assert (
+        "passage decouverte → immersion (commencer-immersion) — par Claire Martin — « PMSMP »"
+        in out
+    )
+
+
+def test_diagram_writes_mermaid_svg_and_png(capsys, tmp_path) -> None:
+    code, _, err = run(
+        capsys,
+        "--db",
+        str(tmp_path / "p.sqlite"),
+        "pathway",
+        "diagram",
+        "sato-femmes-metallurgie",
+        "--out",
+        str(tmp_path),
+    )
+    assert code == 0, err
+    stem = tmp_path / "sato-femmes-metallurgie-v1"
+    assert stem.with_suffix(".mmd").read_text().startswith("stateDiagram-v2")
+    assert "interim --> professionnalisation" in stem.with_suffix(".mmd").read_text()
+    svg = ET.parse(stem.with_suffix(".svg")).getroot()
+    texts = {t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert "Stage d'immersion (PMSMP)" in texts
+    with Image.open(stem.with_suffix(".png")) as png:
+        assert png.format == "PNG" and png.width > 800
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["advance", "abc", "x", "--by", "a"], "valeur invalide pour enrollment : nombre entier"),
+        (["advance", "1"], "argument obligatoire manquant : trigger"),
+        (["pas-une-commande"], "commande inconnue « pas-une-commande »"),
+        (
+            ["pathway", "migrate", "p", "--to", "2", "--by", "a", "--map", "sans-egal"],
+            "attendu ancienne=nouvelle",
+        ),
+    ],
+)
+def test_usage_errors_are_in_french(capsys, argv, message) -> None:
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err
+
+
+def test_plugins_lists_the_three_networks(capsys) -> None:
+    code, out, _ = run(capsys, "plugins")
+    assert code == 0
+    for name in ("sato", "inae", "centre_val_de_loire"):
+        assert f"{name}  (parcours" in out
+    assert "parcours_gate_checks" in out
