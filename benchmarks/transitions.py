@@ -1,0 +1,203 @@
+"""Committed transitions per second, against the floor of a bare insert-and-commit.
+
+    python benchmarks/transitions.py [--enrollments 10000] [--load 100000]
+
+Prints, for N enrollments advanced through 4 stages (3 transitions each, each issuing a badge
+and checking a badge gate and a role): committed transitions/s on a SQLite file (WAL) and, when
+127.0.0.1:5432 answers (or PARCOURS_BENCH_PG_URL is set), on PostgreSQL; the ratio to a bare
+SQLAlchemy Core insert-and-commit of one audit row per transition (our floor); then the seconds
+and peak Python memory to load the state of 100,000 enrollments.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named like the `transitions` package it benchmarks: run as a script, its own
+# folder would shadow the package, so take it off the import path first.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import argparse
+import os
+import socket
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import create_engine, insert, text
+
+from engine.pathways import load_pathway_text
+from engine.services import enrollments as e
+from engine.services.bootstrap import initialise
+from engine.services.organisations import add_staff, upsert_organisation
+from engine.services.pathways import publish
+from engine.services.runtime import Runtime
+from engine.store.database import make_engine
+from engine.store.tables import AuditEvent, Enrollment, Person
+
+PATHWAY = """\
+id: bench
+version: 1
+network: sato
+title: Banc d'essai
+initial: s1
+stages:
+  - {id: s1, title: Un, awards: {on_complete: [sato.ponctualite]}}
+  - {id: s2, title: Deux, awards: {on_complete: [sato.travail-equipe]}}
+  - {id: s3, title: Trois, awards: {on_complete: [sato.consignes]}}
+  - {id: s4, title: Quatre, final: true}
+transitions:
+  - {trigger: t1, source: s1, dest: s2, title: T1, gate: {roles: [cip]}}
+  - {trigger: t2, source: s2, dest: s3, title: T2,
+     gate: {roles: [cip], badges: [sato.ponctualite], min_days: 0}}
+  - {trigger: t3, source: s3, dest: s4, title: T3,
+     gate: {roles: [cip], badges: [sato.travail-equipe]}}
+"""
+CIP = "cip@bench.example"
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def prepare(url: str, enrollments: int) -> tuple[Runtime, list[int]]:
+    rt = Runtime(make_engine(url))
+    initialise(rt)
+    publish(rt, load_pathway_text(PATHWAY), PATHWAY)
+    with rt.unit_of_work() as s:
+        org = upsert_organisation(
+            s, "bench-siae", "SIAE de banc", "structure", structure_kind="ACI", networks=["sato"]
+        )
+        add_staff(s, CIP, "Camille", "Banc", [("bench-siae", "cip")])
+        version_id = s.execute(text("SELECT id FROM pathwayversion WHERE pathway_id='bench'")).scalar()
+        people = [
+            {"kind": "participant", "given_name": "P", "family_name": str(i),
+             "structure_id": org.id, "created_at": NOW}
+            for i in range(enrollments)
+        ]
+        ids = s.execute(insert(Person).returning(Person.id), people).scalars().all()
+        rows = [
+            {"participant_id": pid, "structure_id": org.id, "pathway_version_id": version_id,
+             "stage": "s1", "status": "active", "revision": 1, "started_at": NOW,
+             "stage_entered_at": NOW}
+            for pid in ids
+        ]
+        eids = s.execute(insert(Enrollment).returning(Enrollment.id), rows).scalars().all()
+    return rt, list(eids)
+
+
+def bench_transitions(rt: Runtime, eids: list[int]) -> float:
+    start = time.perf_counter()
+    for trigger in ("t1", "t2", "t3"):
+        for eid in eids:
+            e.advance(rt, eid, trigger, by=CIP, now=NOW)
+    return 3 * len(eids) / (time.perf_counter() - start)
+
+
+def bench_floor(url: str, n: int) -> float:
+    """A bare Core insert of one audit row and a commit, n times: what any transition costs."""
+    engine = make_engine(url)
+    table = AuditEvent.__table__
+    start = time.perf_counter()
+    with engine.connect() as conn:
+        for i in range(n):
+            with conn.begin():
+                conn.execute(insert(table).values(at=NOW, kind="floor", trigger=f"t{i}"))
+    rate = n / (time.perf_counter() - start)
+    engine.dispose()
+    return rate
+
+
+def bench_load(rt: Runtime, eids_needed: int) -> tuple[float, float, int]:
+    have = len(e.states(rt, active_only=False))
+    if have < eids_needed:
+        prepare_more(rt, eids_needed - have)
+    # Time without tracemalloc (it slows allocation several-fold), then measure memory apart.
+    timings = []
+    for _ in range(3):
+        start = time.perf_counter()
+        loaded = e.states(rt, active_only=False)
+        timings.append(time.perf_counter() - start)
+    del loaded
+    tracemalloc.start()
+    loaded = e.states(rt, active_only=False)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return min(timings), peak / 2**20, len(loaded)
+
+
+def prepare_more(rt: Runtime, n: int) -> None:
+    with rt.unit_of_work() as s:
+        version_id, org_id, pid = s.execute(text(
+            "SELECT pathway_version_id, structure_id, participant_id FROM enrollment LIMIT 1"
+        )).one()
+        rows = [
+            {"participant_id": pid, "structure_id": org_id, "pathway_version_id": version_id,
+             "stage": "s2", "status": "active", "revision": 1, "started_at": NOW,
+             "stage_entered_at": NOW}
+            for _ in range(n)
+        ]
+        for i in range(0, n, 20_000):
+            s.execute(insert(Enrollment), rows[i : i + 20_000])
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("PARCOURS_BENCH_PG_URL")
+    if url:
+        return url
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+    except OSError:
+        return None
+    return "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def fresh_pg_database(base: str) -> tuple[str, callable]:
+    name = f"parcours_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_engine(base).url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = str(make_engine(base).url.set(database=name).render_as_string(hide_password=False))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+def run(label: str, url: str, n: int, load: int) -> None:
+    rt, eids = prepare(url, n)
+    rate = bench_transitions(rt, eids)
+    floor = bench_floor(url, 3 * n)
+    print(f"{label:<11} transitions committed/s: {rate:8.0f}   floor (insert+commit)/s: "
+          f"{floor:8.0f}   ratio floor/ours: {floor / rate:4.2f}x  (target <= 3x)")
+    seconds, peak_mib, count = bench_load(rt, load)
+    print(f"{label:<11} load state of {count} enrollments: {seconds:.2f} s, "
+          f"peak {peak_mib:.0f} MiB  (target < 2 s)")
+    rt.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--enrollments", type=int, default=10_000)
+    parser.add_argument("--load", type=int, default=100_000)
+    args = parser.parse_args()
+    print(f"{args.enrollments} enrollments x 3 transitions (4 stages), one process")
+    with tempfile.TemporaryDirectory() as tmp:
+        run("SQLite WAL", f"sqlite:///{Path(tmp) / 'bench.sqlite'}", args.enrollments, args.load)
+    pg = postgres_url()
+    if pg is None:
+        print("PostgreSQL  not reachable on 127.0.0.1:5432: skipped")
+        return
+    url, drop = fresh_pg_database(pg)
+    try:
+        run("PostgreSQL", url, args.enrollments, args.load)
+    finally:
+        drop()
+
+
+if __name__ == "__main__":
+    main()
