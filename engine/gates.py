@@ -29,6 +29,7 @@ class GateContext:
     badge_names: Mapping[str, str]
     badge_requirements: Mapping[str, BadgeRequirement]
     held: frozenset[str] = frozenset()
+    held_known: bool = True  # False when no condition needed the badges held (not read)
     evidence: frozenset[str] = frozenset()
     decision: tuple[bool, str] | None = None
     actor_roles: frozenset[Role] | None = None  # None: nobody is firing (status view)

@@ -19,7 +19,32 @@ _HELD = (
     .join(Assertion, Assertion.badge_class_id == BadgeClass.id)
     .where(Assertion.recipient_id == bindparam("pid"), Assertion.revoked_at.is_(None))
 )
-_ISSUE = insert(Assertion)
+_COLUMNS = [
+    "id",
+    "badge_class_id",
+    "recipient_id",
+    "enrollment_id",
+    "issued_by",
+    "issuer_id",
+    "issued_on",
+    "salt",
+    "evidence",
+]
+_table = Assertion.__table__
+_already = _table.alias("already")
+# Insert unless the recipient already holds the badge: the duplicate check costs no extra read.
+_ISSUE_UNLESS_HELD = insert(_table).from_select(
+    _COLUMNS,
+    select(*(bindparam(c, type_=_table.c[c].type) for c in _COLUMNS)).where(
+        ~select(_already.c.id)
+        .where(
+            _already.c.recipient_id == bindparam("recipient_id"),
+            _already.c.badge_class_id == bindparam("badge_class_id"),
+            _already.c.revoked_at.is_(None),
+        )
+        .exists()
+    ),
+).returning(_table.c.id)
 
 
 def held_badges(db: Connection | Session, person_id: int) -> frozenset[str]:
@@ -36,32 +61,28 @@ def issue_badges(
     issued_by: int | None,
     now: datetime,
     *,
-    held: frozenset[str],
+    held: frozenset[str] | None,
     evidence: list[dict[str, Any]] | None = None,
 ) -> list[tuple[str, str, int]]:
     """Issue each badge the recipient does not already hold; returns (assertion id, badge,
-    recipient) for each issued."""
-    rows = []
+    recipient) for each issued. `held=None` when the caller has not read the badges held: the
+    insert itself then skips a badge already held."""
+    issued = []
     for badge in dict.fromkeys(badges):
-        if badge in held:
+        if held is not None and badge in held:
             continue
         entry = catalogue[badge]
-        rows.append(
-            {
-                "id": str(uuid.uuid4()),
-                "badge_class_id": entry.id,
-                "recipient_id": recipient_id,
-                "enrollment_id": enrollment_id,
-                "issued_by": issued_by,
-                "issuer_id": entry.issuer_id,
-                "issued_on": now,
-                "salt": secrets.token_hex(16),
-                "evidence": evidence or [],
-            }
-        )
-    if rows:
-        db.execute(_ISSUE, rows)
-    return [
-        (r["id"], slug, recipient_id)
-        for r, slug in zip(rows, [b for b in dict.fromkeys(badges) if b not in held], strict=True)
-    ]
+        row = {
+            "id": str(uuid.uuid4()),
+            "badge_class_id": entry.id,
+            "recipient_id": recipient_id,
+            "enrollment_id": enrollment_id,
+            "issued_by": issued_by,
+            "issuer_id": entry.issuer_id,
+            "issued_on": now,
+            "salt": secrets.token_hex(16),
+            "evidence": evidence or [],
+        }
+        if db.execute(_ISSUE_UNLESS_HELD, row).first() is not None:
+            issued.append((row["id"], badge, recipient_id))
+    return issued

@@ -177,8 +177,13 @@ def _context(
 ) -> gates.GateContext:
     """Query only what these transitions' gates need."""
     names, requirements = rt.badge_lookups(db)
-    need_badges = any(t.gate.badges or pathway.awards_for(t, row.stage) for t in transitions)
-    held = held_badges(db, row.participant_id) if need_badges else frozenset()
+    # Badges held are read only when a condition depends on them: a plain award checks for
+    # duplicates inside its own insert.
+    need_badges = any(
+        t.gate.badges or any(b in requirements for b in pathway.awards_for(t, row.stage))
+        for t in transitions
+    )
+    held = held_badges(db, row.participant_id) if need_badges else None
     entered = _aware(row.stage_entered_at)
     scope = {"eid": row.id, "stage": row.stage, "since": entered}
     evidence: frozenset[str] = frozenset()
@@ -199,7 +204,8 @@ def _context(
         now=now,
         badge_names=names,
         badge_requirements=requirements,
-        held=held,
+        held=held or frozenset(),
+        held_known=held is not None,
         evidence=evidence,
         decision=decision,
         actor_roles=actor_roles,
@@ -362,7 +368,7 @@ def advance(
                 row.id,
                 actor_id,
                 now,
-                held=ctx.held,
+                held=ctx.held if ctx.held_known else None,
             )
             conn.execute(
                 _AUDIT,

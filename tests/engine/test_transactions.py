@@ -143,3 +143,14 @@ def test_award_is_one_transaction_with_its_audit_event(sato: Runtime, monkeypatc
     with sato.unit_of_work() as s:
         assert s.execute(select(func.count()).select_from(Assertion)).scalar_one() == 0
         assert s.get(Enrollment, eid).revision == 1
+
+
+def test_a_stage_award_never_duplicates_a_badge_already_held(race) -> None:
+    rt, recorder, eid = race
+    recorder.barrier = threading.Barrier(1)
+    e.award(rt, eid, "sato.ponctualite", by=ENCADRANT, now=T0)
+    result = e.advance(rt, eid, "vers-b", by=CIP, now=T0)
+    assert result.awarded == []
+    with rt.unit_of_work() as s:
+        assert s.execute(select(func.count()).select_from(Assertion)).scalar_one() == 1
+    assert recorder.issued == ["sato.ponctualite"]
