@@ -33,18 +33,22 @@ _COLUMNS = [
 _table = Assertion.__table__
 _already = _table.alias("already")
 # Insert unless the recipient already holds the badge: the duplicate check costs no extra read.
-_ISSUE_UNLESS_HELD = insert(_table).from_select(
-    _COLUMNS,
-    select(*(bindparam(c, type_=_table.c[c].type) for c in _COLUMNS)).where(
-        ~select(_already.c.id)
-        .where(
-            _already.c.recipient_id == bindparam("recipient_id"),
-            _already.c.badge_class_id == bindparam("badge_class_id"),
-            _already.c.revoked_at.is_(None),
-        )
-        .exists()
-    ),
-).returning(_table.c.id)
+_ISSUE_UNLESS_HELD = (
+    insert(_table)
+    .from_select(
+        _COLUMNS,
+        select(*(bindparam(c, type_=_table.c[c].type) for c in _COLUMNS)).where(
+            ~select(_already.c.id)
+            .where(
+                _already.c.recipient_id == bindparam("recipient_id"),
+                _already.c.badge_class_id == bindparam("badge_class_id"),
+                _already.c.revoked_at.is_(None),
+            )
+            .exists()
+        ),
+    )
+    .returning(_table.c.id)
+)
 
 
 def held_badges(db: Connection | Session, person_id: int) -> frozenset[str]:
