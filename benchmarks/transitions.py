@@ -102,6 +102,7 @@ def prepare(url: str, enrollments: int) -> tuple[Runtime, list[int]]:
 
 
 def bench_transitions(rt: Runtime, eids: list[int]) -> float:
+    """All enrollments through t1, then t2, then t3; the rate over the whole run."""
     start = time.perf_counter()
     for trigger in ("t1", "t2", "t3"):
         for eid in eids:

@@ -31,6 +31,7 @@ _COLUMNS = [
     "evidence",
 ]
 _table = Assertion.__table__
+_ISSUE = insert(_table)
 _already = _table.alias("already")
 # Insert unless the recipient already holds the badge: the duplicate check costs no extra read.
 _ISSUE_UNLESS_HELD = (
@@ -87,6 +88,9 @@ def issue_badges(
             "salt": secrets.token_hex(16),
             "evidence": evidence or [],
         }
-        if db.execute(_ISSUE_UNLESS_HELD, row).first() is not None:
-            issued.append((row["id"], badge, recipient_id))
+        if held is not None:
+            db.execute(_ISSUE, row)
+        elif db.execute(_ISSUE_UNLESS_HELD, row).first() is None:
+            continue  # already held
+        issued.append((row["id"], badge, recipient_id))
     return issued
