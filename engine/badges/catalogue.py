@@ -11,6 +11,18 @@ from engine.errors import InvalidInput
 from engine.pathways.model import BadgeId, BadgeRequirement, Slug
 
 
+class Alignment(BaseModel):
+    """A link to a framework the badge matches (ROME job code, CléA skill, RNCP block...)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    targetName: str = Field(min_length=1)
+    targetUrl: str = Field(min_length=1)
+    targetDescription: str | None = None
+    targetFramework: str | None = None
+    targetCode: str | None = None
+
+
 class BadgeClassSpec(BaseModel):
     """A badge definition as a plugin ships it. `requires` names the sub-badges that validate it."""
 
@@ -25,6 +37,10 @@ class BadgeClassSpec(BaseModel):
     requires: BadgeRequirement | None = None
     example: bool = Field(
         default=False, description="True when the badge is a placeholder for the network to replace"
+    )
+    alignments: list[Alignment] = Field(default_factory=list)
+    image: Path | None = Field(
+        default=None, description="PNG shipped by the plugin, relative to its catalogue file"
     )
 
     @model_validator(mode="after")
@@ -46,6 +62,7 @@ class NetworkSpec(BaseModel):
     url: str | None = None
     email: str | None = None
     colours: tuple[str, str] = ("#1d4e89", "#f2a900")
+    description: str | None = None
 
 
 def load_catalogue(path: Path) -> list[BadgeClassSpec]:
@@ -61,7 +78,13 @@ def load_catalogue(path: Path) -> list[BadgeClassSpec]:
     specs = []
     for i, entry in enumerate(data["badges"]):
         try:
-            specs.append(BadgeClassSpec.model_validate({"network": network, **entry}))
+            spec = BadgeClassSpec.model_validate({"network": network, **entry})
         except (ValidationError, TypeError) as exc:
             raise InvalidInput(f"{path}: badges[{i}] : {exc}") from None
+        if spec.image is not None:
+            image = (path.parent / spec.image).resolve()
+            if not image.is_file():
+                raise InvalidInput(f"{path}: badges[{i}].image : fichier {image} introuvable")
+            spec = spec.model_copy(update={"image": image})
+        specs.append(spec)
     return specs

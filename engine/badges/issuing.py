@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select
 from sqlmodel import Session
 
-from engine.store.tables import Assertion, BadgeClass
+from engine.openbadges.identity import recipient_for
+from engine.store.tables import Assertion, BadgeClass, Person
 
 _HELD = (
     select(BadgeClass.slug)
@@ -29,6 +30,8 @@ _COLUMNS = [
     "issued_on",
     "salt",
     "evidence",
+    "recipient_type",
+    "recipient_identity",
 ]
 _table = Assertion.__table__
 _ISSUE = insert(_table)
@@ -52,6 +55,13 @@ _ISSUE_UNLESS_HELD = (
 )
 
 
+_EMAIL = select(Person.email).where(Person.id == bindparam("pid"))
+
+
+def recipient_email(db: Connection | Session, person_id: int) -> str | None:
+    return db.execute(_EMAIL, {"pid": person_id}).scalar_one_or_none()
+
+
 def held_badges(db: Connection | Session, person_id: int) -> frozenset[str]:
     """Badge class ids the person holds and that are not revoked."""
     return frozenset(db.execute(_HELD, {"pid": person_id}).scalars())
@@ -68,25 +78,37 @@ def issue_badges(
     *,
     held: frozenset[str] | None,
     evidence: list[dict[str, Any]] | None = None,
+    email: str | bool | None = False,
 ) -> list[tuple[str, str, int]]:
     """Issue each badge the recipient does not already hold; returns (assertion id, badge,
     recipient) for each issued. `held=None` when the caller has not read the badges held: the
-    insert itself then skips a badge already held."""
+    insert itself then skips a badge already held. The recipient identity is hashed now, from
+    `email` (read here when the caller passes False), and fixed for the badge's life."""
+    badges = list(dict.fromkeys(badges))
+    if not badges:
+        return []
+    if email is False:
+        email = recipient_email(db, recipient_id)
     issued = []
-    for badge in dict.fromkeys(badges):
+    for badge in badges:
         if held is not None and badge in held:
             continue
         entry = catalogue[badge]
+        assertion_id = str(uuid.uuid4())
+        salt = secrets.token_hex(16)
+        kind, identity = recipient_for(email or None, assertion_id, salt)  # type: ignore[arg-type]
         row = {
-            "id": str(uuid.uuid4()),
+            "id": assertion_id,
             "badge_class_id": entry.id,
             "recipient_id": recipient_id,
             "enrollment_id": enrollment_id,
             "issued_by": issued_by,
             "issuer_id": entry.issuer_id,
             "issued_on": now,
-            "salt": secrets.token_hex(16),
+            "salt": salt,
             "evidence": evidence or [],
+            "recipient_type": kind,
+            "recipient_identity": identity,
         }
         if held is not None:
             db.execute(_ISSUE, row)

@@ -542,3 +542,234 @@ def decide(
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# ---------------------------------------------------------------- Open Badges
+
+badge_app = typer.Typer(
+    help="Badges délivrés : cuire, extraire, vérifier, révoquer.", no_args_is_help=True
+)
+key_app = typer.Typer(help="Clés de signature des émetteurs.", no_args_is_help=True)
+recommend_app = typer.Typer(help="Recommandations d'entreprises.", no_args_is_help=True)
+app.add_typer(badge_app, name="badge")
+app.add_typer(key_app, name="key")
+app.add_typer(recommend_app, name="recommend")
+
+PublicUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--public-url",
+        help="Adresse publique du serveur. Défaut : $PARCOURS_PUBLIC_URL, "
+        "sinon http://127.0.0.1:8000",
+    ),
+]
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Adresse d'écoute")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port d'écoute", min=1, max=65535)] = 8000,
+    public_url: PublicUrl = None,
+) -> None:
+    """Servir les pages publiques des badges et la vérification Open Badges (HTTP)."""
+    import uvicorn
+
+    from engine.api.app import create_app
+
+    app_ = create_app(state.runtime(), public_url or f"http://{host}:{port}")
+    uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+@badge_app.command("list")
+def badge_list(enrollment: Annotated[int, typer.Argument(help="N° du parcours")]) -> None:
+    """Lister les badges obtenus sur un parcours (identifiants à cuire ou vérifier)."""
+    from engine.services import badges
+
+    def body() -> None:
+        for assertion_id, name, revoked in badges.badges_of(state.runtime(), enrollment):
+            typer.echo(f"{assertion_id}  {name}{'  (révoqué)' if revoked else ''}")
+
+    _run(body)
+
+
+@badge_app.command("show")
+def badge_show(
+    assertion: Annotated[str, typer.Argument(help="Identifiant du badge délivré")],
+    version: Annotated[int, typer.Option("--ob", help="Format : 2 (assertion) ou 3 (VC)")] = 2,
+    public_url: PublicUrl = None,
+) -> None:
+    """Afficher un badge délivré au format Open Badges 2.0 ou 3.0 (JSON)."""
+    from engine.services import badges
+
+    def body() -> None:
+        rt, u = state.runtime(), badges.urls(public_url)
+        if version == 3:
+            doc = badges.credential_document(rt, assertion, u)
+        else:
+            doc = badges.assertion_document(rt, assertion, u)[1]
+        typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+
+    _run(body)
+
+
+@badge_app.command("bake")
+def badge_bake(
+    assertion: Annotated[str, typer.Argument(help="Identifiant du badge délivré")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Fichier image à écrire (.png, .svg)")],
+    version: Annotated[int, typer.Option("--ob", help="2 : assertion hébergée ; 3 : VC-JWT")] = 2,
+    public_url: PublicUrl = None,
+) -> None:
+    """Cuire un badge : l'image du badge avec le badge lui-même à l'intérieur."""
+    from engine.errors import InvalidInput
+    from engine.services import badges
+
+    def body() -> None:
+        if version not in (2, 3):
+            raise InvalidInput("--ob : 2 ou 3")
+        svg = out.suffix.lower() == ".svg"
+        data = badges.baked(
+            state.runtime(), assertion, badges.urls(public_url), version=version, svg=svg
+        )
+        _write_whole(out, data)
+        typer.echo(f"Badge cuit (Open Badges {version}.0) : {out}")
+
+    _run(body)
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write via a temporary file and rename: never a half-written image."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        from engine.errors import InvalidInput
+
+        raise InvalidInput(f"{path} : écriture impossible ({exc.strerror})") from None
+
+
+def _read(path: Path) -> bytes:
+    from engine.errors import InvalidInput
+    from engine.openbadges.baking import MAX_FILE_BYTES
+
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InvalidInput(f"{path} : fichier trop gros (maximum 10 Mo)")
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{path} : lecture impossible ({exc.strerror})") from None
+
+
+@badge_app.command("unbake")
+def badge_unbake(file: Annotated[Path, typer.Argument(help="Image PNG ou SVG")]) -> None:
+    """Extraire le badge contenu dans une image (JSON ou VC-JWT)."""
+    from engine.openbadges.baking import unbake
+
+    def body() -> None:
+        baked = unbake(_read(file), str(file))
+        text = baked.text
+        if text.lstrip().startswith("{"):
+            text = json.dumps(json.loads(text), ensure_ascii=False, indent=2)
+        typer.echo(text)
+
+    _run(body)
+
+
+@badge_app.command("verify")
+def badge_verify(
+    source: Annotated[str, typer.Argument(help="Image PNG/SVG, ou adresse d'un badge")],
+) -> None:
+    """Vérifier un badge : valide, révoqué, expiré ou altéré, et pourquoi (code 0 si valide)."""
+    from engine.openbadges.verification import verify_file, verify_url
+
+    def body() -> None:
+        if source.startswith(("http://", "https://")):
+            verdict = verify_url(source)
+        else:
+            verdict = verify_file(_read(Path(source)), source)
+        typer.echo(f"Badge {verdict.status.upper()} (Open Badges {verdict.version}.0)")
+        if verdict.badge:
+            typer.echo(f"  badge : {verdict.badge}")
+        if verdict.issuer:
+            typer.echo(f"  émetteur : {verdict.issuer}")
+        if verdict.issued_on:
+            typer.echo(f"  délivré le : {verdict.issued_on[:10]}")
+        for reason in verdict.reasons:
+            typer.echo(f"  {reason}")
+        if not verdict.valid:
+            raise typer.Exit(1)
+
+    _run(body)
+
+
+@badge_app.command("revoke")
+def badge_revoke(
+    assertion: Annotated[str, typer.Argument(help="Identifiant du badge délivré")],
+    by: By,
+    reason: Annotated[str, typer.Option("--reason", help="Motif, publié avec la révocation")],
+) -> None:
+    """Révoquer un badge délivré (le motif est public)."""
+    from engine.services import badges
+
+    def body() -> None:
+        badges.revoke(state.runtime(), assertion, reason, by=by)
+        typer.echo(f"Badge {assertion} révoqué : {reason}")
+
+    _run(body)
+
+
+@badge_app.command("endorse")
+def badge_endorse(
+    endorser: Annotated[str, typer.Option("--by-org", help="Organisation qui soutient (slug)")],
+    comment: Annotated[str, typer.Option("--comment", help="Pourquoi elle soutient")],
+    issuer: Annotated[str | None, typer.Option("--issuer", help="Émetteur soutenu")] = None,
+    badge: Annotated[str | None, typer.Option("--badge", help="Badge soutenu (id)")] = None,
+    assertion: Annotated[
+        str | None, typer.Option("--assertion", help="Badge délivré recommandé")
+    ] = None,
+) -> None:
+    """Une organisation soutient un émetteur ou un badge, ou recommande un badge délivré."""
+    from engine.errors import InvalidInput
+    from engine.services import badges
+
+    def body() -> None:
+        chosen = [
+            (k, v)
+            for k, v in (("issuer", issuer), ("badge_class", badge), ("assertion", assertion))
+            if v
+        ]
+        if len(chosen) != 1:
+            raise InvalidInput("indiquez exactement un de --issuer, --badge, --assertion")
+        kind, ref = chosen[0]
+        eid = badges.endorse(state.runtime(), endorser, kind, ref, comment)
+        typer.echo(f"Soutien enregistré : {eid}")
+
+    _run(body)
+
+
+@key_app.command("rotate")
+def key_rotate(org: Annotated[str, typer.Argument(help="Émetteur (slug)")]) -> None:
+    """Remplacer la clé de signature d'un émetteur (l'ancienne reste publiée pour vérifier)."""
+    from engine.services import badges
+
+    _run(lambda: typer.echo(f"Nouvelle clé : {badges.rotate_key(state.runtime(), org)}"))
+
+
+@recommend_app.command("request")
+def recommend_request(
+    assertion: Annotated[str, typer.Argument(help="Badge délivré à faire recommander")],
+    company: Annotated[str, typer.Option("--company", help="Entreprise (slug)")],
+    email: Annotated[str, typer.Option("--email", help="Contact dans l'entreprise")],
+    public_url: PublicUrl = None,
+) -> None:
+    """Demander à une entreprise de recommander un badge : affiche le lien à lui envoyer."""
+    from engine.services import badges
+
+    def body() -> None:
+        link = badges.request_recommendation(
+            state.runtime(), assertion, company, email, badges.urls(public_url)
+        )
+        typer.echo(f"Lien à envoyer à {email} : {link}")
+
+    _run(body)

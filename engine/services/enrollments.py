@@ -282,6 +282,7 @@ def enroll(
             actor_id,
             now,
             held=held_badges(session, person.id),
+            email=person.email,
         )
         session.add(
             AuditEvent(

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, event
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint, event
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
@@ -30,6 +30,8 @@ class Organisation(SQLModel, table=True):
     name: str = Field(max_length=200)
     url: str | None = None
     email: str | None = None
+    description: str | None = None
+    colours: list[str] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class Membership(SQLModel, table=True):
@@ -154,13 +156,21 @@ class BadgeClass(SQLModel, table=True):
     criteria: str
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     requires: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    alignments: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    image: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    """The badge picture (PNG): the plugin's own, or one the engine drew for it."""
 
 
 class Assertion(SQLModel, table=True):
     """An issued badge. Holds what OB 2.0/3.0 serialisation needs: a stable public id, a salt
     for the hashed recipient identity, evidence, dates and revocation."""
 
-    __table_args__ = (Index("ix_assertion_recipient_class", "recipient_id", "badge_class_id"),)
+    __table_args__ = (
+        Index("ix_assertion_recipient_class", "recipient_id", "badge_class_id"),
+        UniqueConstraint("issuer_id", "status_index", name="uq_assertion_issuer_status"),
+    )
 
     id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
     badge_class_id: int = Field(foreign_key="badgeclass.id")
@@ -176,6 +186,58 @@ class Assertion(SQLModel, table=True):
     )
     revoked_at: datetime | None = _ts(nullable=True)
     revocation_reason: str | None = None
+    recipient_type: str = Field(
+        default="email", max_length=20, sa_column_kwargs={"server_default": "email"}
+    )
+    recipient_identity: str | None = Field(default=None, max_length=80)
+    """`sha256$...` of the recipient's e-mail and the salt, fixed when the badge is issued."""
+    status_index: int | None = None
+    """Position in the issuer's OB 3.0 status list, given when first signed as a credential."""
+
+
+class IssuerKey(SQLModel, table=True):
+    """A signing key of an issuer. The private half never leaves this table; a rotated key is
+    retired (no new signatures) but stays published so what it signed still verifies."""
+
+    __table_args__ = (UniqueConstraint("organisation_id", "kid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    kid: str = Field(max_length=64)
+    algorithm: str = Field(max_length=10)
+    public_jwk: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    private_pem: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _ts(nullable=False, default=utcnow)
+    retired_at: datetime | None = _ts(nullable=True)
+
+
+class Endorsement(SQLModel, table=True):
+    """An organisation vouching for an issuer, a badge class, or (a recommendation) one
+    person's earned badge."""
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    endorser_id: int = Field(foreign_key="organisation.id", index=True)
+    subject_kind: str = Field(max_length=20)
+    subject_ref: str = Field(max_length=120, index=True)
+    comment: str
+    issued_on: datetime = _ts(nullable=False)
+    requested: bool = False
+    """True when the participant asked for it (a recommendation requested by link)."""
+    withdrawn_at: datetime | None = _ts(nullable=True)
+
+
+class RecommendationRequest(SQLModel, table=True):
+    """A participant asks a company to recommend an earned badge; the company answers through a
+    single-use link (the token is stored hashed)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    assertion_id: str = Field(foreign_key="assertion.id", index=True, max_length=36)
+    company_id: int = Field(foreign_key="organisation.id")
+    email: str = Field(max_length=254)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+    answered_at: datetime | None = _ts(nullable=True)
 
 
 @event.listens_for(Session, "before_flush")

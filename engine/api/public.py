@@ -1,0 +1,177 @@
+"""Public routes: what verifiers, backpacks and companies scanning a QR code fetch, with no
+login. OB 2.0 documents as JSON-LD, OB 3.0 credentials as VC-JWT, pictures, the badge page and
+the recommendation form a company reaches from its e-mail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from engine.errors import ParcoursError
+from engine.openbadges import ob2, ob3
+from engine.openbadges.images import qr_svg
+from engine.services import badges as svc
+
+router = APIRouter()
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _ld(doc: dict, status: int = 200) -> JSONResponse:
+    return JSONResponse(doc, status_code=status, media_type=ob2.CONTENT_TYPE)
+
+
+def _ctx(request: Request):
+    return request.app.state.rt, request.app.state.urls
+
+
+@router.get("/ob/v2/issuers/{slug}", tags=["Open Badges 2.0"])
+def issuer(slug: str, request: Request) -> JSONResponse:
+    rt, u = _ctx(request)
+    return _ld(svc.issuer_document(rt, slug, u))
+
+
+@router.get("/ob/v2/issuers/{slug}/revocations", tags=["Open Badges 2.0"])
+def revocations(slug: str, request: Request) -> JSONResponse:
+    rt, u = _ctx(request)
+    return _ld(svc.revocation_list(rt, slug, u))
+
+
+@router.get("/ob/v2/badges/{slug}", tags=["Open Badges 2.0"])
+def badge_class(slug: str, request: Request) -> JSONResponse:
+    rt, u = _ctx(request)
+    return _ld(svc.badge_class_document(rt, slug, u))
+
+
+@router.get("/ob/v2/badges/{slug}/image.png", tags=["Open Badges 2.0"])
+def badge_image(slug: str, request: Request) -> Response:
+    rt, _ = _ctx(request)
+    return Response(svc.badge_picture(rt, slug), media_type="image/png")
+
+
+@router.get("/ob/v2/assertions/{assertion_id}", tags=["Open Badges 2.0"])
+def assertion(assertion_id: str, request: Request) -> JSONResponse:
+    rt, u = _ctx(request)
+    code, doc = svc.assertion_document(rt, assertion_id, u)
+    return _ld(doc, code)
+
+
+@router.get("/ob/v2/assertions/{assertion_id}/badge.png", tags=["Open Badges 2.0"])
+def baked_png(assertion_id: str, request: Request, version: int = 2) -> Response:
+    rt, u = _ctx(request)
+    data = svc.baked(rt, assertion_id, u, version=3 if version == 3 else 2)
+    name = f"badge-{assertion_id[:8]}.png"
+    return Response(
+        data,
+        media_type="image/png",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/ob/v2/endorsements/{endorsement_id}", tags=["Open Badges 2.0"])
+def endorsement(endorsement_id: str, request: Request) -> JSONResponse:
+    rt, u = _ctx(request)
+    return _ld(svc.endorsement_document(rt, endorsement_id, u))
+
+
+@router.get("/ob/v3/issuers/{slug}", tags=["Open Badges 3.0"])
+def profile(slug: str, request: Request) -> JSONResponse:
+    rt, u = _ctx(request)
+    return _ld(svc.profile_document(rt, slug, u))
+
+
+@router.get("/ob/v3/issuers/{slug}/jwks", tags=["Open Badges 3.0"])
+def jwks(slug: str, request: Request) -> JSONResponse:
+    rt, _ = _ctx(request)
+    return JSONResponse(svc.jwks(rt, slug), media_type="application/jwk-set+json")
+
+
+@router.get("/ob/v3/issuers/{slug}/keys/{kid}", tags=["Open Badges 3.0"])
+def public_key(slug: str, kid: str, request: Request) -> JSONResponse:
+    rt, _ = _ctx(request)
+    return JSONResponse(svc.public_key(rt, slug, kid), media_type="application/jwk+json")
+
+
+@router.get("/ob/v3/issuers/{slug}/status/{number}", tags=["Open Badges 3.0"])
+def status_list(slug: str, number: int, request: Request) -> Response:
+    rt, u = _ctx(request)
+    return Response(svc.status_list_jwt(rt, slug, number, u), media_type=ob3.CONTENT_TYPE)
+
+
+@router.get("/ob/v3/achievements/{slug}", tags=["Open Badges 3.0"])
+def achievement(slug: str, request: Request) -> JSONResponse:
+    rt, u = _ctx(request)
+    return _ld(svc.achievement_document(rt, slug, u))
+
+
+@router.get("/ob/v3/credentials/{assertion_id}", tags=["Open Badges 3.0"])
+def credential(assertion_id: str, request: Request) -> Response:
+    rt, u = _ctx(request)
+    return Response(svc.credential_jwt(rt, assertion_id, u), media_type=ob3.CONTENT_TYPE)
+
+
+@router.get("/ob/v3/endorsements/{endorsement_id}", tags=["Open Badges 3.0"])
+def endorsement3(endorsement_id: str, request: Request) -> Response:
+    rt, u = _ctx(request)
+    return Response(svc.endorsement_jwt(rt, endorsement_id, u), media_type=ob3.CONTENT_TYPE)
+
+
+@router.get("/badges/{assertion_id}", response_class=HTMLResponse, tags=["Pages"])
+def badge_page(assertion_id: str, request: Request) -> HTMLResponse:
+    rt, u = _ctx(request)
+    page = svc.public_badge(rt, assertion_id)
+    return templates.TemplateResponse(
+        request,
+        "badge.html",
+        {
+            "p": page,
+            "u": u,
+            "qr": qr_svg(u.page(assertion_id)),
+            "expired": page.badge.expired(svc.utcnow()),
+        },
+    )
+
+
+@router.get("/badges/{assertion_id}/qr.png", tags=["Pages"])
+def badge_qr(assertion_id: str, request: Request) -> Response:
+    rt, u = _ctx(request)
+    return Response(svc.qr_code(rt, assertion_id, u), media_type="image/png")
+
+
+@router.get("/recommandations/{token}", response_class=HTMLResponse, tags=["Pages"])
+def recommendation_form(token: str, request: Request) -> HTMLResponse:
+    rt, _ = _ctx(request)
+    try:
+        pending = svc.pending_recommendation(rt, token)
+    except ParcoursError as exc:
+        return templates.TemplateResponse(
+            request, "message.html", {"title": "Lien indisponible", "text": str(exc)}, 410
+        )
+    return templates.TemplateResponse(request, "recommend.html", {"p": pending, "error": None})
+
+
+@router.post("/recommandations/{token}", response_class=HTMLResponse, tags=["Pages"])
+def recommendation_answer(
+    token: str, request: Request, commentaire: Annotated[str, Form()] = ""
+) -> HTMLResponse:
+    rt, u = _ctx(request)
+    try:
+        pending = svc.pending_recommendation(rt, token)
+        svc.answer_recommendation(rt, token, commentaire)
+    except ParcoursError as exc:
+        return templates.TemplateResponse(
+            request, "message.html", {"title": "Recommandation refusée", "text": str(exc)}, 422
+        )
+    return templates.TemplateResponse(
+        request,
+        "message.html",
+        {
+            "title": "Merci pour votre recommandation",
+            "text": f"Elle apparaît désormais sur le badge « {pending.badge} » "
+            f"de {pending.holder}.",
+            "link": u.page(pending.assertion_id),
+        },
+    )

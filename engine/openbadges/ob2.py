@@ -1,0 +1,141 @@
+"""Open Badges 2.0 hosted documents (JSON-LD): Issuer Profile, BadgeClass, Assertion,
+RevocationList and Endorsement, exactly as verifiers and backpacks fetch them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.openbadges.urls import PublicUrls
+from engine.store.tables import Assertion, BadgeClass, Endorsement, Organisation
+
+CONTEXT = "https://w3id.org/openbadges/v2"
+CONTENT_TYPE = "application/ld+json"
+
+
+def iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def issuer(org: Organisation, urls: PublicUrls) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "@context": CONTEXT,
+        "type": "Issuer",
+        "id": urls.issuer(org.slug),
+        "name": org.name,
+        "url": org.url or urls.base,
+        "revocationList": urls.revocations(org.slug),
+    }
+    if org.email:
+        doc["email"] = org.email
+    if org.description:
+        doc["description"] = org.description
+    return doc
+
+
+def badge_class(
+    bc: BadgeClass, urls: PublicUrls, related: list[str] | None = None
+) -> dict[str, Any]:
+    narrative = bc.criteria
+    if related:
+        narrative += "\n\nBadges constitutifs : " + ", ".join(related) + "."
+    doc: dict[str, Any] = {
+        "@context": CONTEXT,
+        "type": "BadgeClass",
+        "id": urls.badge_class(bc.slug),
+        "name": bc.name,
+        "description": bc.description,
+        "image": urls.badge_image(bc.slug),
+        "criteria": {"narrative": narrative},
+        "issuer": urls.issuer(bc.network),
+        "tags": list(bc.tags),
+    }
+    if bc.alignments:
+        doc["alignment"] = [
+            {k: v for k, v in a.items() if k in _ALIGNMENT_FIELDS} for a in bc.alignments
+        ]
+    return doc
+
+
+_ALIGNMENT_FIELDS = (
+    "targetName",
+    "targetUrl",
+    "targetDescription",
+    "targetFramework",
+    "targetCode",
+)
+
+
+def evidence(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for item in items:
+        entry: dict[str, Any] = {}
+        if item.get("url"):
+            entry["id"] = item["url"]
+        for key in ("narrative", "name", "description", "genre"):
+            if item.get(key):
+                entry[key] = item[key]
+        if entry:
+            out.append(entry)
+    return out
+
+
+def assertion(a: Assertion, badge_slug: str, urls: PublicUrls) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "@context": CONTEXT,
+        "type": "Assertion",
+        "id": urls.assertion(a.id),
+        "recipient": {
+            "type": a.recipient_type,
+            "hashed": True,
+            "salt": a.salt,
+            "identity": a.recipient_identity,
+        },
+        "badge": urls.badge_class(badge_slug),
+        "issuedOn": iso(a.issued_on),
+        "image": urls.baked(a.id),
+        "verification": {"type": "hosted"},
+    }
+    if a.evidence and (items := evidence(a.evidence)):
+        doc["evidence"] = items
+    if a.expires:
+        doc["expires"] = iso(a.expires)
+    return doc
+
+
+def revoked(a: Assertion, urls: PublicUrls) -> dict[str, Any]:
+    """What a revoked hosted assertion answers (with HTTP 410), per the OB 2.0 spec."""
+    return {
+        "@context": CONTEXT,
+        "type": "Assertion",
+        "id": urls.assertion(a.id),
+        "revoked": True,
+        "revocationReason": a.revocation_reason or "",
+    }
+
+
+def revocation_list(org: Organisation, revoked_rows: list[Assertion], urls: PublicUrls) -> dict:
+    return {
+        "@context": CONTEXT,
+        "type": "RevocationList",
+        "id": urls.revocations(org.slug),
+        "issuer": urls.issuer(org.slug),
+        "revokedAssertions": [
+            {"id": urls.assertion(a.id), "revocationReason": a.revocation_reason or ""}
+            for a in revoked_rows
+        ],
+    }
+
+
+def endorsement(e: Endorsement, endorser_slug: str, subject_url: str, urls: PublicUrls) -> dict:
+    return {
+        "@context": CONTEXT,
+        "type": "Endorsement",
+        "id": urls.endorsement(e.id),
+        "claim": {"id": subject_url, "endorsementComment": e.comment},
+        "issuer": urls.issuer(endorser_slug),
+        "issuedOn": iso(e.issued_on),
+        "verification": {"type": "hosted"},
+    }

@@ -1,0 +1,186 @@
+"""Open Badges 3.0: OpenBadgeCredential and EndorsementCredential (W3C VC Data Model 2.0),
+secured as VC-JWT (RS256) with a Bitstring Status List entry for revocation."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from joserfc import jws
+from joserfc.jwk import RSAKey
+
+from engine.openbadges.keys import ALGORITHM, SigningKey
+from engine.openbadges.ob2 import evidence as ob2_evidence
+from engine.openbadges.ob2 import iso
+from engine.openbadges.status import locate
+from engine.openbadges.urls import PublicUrls
+from engine.store.tables import Assertion, BadgeClass, Endorsement, Organisation
+
+CONTEXT = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+]
+CONTENT_TYPE = "text/plain"
+"""The OB 3.0 spec: a VC-JWT served as a web resource is the compact JWS, as text/plain."""
+
+
+def profile(org: Organisation, urls: PublicUrls) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": urls.profile3(org.slug),
+        "type": ["Profile"],
+        "name": org.name,
+        "url": org.url or urls.base,
+    }
+    if org.email:
+        doc["email"] = org.email
+    if org.description:
+        doc["description"] = org.description
+    return doc
+
+
+def profile_document(org: Organisation, urls: PublicUrls) -> dict[str, Any]:
+    return {"@context": CONTEXT, **profile(org, urls)}
+
+
+def achievement(
+    bc: BadgeClass, issuer: Organisation, urls: PublicUrls, related: list[str] | None = None
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": urls.achievement(bc.slug),
+        "type": ["Achievement"],
+        "name": bc.name,
+        "description": bc.description,
+        "criteria": {"narrative": bc.criteria},
+        "image": {"id": urls.badge_image(bc.slug), "type": "Image"},
+        "creator": profile(issuer, urls),
+        "inLanguage": "fr",
+    }
+    if bc.tags:
+        doc["tag"] = list(bc.tags)
+    if bc.alignments:
+        doc["alignment"] = [{"type": ["Alignment"], **a} for a in bc.alignments]
+    if related:
+        doc["related"] = [{"id": urls.achievement(s), "type": ["Related"]} for s in related]
+    return doc
+
+
+def status_entry(issuer_slug: str, index: int, urls: PublicUrls) -> dict[str, Any]:
+    number, position = locate(index)
+    list_url = urls.status_list(issuer_slug, number)
+    return {
+        "id": f"{list_url}#{position}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": str(position),
+        "statusListCredential": list_url,
+    }
+
+
+def credential(
+    a: Assertion,
+    bc: BadgeClass,
+    issuer: Organisation,
+    urls: PublicUrls,
+    related: list[str] | None = None,
+) -> dict[str, Any]:
+    identity_type = "emailAddress" if a.recipient_type == "email" else "identifier"
+    doc: dict[str, Any] = {
+        "@context": CONTEXT,
+        "id": urls.credential(a.id),
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": bc.name,
+        "description": bc.description,
+        "issuer": profile(issuer, urls),
+        "validFrom": iso(a.issued_on),
+        "awardedDate": iso(a.issued_on),
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [
+                {
+                    "type": "IdentityObject",
+                    "hashed": True,
+                    "identityHash": a.recipient_identity,
+                    "identityType": identity_type,
+                    "salt": a.salt,
+                }
+            ],
+            "achievement": achievement(bc, issuer, urls, related),
+        },
+        "image": {"id": urls.badge_image(bc.slug), "type": "Image"},
+    }
+    if a.expires:
+        doc["validUntil"] = iso(a.expires)
+    if a.evidence and (items := ob2_evidence(a.evidence)):
+        doc["evidence"] = [{"type": ["Evidence"], **item} for item in items]
+    if a.status_index is not None:
+        doc["credentialStatus"] = status_entry(issuer.slug, a.status_index, urls)
+    return doc
+
+
+def status_list_credential(
+    issuer: Organisation, number: int, encoded: str, now: datetime, urls: PublicUrls
+) -> dict[str, Any]:
+    list_url = urls.status_list(issuer.slug, number)
+    return {
+        "@context": [CONTEXT[0]],
+        "id": list_url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": urls.profile3(issuer.slug),
+        "validFrom": iso(now),
+        "credentialSubject": {
+            "id": f"{list_url}#list",
+            "type": "BitstringStatusList",
+            "statusPurpose": "revocation",
+            "encodedList": encoded,
+        },
+    }
+
+
+def endorsement_credential(
+    e: Endorsement, endorser: Organisation, subject_id: str, subject_name: str, urls: PublicUrls
+) -> dict[str, Any]:
+    kind = "Recommandation" if e.subject_kind == "assertion" else "Soutien"
+    return {
+        "@context": CONTEXT,
+        "id": urls.endorsement3(e.id),
+        "type": ["VerifiableCredential", "EndorsementCredential"],
+        "name": f"{kind} de {endorser.name} : {subject_name}",
+        "issuer": profile(endorser, urls),
+        "validFrom": iso(e.issued_on),
+        "credentialSubject": {
+            "id": subject_id,
+            "type": ["EndorsementSubject"],
+            "endorsementComment": e.comment,
+        },
+    }
+
+
+def sign(doc: dict[str, Any], key: SigningKey) -> str:
+    """VC-JWT: the credential is the JWT payload, with the registered claims the OB 3.0 spec maps
+    from it (iss, jti, nbf, exp, sub)."""
+    claims: dict[str, Any] = dict(doc)
+    issuer = doc["issuer"]
+    claims["iss"] = issuer["id"] if isinstance(issuer, dict) else issuer
+    claims["jti"] = doc["id"]
+    claims["nbf"] = int(datetime.fromisoformat(doc["validFrom"]).timestamp())
+    if "validUntil" in doc:
+        claims["exp"] = int(datetime.fromisoformat(doc["validUntil"]).timestamp())
+    subject_id = doc.get("credentialSubject", {}).get("id")
+    if subject_id:
+        claims["sub"] = subject_id
+    header = {"alg": ALGORITHM, "typ": "JWT", "kid": key.kid_url}
+    payload = json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode()
+    return jws.serialize_compact(header, payload, key.key, algorithms=[ALGORITHM])
+
+
+def unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(header, payload) of a VC-JWT without checking it: to find the key to check it with."""
+    obj = jws.extract_compact(token.encode() if isinstance(token, str) else token)
+    return dict(obj.protected), json.loads(obj.payload)
+
+
+def verify(token: str, key: RSAKey) -> dict[str, Any]:
+    """The payload if the signature holds; raises joserfc's BadSignatureError otherwise."""
+    obj = jws.deserialize_compact(token, key, algorithms=[ALGORITHM])
+    return json.loads(obj.payload)

@@ -1,0 +1,611 @@
+"""Issued badges seen from outside: hosted OB 2.0 documents, signed OB 3.0 credentials, baked
+images, revocation, issuer keys, endorsements and recommendations."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.openbadges import keys, ob2, ob3
+from engine.openbadges.baking import bake_png, bake_svg
+from engine.openbadges.images import qr_png
+from engine.openbadges.status import LIST_SIZE, encode, locate
+from engine.openbadges.urls import PublicUrls, public_base_url
+from engine.roles import OrganisationKind, Role
+from engine.services.organisations import get_organisation, require_staff
+from engine.services.runtime import Runtime
+from engine.store.tables import (
+    Assertion,
+    AuditEvent,
+    BadgeClass,
+    Endorsement,
+    Enrollment,
+    IssuerKey,
+    Organisation,
+    Person,
+    RecommendationRequest,
+    utcnow,
+)
+
+
+def urls(public_url: str | None = None) -> PublicUrls:
+    return PublicUrls(public_base_url(public_url))
+
+
+@dataclass(frozen=True)
+class IssuedBadge:
+    """An assertion with its badge class, issuer and holder, loaded together."""
+
+    assertion: Assertion
+    badge_class: BadgeClass
+    issuer: Organisation
+    holder: Person
+    related: list[str]
+
+    @property
+    def revoked(self) -> bool:
+        return self.assertion.revoked_at is not None
+
+    def expired(self, now: datetime) -> bool:
+        expires = self.assertion.expires
+        return expires is not None and ob2.iso(expires) <= ob2.iso(now)
+
+
+def _related(bc: BadgeClass) -> list[str]:
+    return list((bc.requires or {}).get("badges", []))
+
+
+def load(session: Session, assertion_id: str) -> IssuedBadge:
+    row = session.execute(
+        select(Assertion, BadgeClass, Organisation, Person)
+        .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
+        .join(Organisation, Organisation.id == Assertion.issuer_id)
+        .join(Person, Person.id == Assertion.recipient_id)
+        .where(Assertion.id == assertion_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"badge « {assertion_id} » introuvable")
+    a, bc, org, person = row
+    return IssuedBadge(a, bc, org, person, _related(bc))
+
+
+def badge_class(session: Session, slug: str) -> BadgeClass:
+    bc = session.execute(select(BadgeClass).where(BadgeClass.slug == slug)).scalar_one_or_none()
+    if bc is None:
+        raise NotFound(f"badge « {slug} » introuvable")
+    return bc
+
+
+# --- OB 2.0 hosted documents -------------------------------------------------------------
+
+
+def assertion_document(rt: Runtime, assertion_id: str, u: PublicUrls) -> tuple[int, dict]:
+    """(HTTP status, JSON-LD): 200 with the assertion, or 410 Gone with its revocation reason."""
+    with rt.unit_of_work() as session:
+        badge = load(session, assertion_id)
+    if badge.revoked:
+        return 410, ob2.revoked(badge.assertion, u)
+    return 200, ob2.assertion(badge.assertion, badge.badge_class.slug, u)
+
+
+def badge_class_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
+    with rt.unit_of_work() as session:
+        bc = badge_class(session, slug)
+        return ob2.badge_class(bc, u, [_name(session, s) for s in _related(bc)])
+
+
+def _name(session: Session, slug: str) -> str:
+    return session.execute(select(BadgeClass.name).where(BadgeClass.slug == slug)).scalar() or slug
+
+
+def issuer_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
+    with rt.unit_of_work() as session:
+        return ob2.issuer(get_organisation(session, slug), u)
+
+
+def revocation_list(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
+    with rt.unit_of_work() as session:
+        org = get_organisation(session, slug)
+        rows = list(
+            session.execute(
+                select(Assertion)
+                .where(Assertion.issuer_id == org.id, Assertion.revoked_at.is_not(None))
+                .order_by(Assertion.revoked_at)
+            ).scalars()
+        )
+        return ob2.revocation_list(org, rows, u)
+
+
+def badge_picture(rt: Runtime, slug: str) -> bytes:
+    with rt.unit_of_work() as session:
+        image = session.execute(
+            select(BadgeClass.image).where(BadgeClass.slug == slug)
+        ).scalar_one_or_none()
+    if image is None:
+        raise NotFound(f"image du badge « {slug} » introuvable")
+    return image
+
+
+# --- keys -------------------------------------------------------------------------------
+
+
+def _active_key(session: Session, org: Organisation, u: PublicUrls) -> keys.SigningKey:
+    row = session.execute(
+        select(IssuerKey)
+        .where(IssuerKey.organisation_id == org.id, IssuerKey.retired_at.is_(None))
+        .order_by(IssuerKey.created_at.desc(), IssuerKey.id.desc())
+    ).first()
+    if row is None:
+        new = keys.generate()
+        row_obj = IssuerKey(
+            organisation_id=org.id,
+            kid=new.kid,
+            algorithm=keys.ALGORITHM,
+            public_jwk=new.public_jwk,
+            private_pem=new.private_pem,
+        )
+        session.add(row_obj)
+        session.flush()
+    else:
+        row_obj = row[0]
+    return keys.SigningKey(u.key(org.slug, row_obj.kid), keys.load_private(row_obj.private_pem))
+
+
+def rotate_key(rt: Runtime, slug: str, now: datetime | None = None) -> str:
+    """Retire the issuer's signing key and make a new one; returns the new key id. What the old
+    key signed still verifies: retired keys stay published."""
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        org = get_organisation(session, slug)
+        session.execute(
+            update(IssuerKey)
+            .where(IssuerKey.organisation_id == org.id, IssuerKey.retired_at.is_(None))
+            .values(retired_at=now)
+        )
+        new = keys.generate()
+        session.add(
+            IssuerKey(
+                organisation_id=org.id,
+                kid=new.kid,
+                algorithm=keys.ALGORITHM,
+                public_jwk=new.public_jwk,
+                private_pem=new.private_pem,
+                created_at=now,
+            )
+        )
+        return new.kid
+
+
+def public_key(rt: Runtime, slug: str, kid: str) -> dict[str, Any]:
+    with rt.unit_of_work() as session:
+        org = get_organisation(session, slug)
+        jwk = session.execute(
+            select(IssuerKey.public_jwk).where(
+                IssuerKey.organisation_id == org.id, IssuerKey.kid == kid
+            )
+        ).scalar_one_or_none()
+    if jwk is None:
+        raise NotFound(f"clé « {kid} » introuvable pour « {slug} »")
+    return jwk
+
+
+def jwks(rt: Runtime, slug: str) -> dict[str, Any]:
+    with rt.unit_of_work() as session:
+        org = get_organisation(session, slug)
+        found = session.execute(
+            select(IssuerKey.public_jwk)
+            .where(IssuerKey.organisation_id == org.id)
+            .order_by(IssuerKey.created_at)
+        ).scalars()
+        return {"keys": list(found)}
+
+
+# --- OB 3.0 credentials -----------------------------------------------------------------
+
+
+def _status_index(session: Session, badge: IssuedBadge) -> int:
+    """Give the assertion its place in the issuer's status list, once; a concurrent signer
+    taking the same place makes us retry with the next."""
+    a = badge.assertion
+    for _ in range(20):
+        if a.status_index is not None:
+            return a.status_index
+        nxt = (
+            session.execute(
+                select(func.max(Assertion.status_index)).where(Assertion.issuer_id == a.issuer_id)
+            ).scalar()
+            or -1
+        ) + 1
+        try:
+            with session.begin_nested():
+                changed = session.execute(
+                    update(Assertion)
+                    .where(Assertion.id == a.id, Assertion.status_index.is_(None))
+                    .values(status_index=nxt)
+                ).rowcount
+        except IntegrityError:
+            continue
+        if changed:
+            a.status_index = nxt
+        else:
+            session.refresh(a)
+    raise Conflict("liste de statut saturée de demandes simultanées : réessayez")
+
+
+def credential_jwt(rt: Runtime, assertion_id: str, u: PublicUrls) -> str:
+    """The badge as a signed OB 3.0 OpenBadgeCredential (VC-JWT)."""
+    with rt.unit_of_work() as session:
+        badge = load(session, assertion_id)
+        _status_index(session, badge)
+        key = _active_key(session, badge.issuer, u)
+        doc = ob3.credential(badge.assertion, badge.badge_class, badge.issuer, u, badge.related)
+        return ob3.sign(doc, key)
+
+
+def credential_document(rt: Runtime, assertion_id: str, u: PublicUrls) -> dict[str, Any]:
+    """The unsigned OB 3.0 credential, for display and schema checks."""
+    with rt.unit_of_work() as session:
+        badge = load(session, assertion_id)
+        _status_index(session, badge)
+        return ob3.credential(badge.assertion, badge.badge_class, badge.issuer, u, badge.related)
+
+
+def achievement_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
+    with rt.unit_of_work() as session:
+        bc = badge_class(session, slug)
+        issuer = get_organisation(session, bc.network)
+        return {"@context": ob3.CONTEXT, **ob3.achievement(bc, issuer, u, _related(bc))}
+
+
+def profile_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
+    with rt.unit_of_work() as session:
+        return ob3.profile_document(get_organisation(session, slug), u)
+
+
+def status_list_jwt(rt: Runtime, slug: str, number: int, u: PublicUrls) -> str:
+    """The issuer's signed Bitstring Status List number `number`."""
+    with rt.unit_of_work() as session:
+        org = get_organisation(session, slug)
+        lo, hi = number * LIST_SIZE, (number + 1) * LIST_SIZE
+        revoked = session.execute(
+            select(Assertion.status_index).where(
+                Assertion.issuer_id == org.id,
+                Assertion.revoked_at.is_not(None),
+                Assertion.status_index >= lo,
+                Assertion.status_index < hi,
+            )
+        ).scalars()
+        encoded = encode(locate(i)[1] for i in revoked)
+        key = _active_key(session, org, u)
+        return ob3.sign(ob3.status_list_credential(org, number, encoded, utcnow(), u), key)
+
+
+# --- baking -----------------------------------------------------------------------------
+
+
+def baked(rt: Runtime, assertion_id: str, u: PublicUrls, *, version: int = 2, svg: bool = False):
+    """The badge picture with the badge inside: OB 2.0 (hosted assertion) or OB 3.0 (VC-JWT)."""
+    import json
+
+    with rt.unit_of_work() as session:
+        badge = load(session, assertion_id)
+    if badge.revoked:
+        raise Conflict(f"le badge {badge.badge_class.name} a été révoqué : il ne peut être cuit")
+    picture = badge.badge_class.image or b""
+    if version == 3:
+        text = credential_jwt(rt, assertion_id, u)
+    else:
+        doc = ob2.assertion(badge.assertion, badge.badge_class.slug, u)
+        text = json.dumps(doc, ensure_ascii=False)
+    if svg:
+        from engine.openbadges.images import qr_svg
+
+        frame = qr_svg(u.page(assertion_id)).encode()
+        return bake_svg(frame, text, version, u.assertion(assertion_id))  # type: ignore[arg-type]
+    return bake_png(picture, text, version, checked=True)  # type: ignore[arg-type]
+
+
+def qr_code(rt: Runtime, assertion_id: str, u: PublicUrls) -> bytes:
+    with rt.unit_of_work() as session:
+        load(session, assertion_id)
+    return qr_png(u.page(assertion_id))
+
+
+# --- revocation -------------------------------------------------------------------------
+
+
+def revoke(
+    rt: Runtime, assertion_id: str, reason: str, *, by: str | int, now: datetime | None = None
+) -> None:
+    """Withdraw a badge, with its reason, audited; its pages, lists and status bits say so."""
+    now = now or utcnow()
+    if not reason.strip():
+        raise InvalidInput("motif : une raison de révocation est obligatoire")
+    with rt.unit_of_work() as session:
+        badge = load(session, assertion_id)
+        if badge.revoked:
+            raise Conflict(f"le badge {badge.badge_class.name} est déjà révoqué")
+        structure_id = None
+        if badge.assertion.enrollment_id is not None:
+            structure_id = session.get(Enrollment, badge.assertion.enrollment_id).structure_id
+        actor_id, roles = require_staff(session, by, structure_id or badge.issuer.id)
+        if not roles & {Role.DIRECTEUR, Role.NETWORK_ADMIN, Role.CIP}:
+            raise Forbidden("seuls un CIP, un directeur ou le réseau peuvent révoquer un badge")
+        changed = session.execute(
+            update(Assertion)
+            .where(Assertion.id == assertion_id, Assertion.revoked_at.is_(None))
+            .values(revoked_at=now, revocation_reason=reason.strip())
+        ).rowcount
+        if changed != 1:
+            raise Conflict("le badge vient d'être révoqué par quelqu'un d'autre")
+        session.add(
+            AuditEvent(
+                enrollment_id=badge.assertion.enrollment_id,
+                at=now,
+                actor_id=actor_id,
+                kind="badge_revoked",
+                note=reason.strip(),
+                details={"assertion": assertion_id, "badge": badge.badge_class.slug},
+            )
+        )
+
+
+# --- endorsements and recommendations ---------------------------------------------------
+
+
+SUBJECT_KINDS = ("issuer", "badge_class", "assertion")
+
+
+def endorse(
+    rt: Runtime,
+    endorser: str,
+    subject_kind: str,
+    subject_ref: str,
+    comment: str,
+    *,
+    requested: bool = False,
+    now: datetime | None = None,
+) -> str:
+    """An organisation vouches for an issuer or a badge class, or recommends one person's badge
+    (subject_kind "assertion"). Only organisations endorse: people hold badges."""
+    now = now or utcnow()
+    if subject_kind not in SUBJECT_KINDS:
+        raise InvalidInput(
+            f"objet : « {subject_kind} » inconnu (attendu : {', '.join(SUBJECT_KINDS)})"
+        )
+    if not comment.strip():
+        raise InvalidInput("commentaire : le soutien doit dire pourquoi")
+    with rt.unit_of_work() as session:
+        org = get_organisation(session, endorser)
+        if subject_kind == "issuer":
+            get_organisation(session, subject_ref)
+        elif subject_kind == "badge_class":
+            badge_class(session, subject_ref)
+        else:
+            badge = load(session, subject_ref)
+            if badge.revoked:
+                raise Conflict("on ne peut recommander un badge révoqué")
+        e = Endorsement(
+            endorser_id=org.id,
+            subject_kind=subject_kind,
+            subject_ref=subject_ref,
+            comment=comment.strip(),
+            issued_on=now,
+            requested=requested,
+        )
+        session.add(e)
+        session.flush()
+        return e.id
+
+
+@dataclass(frozen=True)
+class EndorsementView:
+    id: str
+    endorser: str
+    endorser_slug: str
+    comment: str
+    issued_on: datetime
+    requested: bool
+
+
+def endorsements_of(rt: Runtime, subject_kind: str, subject_ref: str) -> list[EndorsementView]:
+    with rt.unit_of_work() as session:
+        rows = session.execute(
+            select(Endorsement, Organisation.name, Organisation.slug)
+            .join(Organisation, Organisation.id == Endorsement.endorser_id)
+            .where(
+                Endorsement.subject_kind == subject_kind,
+                Endorsement.subject_ref == subject_ref,
+                Endorsement.withdrawn_at.is_(None),
+            )
+            .order_by(Endorsement.issued_on)
+        ).all()
+    return [
+        EndorsementView(e.id, name, slug, e.comment, e.issued_on, e.requested)
+        for e, name, slug in rows
+    ]
+
+
+def _subject(session: Session, e: Endorsement, u: PublicUrls) -> tuple[str, str, str]:
+    """(OB 2.0 id, OB 3.0 id, name) of what an endorsement is about."""
+    if e.subject_kind == "issuer":
+        org = get_organisation(session, e.subject_ref)
+        return u.issuer(org.slug), u.profile3(org.slug), org.name
+    if e.subject_kind == "badge_class":
+        bc = badge_class(session, e.subject_ref)
+        return u.badge_class(bc.slug), u.achievement(bc.slug), bc.name
+    badge = load(session, e.subject_ref)
+    return u.assertion(e.subject_ref), u.credential(e.subject_ref), badge.badge_class.name
+
+
+def endorsement_document(rt: Runtime, endorsement_id: str, u: PublicUrls) -> dict[str, Any]:
+    with rt.unit_of_work() as session:
+        e = session.get(Endorsement, endorsement_id)
+        if e is None or e.withdrawn_at is not None:
+            raise NotFound(f"soutien « {endorsement_id} » introuvable")
+        endorser = session.get(Organisation, e.endorser_id)
+        subject2, _, _ = _subject(session, e, u)
+        return ob2.endorsement(e, endorser.slug, subject2, u)
+
+
+def endorsement_jwt(rt: Runtime, endorsement_id: str, u: PublicUrls) -> str:
+    """The endorsement as an OB 3.0 EndorsementCredential, signed by the endorser's key."""
+    with rt.unit_of_work() as session:
+        e = session.get(Endorsement, endorsement_id)
+        if e is None or e.withdrawn_at is not None:
+            raise NotFound(f"soutien « {endorsement_id} » introuvable")
+        endorser = session.get(Organisation, e.endorser_id)
+        _, subject3, name = _subject(session, e, u)
+        key = _active_key(session, endorser, u)
+        return ob3.sign(ob3.endorsement_credential(e, endorser, subject3, name, u), key)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_recommendation(
+    rt: Runtime,
+    assertion_id: str,
+    company: str,
+    email: str,
+    u: PublicUrls,
+    *,
+    days: int = 30,
+    now: datetime | None = None,
+) -> str:
+    """The participant asks a company that hosted them to recommend a badge; returns the
+    single-use link to send to the company's contact by e-mail."""
+    now = now or utcnow()
+    if "@" not in email:
+        raise InvalidInput(f"email : « {email} » n'est pas une adresse e-mail")
+    token = secrets.token_urlsafe(24)
+    with rt.unit_of_work() as session:
+        badge = load(session, assertion_id)
+        if badge.revoked:
+            raise Conflict("on ne peut demander de recommandation pour un badge révoqué")
+        org = get_organisation(session, company)
+        if org.kind != OrganisationKind.PARTNER:
+            raise InvalidInput(f"« {company} » n'est pas une entreprise ou un partenaire")
+        session.add(
+            RecommendationRequest(
+                assertion_id=assertion_id,
+                company_id=org.id,
+                email=email,
+                token_hash=_token_hash(token),
+                created_at=now,
+                expires_at=now + timedelta(days=days),
+            )
+        )
+    return f"{u.base}/recommandations/{token}"
+
+
+@dataclass(frozen=True)
+class PendingRecommendation:
+    company: str
+    badge: str
+    holder: str
+    assertion_id: str
+
+
+def pending_recommendation(rt: Runtime, token: str, now: datetime | None = None):
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        req = _open_request(session, token, now)
+        badge = load(session, req.assertion_id)
+        company = session.get(Organisation, req.company_id)
+        return PendingRecommendation(
+            company.name, badge.badge_class.name, _public_name(badge.holder), req.assertion_id
+        )
+
+
+def _open_request(session: Session, token: str, now: datetime) -> RecommendationRequest:
+    req = session.execute(
+        select(RecommendationRequest).where(RecommendationRequest.token_hash == _token_hash(token))
+    ).scalar_one_or_none()
+    if req is None:
+        raise NotFound("lien de recommandation inconnu")
+    if req.answered_at is not None:
+        raise Conflict("ce lien de recommandation a déjà servi")
+    if ob2.iso(req.expires_at) < ob2.iso(now):
+        raise Conflict("ce lien de recommandation a expiré : demandez-en un nouveau")
+    return req
+
+
+def answer_recommendation(
+    rt: Runtime, token: str, comment: str, now: datetime | None = None
+) -> str:
+    """The company writes its recommendation through the link; returns the endorsement id."""
+    now = now or utcnow()
+    if not comment.strip():
+        raise InvalidInput("commentaire : écrivez quelques mots de recommandation")
+    with rt.unit_of_work() as session:
+        req = _open_request(session, token, now)
+        company = session.get(Organisation, req.company_id)
+        changed = session.execute(
+            update(RecommendationRequest)
+            .where(RecommendationRequest.id == req.id, RecommendationRequest.answered_at.is_(None))
+            .values(answered_at=now)
+        ).rowcount
+        if changed != 1:
+            raise Conflict("ce lien de recommandation a déjà servi")
+        e = Endorsement(
+            endorser_id=company.id,
+            subject_kind="assertion",
+            subject_ref=req.assertion_id,
+            comment=comment.strip(),
+            issued_on=now,
+            requested=True,
+        )
+        session.add(e)
+        session.flush()
+        return e.id
+
+
+def _public_name(person: Person) -> str:
+    """Minimal personal data on public pages: given name and initial."""
+    if person.erased_at is not None:
+        return "Personne anonymisée"
+    initial = f" {person.family_name[:1]}." if person.family_name else ""
+    return f"{person.given_name}{initial}"
+
+
+@dataclass(frozen=True)
+class PublicBadge:
+    badge: IssuedBadge
+    holder: str
+    recommendations: list[EndorsementView]
+    class_endorsements: list[EndorsementView]
+    issuer_endorsements: list[EndorsementView]
+
+
+def public_badge(rt: Runtime, assertion_id: str) -> PublicBadge:
+    with rt.unit_of_work() as session:
+        badge = load(session, assertion_id)
+    return PublicBadge(
+        badge,
+        _public_name(badge.holder),
+        endorsements_of(rt, "assertion", assertion_id),
+        endorsements_of(rt, "badge_class", badge.badge_class.slug),
+        endorsements_of(rt, "issuer", badge.issuer.slug),
+    )
+
+
+def badges_of(rt: Runtime, enrollment_id: int) -> list[tuple[str, str, bool]]:
+    """(assertion id, badge name, revoked) of the badges an enrollment earned."""
+    with rt.unit_of_work() as session:
+        rows = session.execute(
+            select(Assertion.id, BadgeClass.name, Assertion.revoked_at)
+            .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
+            .where(Assertion.enrollment_id == enrollment_id)
+            .order_by(Assertion.issued_on)
+        ).all()
+    return [(i, n, r is not None) for i, n, r in rows]

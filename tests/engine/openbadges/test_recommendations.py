@@ -1,0 +1,51 @@
+"""Companies recommend a participant's badge through the link the participant sends them; the
+public badge page (reached by its QR code) shows it."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import Conflict, InvalidInput
+from engine.services import badges
+from tests.conftest import T0
+
+
+def test_a_company_recommends_through_the_link_and_the_page_shows_it(issued, u) -> None:
+    link = badges.request_recommendation(
+        issued.rt, issued.assertion, "geiq-industrie", "rh@geiq.example", u
+    )
+    path = link.removeprefix(u.base)
+    form = issued.client.get(path)
+    assert form.status_code == 200 and "Recommander Awa D." in form.text
+    done = issued.client.post(path, data={"commentaire": "Ponctuelle et curieuse, bravo."})
+    assert done.status_code == 200 and "Merci" in done.text
+    again = issued.client.get(path)
+    assert again.status_code == 410 and "déjà servi" in again.text
+
+    page = issued.client.get(f"/badges/{issued.assertion}")
+    assert page.status_code == 200
+    assert "GEIQ industrie Bretagne" in page.text and "Ponctuelle et curieuse" in page.text
+    assert "Badge authentique" in page.text and "<svg" in page.text  # the QR code
+    assert "Diallo" not in page.text  # given name and initial only
+    qr = issued.client.get(f"/badges/{issued.assertion}/qr.png")
+    assert qr.headers["content-type"] == "image/png"
+
+
+def test_a_company_may_recommend_on_its_own_initiative(issued) -> None:
+    badges.endorse(issued.rt, "adie", "assertion", issued.assertion, "Très bon contact client")
+    [rec] = badges.endorsements_of(issued.rt, "assertion", issued.assertion)
+    assert (rec.endorser_slug, rec.requested) == ("adie", False)
+
+
+def test_recommendation_requests_are_checked(issued, u) -> None:
+    with pytest.raises(InvalidInput, match="adresse e-mail"):
+        badges.request_recommendation(issued.rt, issued.assertion, "adie", "pas-un-mail", u)
+    with pytest.raises(InvalidInput, match="n'est pas une entreprise"):
+        badges.request_recommendation(issued.rt, issued.assertion, "sato", "a@b.fr", u)
+    link = badges.request_recommendation(issued.rt, issued.assertion, "adie", "a@b.fr", u, now=T0)
+    with pytest.raises(Conflict, match="expiré"):
+        badges.answer_recommendation(
+            issued.rt, link.rsplit("/", 1)[1], "Bien", now=T0.replace(year=T0.year + 1)
+        )
+    with pytest.raises(InvalidInput, match="commentaire"):
+        badges.answer_recommendation(issued.rt, link.rsplit("/", 1)[1], " ", now=T0)
