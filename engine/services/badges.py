@@ -218,12 +218,11 @@ def _status_index(session: Session, badge: IssuedBadge) -> int:
     for _ in range(20):
         if a.status_index is not None:
             return a.status_index
-        nxt = (
-            session.execute(
-                select(func.max(Assertion.status_index)).where(Assertion.issuer_id == a.issuer_id)
-            ).scalar()
-            or -1
-        ) + 1
+        nxt = session.execute(
+            select(func.coalesce(func.max(Assertion.status_index), -1) + 1).where(
+                Assertion.issuer_id == a.issuer_id
+            )
+        ).scalar_one()
         try:
             with session.begin_nested():
                 changed = session.execute(

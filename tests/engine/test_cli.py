@@ -190,3 +190,24 @@ def test_plugins_lists_the_three_networks(capsys) -> None:
     for name in ("sato", "inae", "centre_val_de_loire"):
         assert f"{name}  (parcours" in out
     assert "parcours_gate_checks" in out
+
+
+def test_badge_bake_unbake_and_verify_from_the_command_line(capsys, tmp_path) -> None:
+    db = str(tmp_path / "demo.sqlite")
+    assert run(capsys, "demo", "--path", db)[0] == 0
+    code, out, err = run(capsys, "--db", db, "badge", "list", "1")
+    assert code == 0, err
+    first = out.split()[0]
+    png = tmp_path / "badge.png"
+    code, out, err = run(capsys, "--db", db, "badge", "bake", first, "-o", str(png))
+    assert code == 0 and "Badge cuit" in out, err
+    code, out, _ = run(capsys, "badge", "unbake", str(png))
+    assert code == 0 and f'"id": "http://127.0.0.1:8000/ob/v2/assertions/{first}"' in out
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (4, 4)).save(plain)
+    code, _, err = run(capsys, "badge", "verify", str(plain))
+    assert code == 1 and "ne contient pas de badge" in err
+    code, _, err = run(
+        capsys, "--db", db, "badge", "bake", "inconnu", "-o", str(tmp_path / "x.png")
+    )
+    assert code == 1 and "introuvable" in err and not (tmp_path / "x.png").exists()

@@ -71,3 +71,18 @@ def test_endorsement_credential_is_signed_by_the_endorser(issued, u) -> None:
     assert "/geiq-industrie/" in header["kid"]
     ob2 = issued.client.get(f"/ob/v2/endorsements/{eid}").json()
     assert ob2["claim"]["endorsementComment"] == "Nous recrutons sur ce badge"
+
+
+def test_each_credential_gets_its_own_status_bit(issued, u) -> None:
+    from engine.services import enrollments as e
+    from tests.conftest import ENCADRANT, T0
+
+    other = e.award(issued.rt, issued.enrollment, "sato.securite-atelier", by=ENCADRANT, now=T0)
+    first = ob3.unverified(badges.credential_jwt(issued.rt, issued.assertion, u))[1]
+    second = ob3.unverified(badges.credential_jwt(issued.rt, other, u))[1]
+    again = ob3.unverified(badges.credential_jwt(issued.rt, issued.assertion, u))[1]
+    indexes = [c["credentialStatus"]["statusListIndex"] for c in (first, second, again)]
+    assert indexes == ["0", "1", "0"]
+    badges.revoke(issued.rt, other, "Erreur de saisie", by=DIRECTRICE)
+    token = badges.credential_jwt(issued.rt, issued.assertion, u)
+    assert verify_ob3(token, issued.fetch).status == "valide"

@@ -1,0 +1,117 @@
+"""Badges issued and baked per second, against openbadges-bakery baking the same assertion into
+the same picture.
+
+    python benchmarks/badges.py [--badges 2000]
+
+Issuing: staff award one badge per enrollment (a committed transaction each, SQLite WAL).
+Baking: the OB 2.0 assertion JSON into the badge's 600x600 PNG, in memory, by Parcours
+(engine.openbadges.baking.bake_png) and by openbadges-bakery (pypng), same input, same output
+format. Also: OB 3.0 credentials signed (RS256 VC-JWT) per second.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# benchmarks/transitions.py would shadow the `transitions` package: drop this folder from the path.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import argparse
+import io
+import json
+import tempfile
+import time
+from datetime import UTC, datetime
+
+from openbadges_bakery import bake as reference_bake
+
+from engine.openbadges.baking import bake_png, check_picture
+from engine.services import badges
+from engine.services import enrollments as e
+from engine.services.bootstrap import initialise
+from engine.services.organisations import add_staff, upsert_organisation
+from engine.services.runtime import Runtime
+from engine.store.database import make_engine, upgrade
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:10.0f}/s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--badges", type=int, default=2000)
+    n = parser.parse_args().badges
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(str(Path(tmp) / "bench.sqlite"))
+        upgrade(engine)
+        rt = Runtime(engine)
+        initialise(rt)
+        with rt.unit_of_work() as s:
+            upsert_organisation(
+                s, "siae", "SIAE", "structure", structure_kind="ETTI", networks=["sato"]
+            )
+            add_staff(
+                s,
+                "cip@siae.fr",
+                "Claire",
+                "Martin",
+                [("siae", "cip"), ("siae", "encadrant_technique")],
+            )
+        enrollments = [
+            e.enroll(
+                rt,
+                "sato-femmes-metallurgie",
+                "siae",
+                e.Participant("P", str(i), f"p{i}@example.org"),
+                by="cip@siae.fr",
+                now=T0,
+            )
+            for i in range(n)
+        ]
+        start = time.perf_counter()
+        ids = [
+            e.award(rt, eid, "sato.jeu-de-piste", by="cip@siae.fr", now=T0) for eid in enrollments
+        ]
+        issue_s = time.perf_counter() - start
+        u = badges.urls()
+
+        start = time.perf_counter()
+        for aid in ids:
+            badges.baked(rt, aid, u)
+        served_s = time.perf_counter() - start
+
+        picture = badges.badge_picture(rt, "sato.jeu-de-piste")
+        check_picture(picture)
+        texts = [
+            json.dumps(badges.assertion_document(rt, aid, u)[1], ensure_ascii=False) for aid in ids
+        ]
+        start = time.perf_counter()
+        for text in texts:
+            bake_png(picture, text, checked=True)
+        ours = time.perf_counter() - start
+        start = time.perf_counter()
+        for text in texts:
+            reference_bake(io.BytesIO(picture), text).read()
+        theirs = time.perf_counter() - start
+
+        start = time.perf_counter()
+        for aid in ids[:500]:
+            badges.credential_jwt(rt, aid, u)
+        signed_s = time.perf_counter() - start
+
+    print(f"{n} badges, SQLite WAL, picture {len(picture) // 1024} KiB 600x600 PNG")
+    print(f"badges issued (award, committed)                      {rate(n, issue_s)}")
+    print(f"badges baked from the database (load + OB 2.0 + bake)  {rate(n, served_s)}")
+    print(f"bake only, Parcours (Pillow chunk writer)             {rate(n, ours)}")
+    print(f"bake only, openbadges-bakery 2.0 (pypng)              {rate(n, theirs)}")
+    print(f"  ratio: Parcours is {theirs / ours:.1f}x faster than openbadges-bakery")
+    print(f"OB 3.0 credentials signed (RS256 VC-JWT, status index) {rate(min(n, 500), signed_s)}")
+
+
+if __name__ == "__main__":
+    main()
