@@ -143,20 +143,23 @@ def _active_key(session: Session, org: Organisation, u: PublicUrls) -> keys.Sign
         .where(IssuerKey.organisation_id == org.id, IssuerKey.retired_at.is_(None))
         .order_by(IssuerKey.created_at.desc(), IssuerKey.id.desc())
     ).first()
-    if row is None:
-        new = keys.generate()
-        row_obj = IssuerKey(
-            organisation_id=org.id,
-            kid=new.kid,
-            algorithm=keys.ALGORITHM,
-            public_jwk=new.public_jwk,
-            private_pem=new.private_pem,
-        )
-        session.add(row_obj)
-        session.flush()
-    else:
-        row_obj = row[0]
+    row_obj = row[0] if row is not None else _new_key(session, org, utcnow())
     return keys.SigningKey(u.key(org.slug, row_obj.kid), keys.load_private(row_obj.private_pem))
+
+
+def _new_key(session: Session, org: Organisation, now: datetime) -> IssuerKey:
+    new = keys.generate()
+    row = IssuerKey(
+        organisation_id=org.id,
+        kid=new.kid,
+        algorithm=keys.ALGORITHM,
+        public_jwk=new.public_jwk,
+        private_pem=new.private_pem,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def rotate_key(rt: Runtime, slug: str, now: datetime | None = None) -> str:
@@ -170,17 +173,7 @@ def rotate_key(rt: Runtime, slug: str, now: datetime | None = None) -> str:
             .where(IssuerKey.organisation_id == org.id, IssuerKey.retired_at.is_(None))
             .values(retired_at=now)
         )
-        new = keys.generate()
-        session.add(
-            IssuerKey(
-                organisation_id=org.id,
-                kid=new.kid,
-                algorithm=keys.ALGORITHM,
-                public_jwk=new.public_jwk,
-                private_pem=new.private_pem,
-                created_at=now,
-            )
-        )
+        new = _new_key(session, org, now)
         return new.kid
 
 
