@@ -385,17 +385,29 @@ def endorse(
             badge = load(session, subject_ref)
             if badge.revoked:
                 raise Conflict("on ne peut recommander un badge révoqué")
-        e = Endorsement(
-            endorser_id=org.id,
-            subject_kind=subject_kind,
-            subject_ref=subject_ref,
-            comment=comment.strip(),
-            issued_on=now,
-            requested=requested,
-        )
-        session.add(e)
-        session.flush()
-        return e.id
+        return _add_endorsement(session, org.id, subject_kind, subject_ref, comment, now, requested)
+
+
+def _add_endorsement(
+    session: Session,
+    endorser_id: int,
+    subject_kind: str,
+    subject_ref: str,
+    comment: str,
+    now: datetime,
+    requested: bool,
+) -> str:
+    e = Endorsement(
+        endorser_id=endorser_id,
+        subject_kind=subject_kind,
+        subject_ref=subject_ref,
+        comment=comment.strip(),
+        issued_on=now,
+        requested=requested,
+    )
+    session.add(e)
+    session.flush()
+    return e.id
 
 
 @dataclass(frozen=True)
@@ -549,17 +561,9 @@ def answer_recommendation(
         ).rowcount
         if changed != 1:
             raise Conflict("ce lien de recommandation a déjà servi")
-        e = Endorsement(
-            endorser_id=company.id,
-            subject_kind="assertion",
-            subject_ref=req.assertion_id,
-            comment=comment.strip(),
-            issued_on=now,
-            requested=True,
+        return _add_endorsement(
+            session, company.id, "assertion", req.assertion_id, comment, now, requested=True
         )
-        session.add(e)
-        session.flush()
-        return e.id
 
 
 def _public_name(person: Person) -> str:
