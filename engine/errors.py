@@ -15,6 +15,12 @@ class NotFound(ParcoursError):
     title = "Introuvable"
 
 
+class Unauthenticated(ParcoursError):
+    """No valid session, API token or link: the caller must log in first."""
+
+    title = "Connexion requise"
+
+
 class Forbidden(ParcoursError):
     """The acting staff member has no right on this enrollment or action."""
 

@@ -399,6 +399,39 @@ def staff_add(
     _run(body)
 
 
+@staff_app.command("password")
+def staff_password(
+    email: str,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt="Mot de passe",
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Au moins 12 caractères (demandé s'il n'est pas donné)",
+        ),
+    ],
+) -> None:
+    """Donner (ou changer) le mot de passe de connexion d'un membre d'équipe ou partenaire."""
+    from engine.services.accounts import set_password
+
+    _run(lambda: set_password(state.runtime(), email, password))
+    typer.echo(f"Mot de passe enregistré pour {email} ; ses sessions ouvertes sont fermées.")
+
+
+@staff_app.command("token")
+def staff_token(
+    email: str,
+    name: Annotated[str, typer.Option("--name", help="Le système qui utilisera le jeton")],
+) -> None:
+    """Créer un jeton d'API (Authorization: Bearer) qui agit au nom de ce membre d'équipe."""
+    from engine.services.accounts import create_api_token
+
+    token = _run(lambda: create_api_token(state.runtime(), email, name))
+    typer.echo(token)
+    typer.echo("Conservez-le : il ne sera plus affiché.", err=True)
+
+
 # ---------------------------------------------------------------- enrollments
 
 
@@ -571,7 +604,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port d'écoute", min=1, max=65535)] = 8000,
     public_url: PublicUrl = None,
 ) -> None:
-    """Servir les pages publiques des badges et la vérification Open Badges (HTTP)."""
+    """Servir l'application web, l'API (/api/v1, documentée sur /docs) et les badges publics."""
     import uvicorn
 
     from engine.api.app import create_app

@@ -10,11 +10,15 @@ from pathlib import Path
 from sqlalchemy import select
 
 from engine.cli.render import history_text
+from engine.services.accounts import set_password
 from engine.services.bootstrap import initialise
 from engine.services.enrollments import history, status
 from engine.services.runtime import Runtime
 from engine.store.database import make_engine
 from engine.store.tables import CommitteeDecision, Person
+
+DEMO_PASSWORD = "demo-parcours-2026"
+"""Every demo staff member's password: the demo database is local and thrown away."""
 
 
 @dataclass
@@ -75,4 +79,12 @@ def run_demo(db_path: Path) -> str:
         if enrollment_ids
         else "Aucun scénario de démonstration fourni par les plugins."
     )
+    for person in staff:
+        if person.email:
+            set_password(rt, person.email, DEMO_PASSWORD)
+    if staff:
+        out.append(
+            f"Application web : parcours --db {db_path} serve, puis http://127.0.0.1:8000 — "
+            f"connexion {staff[0].email}, mot de passe « {DEMO_PASSWORD} » (démonstration)"
+        )
     return "\n".join(out)

@@ -37,12 +37,14 @@ from engine.store.tables import (
     CommitteeDecision,
     Enrollment,
     Evidence,
+    EvidenceFile,
     Organisation,
     PathwayVersion,
     Person,
     StaffRole,
     utcnow,
 )
+from engine.uploads import Upload
 
 
 @dataclass(frozen=True)
@@ -509,9 +511,11 @@ def add_evidence(
     narrative: str | None = None,
     url: str | None = None,
     context: str | None = None,
+    file: Upload | None = None,
     now: datetime | None = None,
 ) -> int:
-    """Attach a proof to the current stage (e.g. the PMSMP convention), with its audit event."""
+    """Attach a proof to the current stage (e.g. the PMSMP convention), with its audit event and
+    its file when there is one (already checked by `engine.uploads.check`)."""
     now = now or utcnow()
     if not kind.strip():
         raise InvalidInput("le type de pièce justificative est obligatoire")
@@ -529,6 +533,15 @@ def add_evidence(
         )
         session.add(evidence)
         session.flush()
+        if file is not None:
+            session.add(
+                EvidenceFile(
+                    evidence_id=evidence.id,
+                    filename=file.filename,
+                    media_type=file.media_type,
+                    content=file.content,
+                )
+            )
         session.add(
             AuditEvent(
                 enrollment_id=row.id,
@@ -537,7 +550,12 @@ def add_evidence(
                 kind="evidence",
                 from_stage=row.stage,
                 note=narrative,
-                details={"kind": kind, "url": url, "context": context},
+                details={
+                    "kind": kind,
+                    "url": url,
+                    "context": context,
+                    "file": file.filename if file else None,
+                },
             )
         )
         return evidence.id

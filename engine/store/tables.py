@@ -240,6 +240,57 @@ class RecommendationRequest(SQLModel, table=True):
     answered_at: datetime | None = _ts(nullable=True)
 
 
+class Login(SQLModel, table=True):
+    """A staff or partner password (argon2 hash). Participants have none: they use links."""
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    password_hash: str = Field(max_length=200)
+    changed_at: datetime = _ts(nullable=False)
+
+
+class WebSession(SQLModel, table=True):
+    """A browser session. The cookie holds a random token; only its hash is stored, with the
+    CSRF token the session's forms must send back."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    csrf: str = Field(max_length=64)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for another system, acting as one staff member (hash stored)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _ts(nullable=False)
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class MagicLink(SQLModel, table=True):
+    """A participant's way in, without a password: a single-use, expiring link."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+    used_at: datetime | None = _ts(nullable=True)
+
+
+class EvidenceFile(SQLModel, table=True):
+    """The file behind an evidence (a scanned convention, a photo of the work done)."""
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
+    evidence_id: int = Field(foreign_key="evidence.id", index=True)
+    filename: str = Field(max_length=200)
+    media_type: str = Field(max_length=100)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 @event.listens_for(Session, "before_flush")
 def _audit_is_append_only(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):

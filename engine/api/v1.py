@@ -1,0 +1,304 @@
+"""The REST API, /api/v1: what other systems and the pages' scripts call. Every route acts as
+the authenticated person; the services check what that person may do."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel, EmailStr, Field
+
+from engine import uploads
+from engine.api import auth
+from engine.errors import Forbidden
+from engine.pathways import diagram
+from engine.services import accounts, badges, dashboard, privacy
+from engine.services import enrollments as e
+from engine.services.accounts import Principal
+from engine.services.organisations import require_staff
+from engine.services.pathways import latest_version, list_versions
+
+router = APIRouter(prefix="/api/v1")
+Staff = Annotated[Principal, Depends(auth.staff)]
+Anyone = Annotated[Principal, Depends(auth.required)]
+PageNo = Annotated[int, Query(ge=1, le=100_000, description="Numéro de page, à partir de 1")]
+PerPage = Annotated[int, Query(ge=1, le=100, description="Éléments par page (100 au plus)")]
+
+
+def _rt(request: Request):
+    return request.app.state.rt
+
+
+def _page(items: list[Any], page: int, per_page: int, total: int) -> dict[str, Any]:
+    return {"items": jsonable_encoder(items), "page": page, "per_page": per_page, "total": total}
+
+
+# --- session ----------------------------------------------------------------------------
+
+
+class Credentials(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+@router.post("/session", tags=["Session"], summary="Se connecter (cookie de session)")
+def open_session(body: Credentials, request: Request, response: Response) -> dict[str, str]:
+    rt = _rt(request)
+    token = accounts.login(rt, body.email, body.password)
+    auth.set_session_cookie(request, response, token)
+    principal = accounts.from_session(rt, token)
+    return {"csrf": principal.csrf or "", "name": principal.name}
+
+
+@router.delete("/session", tags=["Session"], status_code=204, summary="Se déconnecter")
+def close_session(request: Request, who: Anyone) -> Response:
+    token = request.cookies.get(auth.COOKIE)
+    if token:
+        accounts.logout(_rt(request), token)
+    response = Response(status_code=204)
+    response.delete_cookie(auth.COOKIE, path="/")
+    return response
+
+
+@router.get("/me", tags=["Session"], summary="Qui suis-je")
+def me(who: Anyone) -> dict[str, Any]:
+    return {"id": who.person_id, "kind": who.kind, "name": who.name, "email": who.email}
+
+
+# --- organisations and pathways ----------------------------------------------------------
+
+
+@router.get("/organisations", tags=["Organisations"])
+def organisations(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage = 20):
+    from sqlalchemy import func, select
+
+    from engine.store.tables import Organisation
+
+    with _rt(request).unit_of_work() as s:
+        total = s.execute(select(func.count(Organisation.id))).scalar_one()
+        rows = s.execute(
+            select(
+                Organisation.slug, Organisation.name, Organisation.kind, Organisation.structure_kind
+            )
+            .order_by(Organisation.slug)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+    items = [{"slug": a, "name": b, "kind": c, "structure_kind": d} for a, b, c, d in rows]
+    return _page(items, page, per_page, total)
+
+
+@router.get("/pathways", tags=["Parcours"])
+def pathways(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage = 20):
+    versions = list_versions(_rt(request))
+    chunk = versions[(page - 1) * per_page : page * per_page]
+    items = [
+        {"id": v.pathway_id, "version": v.version, "title": v.title, "network": v.network}
+        for v in chunk
+    ]
+    return _page(items, page, per_page, len(versions))
+
+
+@router.get("/pathways/{pathway_id}", tags=["Parcours"])
+def pathway(pathway_id: str, request: Request, who: Staff) -> dict[str, Any]:
+    rt = _rt(request)
+    pv = latest_version(rt, pathway_id)
+    return {"id": pv.pathway_id, "version": pv.version, "definition": pv.definition}
+
+
+@router.get("/pathways/{pathway_id}/diagram", tags=["Parcours"], summary="Schéma (Mermaid ou SVG)")
+def pathway_diagram(
+    pathway_id: str,
+    request: Request,
+    who: Staff,
+    format: Annotated[str, Query(pattern="^(mermaid|svg)$")] = "mermaid",
+) -> Response:
+    rt = _rt(request)
+    pv = latest_version(rt, pathway_id)
+    with rt.unit_of_work() as s:
+        model = rt.pathway(s, pv.id)
+    if format == "svg":
+        return Response(diagram.svg(model), media_type="image/svg+xml")
+    return Response(diagram.mermaid(model), media_type="text/plain; charset=utf-8")
+
+
+# --- enrollments ------------------------------------------------------------------------
+
+
+class NewEnrollment(BaseModel):
+    pathway: str = Field(min_length=1, max_length=80, description="Identifiant du parcours")
+    structure: str = Field(min_length=1, max_length=80, description="Structure (SIAE)")
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    email: EmailStr | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class Advance(BaseModel):
+    trigger: str = Field(min_length=1, max_length=80)
+    note: str | None = Field(default=None, max_length=2000)
+    expected_revision: int | None = Field(default=None, ge=1)
+
+
+class Award(BaseModel):
+    badge: str = Field(min_length=1, max_length=120)
+    narrative: str | None = Field(default=None, max_length=2000)
+
+
+class Revocation(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.get("/enrollments", tags=["Inscriptions"])
+def list_enrollments(
+    request: Request, who: Anyone, page: PageNo = 1, per_page: PerPage = 20, active: bool = False
+):
+    result = dashboard.enrollments(
+        _rt(request), who, page=page, per_page=per_page, active_only=active
+    )
+    return _page([asdict(r) for r in result.items], page, per_page, result.total)
+
+
+@router.post("/enrollments", tags=["Inscriptions"], status_code=201)
+def create_enrollment(body: NewEnrollment, request: Request, who: Staff) -> dict[str, Any]:
+    participant = e.Participant(body.given_name, body.family_name, body.email)
+    eid = e.enroll(
+        _rt(request), body.pathway, body.structure, participant, by=who.ref, note=body.note
+    )
+    return {"id": eid}
+
+
+@router.get("/enrollments/{enrollment_id}", tags=["Inscriptions"])
+def enrollment_status(enrollment_id: int, request: Request, who: Anyone) -> dict[str, Any]:
+    rt = _rt(request)
+    dashboard.may_see(rt, who, enrollment_id)
+    return jsonable_encoder(asdict(e.status(rt, enrollment_id)))
+
+
+@router.post("/enrollments/{enrollment_id}/advance", tags=["Inscriptions"])
+def advance(enrollment_id: int, body: Advance, request: Request, who: Staff) -> dict[str, Any]:
+    result = e.advance(
+        _rt(request),
+        enrollment_id,
+        body.trigger,
+        by=who.ref,
+        note=body.note,
+        expected_revision=body.expected_revision,
+    )
+    return jsonable_encoder(asdict(result))
+
+
+@router.get("/enrollments/{enrollment_id}/history", tags=["Inscriptions"])
+def history(
+    enrollment_id: int, request: Request, who: Anyone, page: PageNo = 1, per_page: PerPage = 50
+):
+    rt = _rt(request)
+    dashboard.may_see(rt, who, enrollment_id)
+    entries = e.history(rt, enrollment_id)
+    chunk = entries[(page - 1) * per_page : page * per_page]
+    return _page([asdict(h) for h in chunk], page, per_page, len(entries))
+
+
+@router.post("/enrollments/{enrollment_id}/evidence", tags=["Inscriptions"], status_code=201)
+async def add_evidence(
+    enrollment_id: int,
+    request: Request,
+    who: Staff,
+    kind: Annotated[str, Form(min_length=1, max_length=80)],
+    narrative: Annotated[str | None, Form(max_length=2000)] = None,
+    url: Annotated[str | None, Form(max_length=500)] = None,
+    context: Annotated[str | None, Form(max_length=40)] = None,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> dict[str, Any]:
+    upload = None
+    if file is not None and file.filename:
+        content = await file.read(uploads.MAX_BYTES + 1)
+        upload = uploads.check(file.filename, content)
+    evidence_id = e.add_evidence(
+        _rt(request),
+        enrollment_id,
+        kind,
+        by=who.ref,
+        narrative=narrative,
+        url=url,
+        context=context,
+        file=upload,
+    )
+    return {"id": evidence_id}
+
+
+@router.get("/enrollments/{enrollment_id}/badges", tags=["Badges"])
+def enrollment_badges(enrollment_id: int, request: Request, who: Anyone):
+    rt = _rt(request)
+    dashboard.may_see(rt, who, enrollment_id)
+    u = request.app.state.urls
+    items = [
+        {"id": i, "name": n, "revoked": r, "url": u.assertion(i), "page": u.page(i)}
+        for i, n, r in badges.badges_of(rt, enrollment_id)
+    ]
+    return _page(items, 1, max(len(items), 1), len(items))
+
+
+@router.post("/enrollments/{enrollment_id}/badges", tags=["Badges"], status_code=201)
+def award(enrollment_id: int, body: Award, request: Request, who: Staff) -> dict[str, str]:
+    aid = e.award(_rt(request), enrollment_id, body.badge, by=who.ref, narrative=body.narrative)
+    return {"id": aid, "url": request.app.state.urls.assertion(aid)}
+
+
+@router.post("/badges/{assertion_id}/revoke", tags=["Badges"], status_code=204)
+def revoke(assertion_id: str, body: Revocation, request: Request, who: Staff) -> Response:
+    badges.revoke(_rt(request), assertion_id, body.reason, by=who.ref)
+    return Response(status_code=204)
+
+
+# --- endorsements -----------------------------------------------------------------------
+
+
+class NewEndorsement(BaseModel):
+    endorser: str = Field(min_length=1, max_length=80, description="Organisation qui soutient")
+    subject_kind: str = Field(pattern="^(issuer|badge_class|assertion)$")
+    subject_ref: str = Field(min_length=1, max_length=120)
+    comment: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/endorsements", tags=["Soutiens"], status_code=201)
+def endorse(body: NewEndorsement, request: Request, who: Staff) -> dict[str, str]:
+    from engine.services.organisations import get_organisation
+
+    rt = _rt(request)
+    with rt.unit_of_work() as s:
+        org = get_organisation(s, body.endorser)
+        require_staff(s, who.ref, org.id)
+    eid = badges.endorse(rt, body.endorser, body.subject_kind, body.subject_ref, body.comment)
+    return {"id": eid}
+
+
+# --- participants: links and personal data -----------------------------------------------
+
+
+@router.post("/participants/{participant_id}/link", tags=["Participants"], status_code=201)
+def participant_link(participant_id: int, request: Request, who: Staff) -> dict[str, str]:
+    token = accounts.magic_link(_rt(request), participant_id, by=who.ref)
+    return {"url": f"{request.app.state.urls.base}/lien/{token}"}
+
+
+@router.get("/participants/{participant_id}/export", tags=["Participants"])
+def export(participant_id: int, request: Request, who: Anyone) -> Response:
+    data = privacy.export(_rt(request), participant_id, by=who)
+    import json
+
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="donnees-{participant_id}.json"'},
+    )
+
+
+@router.delete("/participants/{participant_id}", tags=["Participants"], status_code=204)
+def erase(participant_id: int, request: Request, who: Anyone) -> Response:
+    if who.kind == "participant" and who.person_id != participant_id:
+        raise Forbidden("vous ne pouvez effacer que vos propres données")
+    privacy.erase(_rt(request), participant_id, by=who)
+    return Response(status_code=204)

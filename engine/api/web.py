@@ -1,0 +1,372 @@
+"""The French web app, server-rendered: staff log in, enroll and advance participants; a
+participant reaches their own page through a link, without a password."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from engine import uploads
+from engine.api import auth
+from engine.errors import Forbidden, InvalidInput, ParcoursError, Unauthenticated
+from engine.pathways import diagram
+from engine.services import accounts, badges, dashboard, privacy
+from engine.services import enrollments as e
+from engine.services.accounts import Principal
+from engine.services.pathways import latest_version, list_versions
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters["date"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
+templates.env.filters["datetime"] = lambda d: d.strftime("%d/%m/%Y %H:%M") if d else ""
+Text = Annotated[str, Form(max_length=2000)]
+
+EVENTS = {
+    "enrolled": "Entrée dans le parcours",
+    "transition": "Passage d'étape",
+    "evidence": "Pièce justificative",
+    "badge_issued": "Badge délivré",
+    "badge_revoked": "Badge révoqué",
+    "committee_decision": "Décision de comité",
+    "migration": "Changement de version",
+    "erased": "Données effacées",
+}
+
+
+def _rt(request: Request):
+    return request.app.state.rt
+
+
+def _who(request: Request, kind: str | None = None) -> Principal:
+    principal = auth.current(request)
+    if principal is None:
+        raise Unauthenticated("connectez-vous pour continuer")
+    if kind and principal.kind != kind:
+        raise Forbidden("cette page n'est pas pour votre profil")
+    return principal
+
+
+def _page(request: Request, name: str, who: Principal | None, status: int = 200, **ctx: Any):
+    ctx.update(who=who, u=request.app.state.urls, events=EVENTS)
+    return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def _go(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    who = auth.current(request)
+    if who is None:
+        return _go("/connexion")
+    return _go("/moi" if who.kind == "participant" else "/tableau-de-bord")
+
+
+@router.get("/connexion", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    return _page(request, "login.html", None, error=None, email="")
+
+
+@router.post("/connexion", response_class=HTMLResponse)
+def login(
+    request: Request,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    try:
+        token = accounts.login(_rt(request), email, password)
+    except ParcoursError as exc:
+        return _page(request, "login.html", None, 401, error=str(exc), email=email)
+    response = _go("/tableau-de-bord")
+    auth.set_session_cookie(request, response, token)
+    return response
+
+
+@router.post("/deconnexion")
+def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    who = _who(request)
+    auth.check_form_csrf(who, csrf)
+    accounts.logout(_rt(request), request.cookies.get(auth.COOKIE, ""))
+    response = _go("/connexion")
+    response.delete_cookie(auth.COOKIE, path="/")
+    return response
+
+
+@router.get("/tableau-de-bord", response_class=HTMLResponse)
+def board(request: Request, page: int = 1) -> HTMLResponse:
+    who = _who(request, "staff")
+    rt = _rt(request)
+    listing = dashboard.enrollments(rt, who, page=max(page, 1), per_page=20)
+    rows = []
+    for row in listing.items:
+        st = e.status(rt, row.id) if row.status == "active" else None
+        blocking = []
+        if st:
+            for step in st.next_steps:
+                blocking += [c.text for c in step.conditions if not c.met]
+        rows.append((row, st, blocking))
+    structures = _structures(rt, who)
+    pathways = {v.pathway_id: v.title for v in list_versions(rt)}
+    return _page(
+        request,
+        "board.html",
+        who,
+        listing=listing,
+        rows=rows,
+        structures=structures,
+        pathways=pathways,
+        error=None,
+    )
+
+
+def _structures(rt, who: Principal) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from engine.store.tables import Organisation
+
+    with rt.unit_of_work() as s:
+        ids = dashboard.structure_ids(s, who.person_id)
+        rows = s.execute(
+            select(Organisation.slug, Organisation.name)
+            .where(Organisation.id.in_(ids))
+            .order_by(Organisation.name)
+        ).all()
+    return [(a, b) for a, b in rows]
+
+
+@router.post("/inscriptions")
+def enroll(
+    request: Request,
+    csrf: Annotated[str, Form()] = "",
+    pathway: Annotated[str, Form(max_length=80)] = "",
+    structure: Annotated[str, Form(max_length=80)] = "",
+    prenom: Annotated[str, Form(max_length=100)] = "",
+    nom: Annotated[str, Form(max_length=100)] = "",
+    email: Annotated[str, Form(max_length=254)] = "",
+) -> Response:
+    who = _who(request, "staff")
+    auth.check_form_csrf(who, csrf)
+    if not prenom.strip() or not nom.strip():
+        raise InvalidInput("prénom et nom du participant sont obligatoires")
+    eid = e.enroll(
+        _rt(request),
+        pathway,
+        structure,
+        e.Participant(prenom.strip(), nom.strip(), email.strip() or None),
+        by=who.ref,
+    )
+    return _go(f"/parcours/{eid}")
+
+
+def _enrollment_page(request: Request, who: Principal, eid: int, **extra: Any) -> HTMLResponse:
+    rt = _rt(request)
+    dashboard.may_see(rt, who, eid)
+    st = e.status(rt, eid)
+    with rt.unit_of_work() as s:
+        from engine.store.tables import Enrollment
+
+        participant_id = s.get(Enrollment, eid).participant_id
+        catalogue = sorted(
+            (entry.name, slug)
+            for slug, entry in rt.catalogue(s).items()
+            if slug.split(".")[0] == latest_version(rt, st.pathway_id).network
+        )
+    extra.setdefault("error", None)
+    extra.setdefault("link", None)
+    return _page(
+        request,
+        "enrollment.html",
+        who,
+        st=st,
+        history=e.history(rt, eid),
+        badges=badges.badges_of(rt, eid),
+        participant_id=participant_id,
+        catalogue=catalogue,
+        **extra,
+    )
+
+
+@router.get("/parcours/{eid}", response_class=HTMLResponse)
+def enrollment(request: Request, eid: int) -> HTMLResponse:
+    return _enrollment_page(request, _who(request, "staff"), eid)
+
+
+@router.post("/parcours/{eid}/avancer", response_class=HTMLResponse)
+def advance(
+    request: Request,
+    eid: int,
+    csrf: Annotated[str, Form()] = "",
+    trigger: Annotated[str, Form(max_length=80)] = "",
+    note: Text = "",
+) -> Response:
+    who = _who(request, "staff")
+    auth.check_form_csrf(who, csrf)
+    try:
+        e.advance(_rt(request), eid, trigger, by=who.ref, note=note or None)
+    except ParcoursError as exc:
+        return _enrollment_page(request, who, eid, error=str(exc))
+    return _go(f"/parcours/{eid}")
+
+
+@router.post("/parcours/{eid}/badges", response_class=HTMLResponse)
+def award(
+    request: Request,
+    eid: int,
+    csrf: Annotated[str, Form()] = "",
+    badge: Annotated[str, Form(max_length=120)] = "",
+    narrative: Text = "",
+) -> Response:
+    who = _who(request, "staff")
+    auth.check_form_csrf(who, csrf)
+    try:
+        e.award(_rt(request), eid, badge, by=who.ref, narrative=narrative or None)
+    except ParcoursError as exc:
+        return _enrollment_page(request, who, eid, error=str(exc))
+    return _go(f"/parcours/{eid}")
+
+
+@router.post("/parcours/{eid}/pieces", response_class=HTMLResponse)
+async def add_evidence(
+    request: Request,
+    eid: int,
+    csrf: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form(max_length=80)] = "",
+    narrative: Text = "",
+    context: Annotated[str, Form(max_length=40)] = "",
+    fichier: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    who = _who(request, "staff")
+    auth.check_form_csrf(who, csrf)
+    try:
+        upload = None
+        if fichier is not None and fichier.filename:
+            upload = uploads.check(fichier.filename, await fichier.read(uploads.MAX_BYTES + 1))
+        e.add_evidence(
+            _rt(request),
+            eid,
+            kind,
+            by=who.ref,
+            narrative=narrative or None,
+            context=context or None,
+            file=upload,
+        )
+    except ParcoursError as exc:
+        return _enrollment_page(request, who, eid, error=str(exc))
+    return _go(f"/parcours/{eid}")
+
+
+@router.post("/parcours/{eid}/lien", response_class=HTMLResponse)
+def participant_link(request: Request, eid: int, csrf: Annotated[str, Form()] = "") -> Response:
+    who = _who(request, "staff")
+    auth.check_form_csrf(who, csrf)
+    rt = _rt(request)
+    dashboard.may_see(rt, who, eid)
+    with rt.unit_of_work() as s:
+        from engine.store.tables import Enrollment
+
+        pid = s.get(Enrollment, eid).participant_id
+    token = accounts.magic_link(rt, pid, by=who.ref)
+    link = f"{request.app.state.urls.base}/lien/{token}"
+    return _enrollment_page(request, who, eid, link=link)
+
+
+@router.get("/lien/{token}", response_class=HTMLResponse)
+def link_landing(request: Request, token: str) -> HTMLResponse:
+    # a button, not an automatic login: mail scanners that open links must not burn them
+    return _page(request, "link.html", None, token=token)
+
+
+@router.post("/lien/{token}")
+def link_use(request: Request, token: str) -> Response:
+    try:
+        session_token = accounts.use_magic_link(_rt(request), token)
+    except ParcoursError as exc:
+        return _page(request, "message.html", None, 410, title="Lien expiré", text=str(exc))
+    response = _go("/moi")
+    auth.set_session_cookie(request, response, session_token)
+    return response
+
+
+@router.get("/moi", response_class=HTMLResponse)
+def my_page(request: Request) -> HTMLResponse:
+    who = _who(request, "participant")
+    rt = _rt(request)
+    mine = dashboard.enrollments(rt, who, per_page=100).items
+    parcours = [
+        (row, e.status(rt, row.id), e.history(rt, row.id), badges.badges_of(rt, row.id))
+        for row in mine
+    ]
+    return _page(request, "me.html", who, parcours=parcours, done=None, error=None)
+
+
+@router.post("/moi/recommandations", response_class=HTMLResponse)
+def ask_recommendation(
+    request: Request,
+    csrf: Annotated[str, Form()] = "",
+    badge: Annotated[str, Form(max_length=36)] = "",
+    entreprise: Annotated[str, Form(max_length=80)] = "",
+    email: Annotated[str, Form(max_length=254)] = "",
+) -> Response:
+    who = _who(request, "participant")
+    auth.check_form_csrf(who, csrf)
+    rt = _rt(request)
+    with rt.unit_of_work() as s:
+        if badges.load(s, badge).holder.id != who.person_id:
+            raise Forbidden("ce badge n'est pas le vôtre")
+    badges.request_recommendation(rt, badge, entreprise, email, request.app.state.urls)
+    return _page(
+        request,
+        "message.html",
+        who,
+        title="Demande envoyée",
+        text=f"L'entreprise recevra un lien à l'adresse {email} pour recommander votre badge.",
+        link="/moi",
+    )
+
+
+@router.get("/parcours-types/{pathway_id}", response_class=HTMLResponse)
+def pathway_page(request: Request, pathway_id: str) -> HTMLResponse:
+    who = _who(request, "staff")
+    rt = _rt(request)
+    pv = latest_version(rt, pathway_id)
+    with rt.unit_of_work() as s:
+        model = rt.pathway(s, pv.id)
+    return _page(request, "pathway.html", who, p=model, svg=diagram.svg(model))
+
+
+@router.post("/donnees/{participant_id}/effacer", response_class=HTMLResponse)
+def erase(request: Request, participant_id: int, csrf: Annotated[str, Form()] = "") -> Response:
+    who = _who(request)
+    auth.check_form_csrf(who, csrf)
+    privacy.erase(_rt(request), participant_id, by=who)
+    if who.kind == "participant":
+        response = _go("/connexion")
+        response.delete_cookie(auth.COOKIE, path="/")
+        return response
+    return _page(
+        request,
+        "message.html",
+        who,
+        title="Données effacées",
+        text="Les données personnelles ont été effacées et les badges révoqués.",
+        link="/tableau-de-bord",
+    )
+
+
+@router.get("/donnees/{participant_id}.json")
+def export(request: Request, participant_id: int) -> Response:
+    import json
+
+    data = privacy.export(_rt(request), participant_id, by=_who(request))
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="mes-donnees-{participant_id}.json"'
+        },
+    )

@@ -1,0 +1,187 @@
+"""Who is calling: staff and partners log in with a password (argon2), systems use API tokens,
+participants come in through a single-use link. Only hashes of secrets are stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import delete, func, select, update
+
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.services.organisations import find_staff, require_staff
+from engine.services.runtime import Runtime
+from engine.store.tables import ApiToken, Login, MagicLink, Person, WebSession, utcnow
+
+SESSION_DAYS = 7
+LINK_DAYS = 7
+MIN_PASSWORD = 12
+_hasher = PasswordHasher()
+_DUMMY = _hasher.hash("une phrase de passe factice")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The person behind a request. `csrf` is set for browser sessions, None for bearers."""
+
+    person_id: int
+    kind: str
+    name: str
+    email: str | None
+    csrf: str | None = None
+
+    @property
+    def ref(self) -> int:
+        return self.person_id
+
+
+def set_password(rt: Runtime, email: str, password: str, now: datetime | None = None) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"mot de passe : au moins {MIN_PASSWORD} caractères")
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        person = find_staff(session, email)
+        login = session.get(Login, person.id)
+        if login is None:
+            session.add(
+                Login(person_id=person.id, password_hash=_hasher.hash(password), changed_at=now)
+            )
+        else:
+            login.password_hash = _hasher.hash(password)
+            login.changed_at = now
+        # a new password ends every open session
+        session.execute(delete(WebSession).where(WebSession.person_id == person.id))
+
+
+def _open_session(session, person_id: int, now: datetime) -> tuple[str, str]:
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    session.add(
+        WebSession(
+            token_hash=_digest(token),
+            person_id=person_id,
+            csrf=csrf,
+            created_at=now,
+            expires_at=now + timedelta(days=SESSION_DAYS),
+        )
+    )
+    return token, csrf
+
+
+def login(rt: Runtime, email: str, password: str, now: datetime | None = None) -> str:
+    """A session token for a staff member or partner; the same error whatever was wrong."""
+    now = now or utcnow()
+    refused = Forbidden("adresse e-mail ou mot de passe incorrect")
+    with rt.unit_of_work() as session:
+        row = session.execute(
+            select(Person.id, Login.password_hash)
+            .join(Login, Login.person_id == Person.id)
+            .where(Person.kind == "staff", func.lower(Person.email) == email.strip().lower())
+        ).first()
+        try:
+            _hasher.verify(row[1] if row else _DUMMY, password)
+        except (VerifyMismatchError, InvalidHashError):
+            raise refused from None
+        if row is None:
+            raise refused
+        token, _ = _open_session(session, row[0], now)
+        return token
+
+
+def logout(rt: Runtime, token: str) -> None:
+    with rt.unit_of_work() as session:
+        session.execute(delete(WebSession).where(WebSession.token_hash == _digest(token)))
+
+
+def _principal(person: Person, csrf: str | None) -> Principal:
+    return Principal(person.id, person.kind, person.display_name, person.email, csrf)
+
+
+def from_session(rt: Runtime, token: str, now: datetime | None = None) -> Principal | None:
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        row = session.execute(
+            select(Person, WebSession.csrf, WebSession.expires_at)
+            .join(WebSession, WebSession.person_id == Person.id)
+            .where(WebSession.token_hash == _digest(token), Person.erased_at.is_(None))
+        ).first()
+        if row is None or _aware(row[2]) <= now:
+            return None
+        return _principal(row[0], row[1])
+
+
+def _aware(moment: datetime) -> datetime:
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def create_api_token(rt: Runtime, staff: str | int, name: str, now: datetime | None = None) -> str:
+    if not name.strip():
+        raise InvalidInput("nom du jeton : obligatoire (par ex. le système qui l'utilise)")
+    now = now or utcnow()
+    token = "prc_" + secrets.token_urlsafe(32)
+    with rt.unit_of_work() as session:
+        person = find_staff(session, staff)
+        session.add(
+            ApiToken(person_id=person.id, name=name, token_hash=_digest(token), created_at=now)
+        )
+    return token
+
+
+def from_api_token(rt: Runtime, token: str) -> Principal | None:
+    with rt.unit_of_work() as session:
+        person = session.execute(
+            select(Person)
+            .join(ApiToken, ApiToken.person_id == Person.id)
+            .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+        ).scalar_one_or_none()
+        return _principal(person, None) if person else None
+
+
+def magic_link(
+    rt: Runtime, participant_id: int, *, by: str | int, now: datetime | None = None
+) -> str:
+    """A link token for a participant, made by staff of the participant's structure."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    with rt.unit_of_work() as session:
+        person = session.get(Person, participant_id)
+        if person is None or person.kind != "participant" or person.erased_at:
+            raise NotFound(f"participant n° {participant_id} introuvable")
+        actor_id, _ = require_staff(session, by, person.structure_id)
+        session.add(
+            MagicLink(
+                token_hash=_digest(token),
+                person_id=person.id,
+                created_by=actor_id,
+                created_at=now,
+                expires_at=now + timedelta(days=LINK_DAYS),
+            )
+        )
+    return token
+
+
+def use_magic_link(rt: Runtime, token: str, now: datetime | None = None) -> str:
+    """Trade a link for a session, once."""
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        link = session.get(MagicLink, _digest(token))
+        if link is None or link.used_at is not None or _aware(link.expires_at) <= now:
+            raise Forbidden("ce lien n'est plus valable : demandez-en un autre à votre CIP")
+        done = session.execute(
+            update(MagicLink)
+            .where(MagicLink.token_hash == link.token_hash, MagicLink.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if done.rowcount != 1:
+            raise Forbidden("ce lien a déjà servi : demandez-en un nouveau à votre conseiller")
+        session_token, _ = _open_session(session, link.person_id, now)
+        return session_token

@@ -1,0 +1,196 @@
+"""GDPR: a participant's data, all of it, as JSON; and erasure. Personal data lives in `person`
+(and in evidence files and notes a CIP wrote), so erasure blanks those, revokes the badges
+(a public page must not keep pointing at a person) and leaves the audit log a pseudonymous
+trace: ids, dates and stages, no names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from engine.errors import Forbidden, NotFound
+from engine.roles import Role
+from engine.services.accounts import Principal
+from engine.services.organisations import require_staff
+from engine.services.runtime import Runtime
+from engine.store.tables import (
+    Assertion,
+    AuditEvent,
+    BadgeClass,
+    Enrollment,
+    Evidence,
+    EvidenceFile,
+    MagicLink,
+    PathwayVersion,
+    Person,
+    RecommendationRequest,
+    WebSession,
+    utcnow,
+)
+
+ERASED = "Personne anonymisée"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _participant(session, participant_id: int, who: Principal | str | int) -> Person:
+    """The participant, if `who` is that participant or staff of their structure."""
+    person = session.get(Person, participant_id)
+    if person is None or person.kind != "participant":
+        raise NotFound(f"participant n° {participant_id} introuvable")
+    if isinstance(who, Principal) and who.kind == "participant":
+        if who.person_id != person.id:
+            raise Forbidden("vous ne pouvez consulter que vos propres données")
+        return person
+    ref = who.person_id if isinstance(who, Principal) else who
+    _, roles = require_staff(session, ref, person.structure_id)
+    if not roles & {Role.CIP, Role.DIRECTEUR, Role.NETWORK_ADMIN}:
+        raise Forbidden("seuls le CIP, la direction ou le réseau gèrent les données personnelles")
+    return person
+
+
+def export(rt: Runtime, participant_id: int, *, by: Principal | str | int) -> dict[str, Any]:
+    """Everything Parcours holds on one participant (GDPR art. 15 and 20)."""
+    with rt.unit_of_work() as session:
+        person = _participant(session, participant_id, by)
+        enrollments = session.execute(
+            select(Enrollment, PathwayVersion.pathway_id, PathwayVersion.title)
+            .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
+            .where(Enrollment.participant_id == person.id)
+            .order_by(Enrollment.id)
+        ).all()
+        ids = [e.id for e, _, _ in enrollments]
+        events = session.execute(
+            select(AuditEvent).where(AuditEvent.enrollment_id.in_(ids)).order_by(AuditEvent.id)
+        ).scalars()
+        evidence = session.execute(
+            select(Evidence).where(Evidence.enrollment_id.in_(ids)).order_by(Evidence.id)
+        ).scalars()
+        badges = session.execute(
+            select(Assertion, BadgeClass.slug, BadgeClass.name)
+            .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
+            .where(Assertion.recipient_id == person.id)
+            .order_by(Assertion.issued_on)
+        ).all()
+        return {
+            "personne": {
+                "id": person.id,
+                "prenom": person.given_name,
+                "nom": person.family_name,
+                "email": person.email,
+                "cree_le": _iso(person.created_at),
+                "efface_le": _iso(person.erased_at),
+            },
+            "parcours": [
+                {
+                    "id": e.id,
+                    "parcours": pid,
+                    "titre": title,
+                    "etape": e.stage,
+                    "statut": e.status,
+                    "debut": _iso(e.started_at),
+                    "fin": _iso(e.completed_at),
+                }
+                for e, pid, title in enrollments
+            ],
+            "historique": [
+                {
+                    "parcours": ev.enrollment_id,
+                    "le": _iso(ev.at),
+                    "evenement": ev.kind,
+                    "declencheur": ev.trigger,
+                    "de": ev.from_stage,
+                    "vers": ev.to_stage,
+                    "note": ev.note,
+                }
+                for ev in events
+            ],
+            "pieces": [
+                {
+                    "parcours": ev.enrollment_id,
+                    "etape": ev.stage,
+                    "type": ev.kind,
+                    "texte": ev.narrative,
+                    "url": ev.url,
+                    "contexte": ev.context,
+                    "ajoutee_le": _iso(ev.added_at),
+                }
+                for ev in evidence
+            ],
+            "badges": [
+                {
+                    "id": a.id,
+                    "badge": slug,
+                    "nom": name,
+                    "delivre_le": _iso(a.issued_on),
+                    "revoque_le": _iso(a.revoked_at),
+                    "motif_revocation": a.revocation_reason,
+                }
+                for a, slug, name in badges
+            ],
+        }
+
+
+def erase(
+    rt: Runtime, participant_id: int, *, by: Principal | str | int, now: datetime | None = None
+) -> None:
+    """Right to erasure (art. 17), in one transaction: names, e-mail, notes and evidence go;
+    badges are revoked; the audit log keeps a pseudonymous `erased` event."""
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        person = _participant(session, participant_id, by)
+        if person.erased_at is not None:
+            return
+        actor = by.person_id if isinstance(by, Principal) else None
+        if actor is None:
+            actor, _ = require_staff(session, by, person.structure_id)
+        ids = list(
+            session.execute(
+                select(Enrollment.id).where(Enrollment.participant_id == person.id)
+            ).scalars()
+        )
+        evidence_ids = select(Evidence.id).where(Evidence.enrollment_id.in_(ids))
+        session.execute(delete(EvidenceFile).where(EvidenceFile.evidence_id.in_(evidence_ids)))
+        session.execute(
+            update(Evidence).where(Evidence.enrollment_id.in_(ids)).values(narrative=None, url=None)
+        )
+        session.execute(
+            update(Assertion)
+            .where(Assertion.recipient_id == person.id, Assertion.revoked_at.is_(None))
+            .values(revoked_at=now, revocation_reason="Effacement à la demande de la personne")
+        )
+        session.execute(
+            update(Assertion)
+            .where(Assertion.recipient_id == person.id)
+            .values(evidence=[], recipient_identity=None)
+        )
+        badge_ids = select(Assertion.id).where(Assertion.recipient_id == person.id)
+        session.execute(
+            delete(RecommendationRequest).where(RecommendationRequest.assertion_id.in_(badge_ids))
+        )
+        session.execute(
+            update(Enrollment)
+            .where(Enrollment.id.in_(ids), Enrollment.status == "active")
+            .values(status="withdrawn", completed_at=now)
+        )
+        # the one exception to the append-only log: notes may name the person
+        session.execute(
+            update(AuditEvent).where(AuditEvent.enrollment_id.in_(ids)).values(note=None)
+        )
+        session.execute(delete(WebSession).where(WebSession.person_id == person.id))
+        session.execute(delete(MagicLink).where(MagicLink.person_id == person.id))
+        person.given_name, person.family_name, person.email = ERASED, "", None
+        person.erased_at = now
+        session.add(
+            AuditEvent(
+                enrollment_id=ids[0] if ids else None,
+                at=now,
+                actor_id=actor,
+                kind="erased",
+                details={"participant": person.id, "enrollments": ids},
+            )
+        )
