@@ -7,16 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.openbadges.urls import PublicUrls
-from engine.store.tables import Assertion, BadgeClass, Endorsement, Organisation
+from engine.store.tables import Assertion, BadgeClass, Endorsement, Organisation, as_utc
 
 CONTEXT = "https://w3id.org/openbadges/v2"
 CONTENT_TYPE = "application/ld+json"
 
 
 def iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def issuer(org: Organisation, urls: PublicUrls) -> dict[str, Any]:

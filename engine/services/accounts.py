@@ -15,7 +15,15 @@ from sqlalchemy import delete, func, select, update
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.services.organisations import find_staff, require_staff
 from engine.services.runtime import Runtime
-from engine.store.tables import ApiToken, Login, MagicLink, Person, WebSession, utcnow
+from engine.store.tables import (
+    ApiToken,
+    Login,
+    MagicLink,
+    Person,
+    WebSession,
+    as_utc,
+    utcnow,
+)
 
 SESSION_DAYS = 7
 LINK_DAYS = 7
@@ -112,15 +120,9 @@ def from_session(rt: Runtime, token: str, now: datetime | None = None) -> Princi
             .join(WebSession, WebSession.person_id == Person.id)
             .where(WebSession.token_hash == _digest(token), Person.erased_at.is_(None))
         ).first()
-        if row is None or _aware(row[2]) <= now:
+        if row is None or as_utc(row[2]) <= now:
             return None
         return _principal(row[0], row[1])
-
-
-def _aware(moment: datetime) -> datetime:
-    from datetime import UTC
-
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def create_api_token(rt: Runtime, staff: str | int, name: str, now: datetime | None = None) -> str:
@@ -174,7 +176,7 @@ def use_magic_link(rt: Runtime, token: str, now: datetime | None = None) -> str:
     now = now or utcnow()
     with rt.unit_of_work() as session:
         link = session.get(MagicLink, _digest(token))
-        if link is None or link.used_at is not None or _aware(link.expires_at) <= now:
+        if link is None or link.used_at is not None or as_utc(link.expires_at) <= now:
             raise Forbidden("ce lien n'est plus valable : demandez-en un autre à votre CIP")
         done = session.execute(
             update(MagicLink)

@@ -32,6 +32,7 @@ from engine.store.tables import (
     Organisation,
     Person,
     RecommendationRequest,
+    as_utc,
     utcnow,
 )
 
@@ -56,7 +57,7 @@ class IssuedBadge:
 
     def expired(self, now: datetime) -> bool:
         expires = self.assertion.expires
-        return expires is not None and ob2.iso(expires) <= ob2.iso(now)
+        return expires is not None and as_utc(expires) <= now
 
 
 def _related(bc: BadgeClass) -> list[str]:
@@ -539,7 +540,7 @@ def _open_request(session: Session, token: str, now: datetime) -> Recommendation
         raise NotFound("lien de recommandation inconnu")
     if req.answered_at is not None:
         raise Conflict("ce lien de recommandation a déjà servi")
-    if ob2.iso(req.expires_at) < ob2.iso(now):
+    if as_utc(req.expires_at) < now:
         raise Conflict("ce lien de recommandation a expiré : demandez-en un nouveau")
     return req
 

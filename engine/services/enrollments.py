@@ -42,6 +42,7 @@ from engine.store.tables import (
     PathwayVersion,
     Person,
     StaffRole,
+    as_utc,
     utcnow,
 )
 from engine.uploads import Upload
@@ -163,11 +164,6 @@ def _load(db: Db, enrollment_id: int) -> Any:
     return row
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes; everything Parcours writes is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
-
-
 def _context(
     rt: Runtime,
     db: Db,
@@ -186,7 +182,7 @@ def _context(
         for t in transitions
     )
     held = held_badges(db, row.participant_id) if need_badges else None
-    entered = _aware(row.stage_entered_at)
+    entered = as_utc(row.stage_entered_at)
     scope = {"eid": row.id, "stage": row.stage, "since": entered}
     evidence: frozenset[str] = frozenset()
     if any(t.gate.evidence or t.gate.checks for t in transitions):
@@ -481,7 +477,7 @@ def history(rt: Runtime, enrollment_id: int, *, by: str | int | None = None) -> 
         ).all()
     return [
         HistoryEntry(
-            _aware(e.at),
+            as_utc(e.at),
             e.kind,
             f"{g or ''} {f or ''}".strip() or "système",
             e.trigger,
