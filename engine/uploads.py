@@ -43,3 +43,11 @@ def check(filename: str, content: bytes, field: str = "fichier") -> Upload:
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise InvalidInput(f"{field} : l'image « {name} » est illisible ({exc})") from None
     return Upload(name, media_type, content)
+
+
+async def from_form(file) -> Upload | None:  # type: ignore[no-untyped-def]
+    """A form's file field (Starlette UploadFile), checked; None when no file was chosen.
+    Reads one byte past the limit, so an oversized file is refused without reading it all."""
+    if file is None or not file.filename:
+        return None
+    return check(file.filename, await file.read(MAX_BYTES + 1))

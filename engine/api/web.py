@@ -3,6 +3,7 @@ participant reaches their own page through a link, without a password."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -149,8 +150,7 @@ def enroll(
     nom: Annotated[str, Form(max_length=100)] = "",
     email: Annotated[str, Form(max_length=254)] = "",
 ) -> Response:
-    who = _who(request, "staff")
-    auth.check_form_csrf(who, csrf)
+    who = _staff_form(request, csrf)
     if not prenom.strip() or not nom.strip():
         raise InvalidInput("prénom et nom du participant sont obligatoires")
     eid = e.enroll(
@@ -163,18 +163,23 @@ def enroll(
     return _go(f"/parcours/{eid}")
 
 
+def _participant_of(rt, eid: int) -> int:
+    from engine.store.tables import Enrollment
+
+    with rt.unit_of_work() as s:
+        return s.get(Enrollment, eid).participant_id
+
+
 def _enrollment_page(request: Request, who: Principal, eid: int, **extra: Any) -> HTMLResponse:
     rt = _rt(request)
     dashboard.may_see(rt, who, eid)
     st = e.status(rt, eid)
+    network = latest_version(rt, st.pathway_id).network
     with rt.unit_of_work() as s:
-        from engine.store.tables import Enrollment
-
-        participant_id = s.get(Enrollment, eid).participant_id
         catalogue = sorted(
             (entry.name, slug)
             for slug, entry in rt.catalogue(s).items()
-            if slug.split(".")[0] == latest_version(rt, st.pathway_id).network
+            if entry.network == network
         )
     extra.setdefault("error", None)
     extra.setdefault("link", None)
@@ -185,10 +190,27 @@ def _enrollment_page(request: Request, who: Principal, eid: int, **extra: Any) -
         st=st,
         history=e.history(rt, eid),
         badges=badges.badges_of(rt, eid),
-        participant_id=participant_id,
+        participant_id=_participant_of(rt, eid),
         catalogue=catalogue,
         **extra,
     )
+
+
+def _staff_form(request: Request, csrf: str) -> Principal:
+    who = _who(request, "staff")
+    auth.check_form_csrf(who, csrf)
+    return who
+
+
+async def _act(request: Request, who: Principal, eid: int, action) -> Response:
+    """Run a staff action on an enrollment: back to its page, or the page with the error."""
+    try:
+        result = action()
+        if inspect.isawaitable(result):
+            await result
+    except ParcoursError as exc:
+        return _enrollment_page(request, who, eid, error=str(exc))
+    return _go(f"/parcours/{eid}")
 
 
 @router.get("/parcours/{eid}", response_class=HTMLResponse)
@@ -197,37 +219,37 @@ def enrollment(request: Request, eid: int) -> HTMLResponse:
 
 
 @router.post("/parcours/{eid}/avancer", response_class=HTMLResponse)
-def advance(
+async def advance(
     request: Request,
     eid: int,
     csrf: Annotated[str, Form()] = "",
     trigger: Annotated[str, Form(max_length=80)] = "",
     note: Text = "",
 ) -> Response:
-    who = _who(request, "staff")
-    auth.check_form_csrf(who, csrf)
-    try:
-        e.advance(_rt(request), eid, trigger, by=who.ref, note=note or None)
-    except ParcoursError as exc:
-        return _enrollment_page(request, who, eid, error=str(exc))
-    return _go(f"/parcours/{eid}")
+    who = _staff_form(request, csrf)
+    return await _act(
+        request,
+        who,
+        eid,
+        lambda: e.advance(_rt(request), eid, trigger, by=who.ref, note=note or None),
+    )
 
 
 @router.post("/parcours/{eid}/badges", response_class=HTMLResponse)
-def award(
+async def award(
     request: Request,
     eid: int,
     csrf: Annotated[str, Form()] = "",
     badge: Annotated[str, Form(max_length=120)] = "",
     narrative: Text = "",
 ) -> Response:
-    who = _who(request, "staff")
-    auth.check_form_csrf(who, csrf)
-    try:
-        e.award(_rt(request), eid, badge, by=who.ref, narrative=narrative or None)
-    except ParcoursError as exc:
-        return _enrollment_page(request, who, eid, error=str(exc))
-    return _go(f"/parcours/{eid}")
+    who = _staff_form(request, csrf)
+    return await _act(
+        request,
+        who,
+        eid,
+        lambda: e.award(_rt(request), eid, badge, by=who.ref, narrative=narrative or None),
+    )
 
 
 @router.post("/parcours/{eid}/pieces", response_class=HTMLResponse)
@@ -240,12 +262,9 @@ async def add_evidence(
     context: Annotated[str, Form(max_length=40)] = "",
     fichier: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    who = _who(request, "staff")
-    auth.check_form_csrf(who, csrf)
-    try:
-        upload = None
-        if fichier is not None and fichier.filename:
-            upload = uploads.check(fichier.filename, await fichier.read(uploads.MAX_BYTES + 1))
+    who = _staff_form(request, csrf)
+
+    async def attach() -> None:
         e.add_evidence(
             _rt(request),
             eid,
@@ -253,24 +272,18 @@ async def add_evidence(
             by=who.ref,
             narrative=narrative or None,
             context=context or None,
-            file=upload,
+            file=await uploads.from_form(fichier),
         )
-    except ParcoursError as exc:
-        return _enrollment_page(request, who, eid, error=str(exc))
-    return _go(f"/parcours/{eid}")
+
+    return await _act(request, who, eid, attach)
 
 
 @router.post("/parcours/{eid}/lien", response_class=HTMLResponse)
 def participant_link(request: Request, eid: int, csrf: Annotated[str, Form()] = "") -> Response:
-    who = _who(request, "staff")
-    auth.check_form_csrf(who, csrf)
+    who = _staff_form(request, csrf)
     rt = _rt(request)
     dashboard.may_see(rt, who, eid)
-    with rt.unit_of_work() as s:
-        from engine.store.tables import Enrollment
-
-        pid = s.get(Enrollment, eid).participant_id
-    token = accounts.magic_link(rt, pid, by=who.ref)
+    token = accounts.magic_link(rt, _participant_of(rt, eid), by=who.ref)
     link = f"{request.app.state.urls.base}/lien/{token}"
     return _enrollment_page(request, who, eid, link=link)
 
@@ -355,18 +368,4 @@ def erase(request: Request, participant_id: int, csrf: Annotated[str, Form()] = 
         title="Données effacées",
         text="Les données personnelles ont été effacées et les badges révoqués.",
         link="/tableau-de-bord",
-    )
-
-
-@router.get("/donnees/{participant_id}.json")
-def export(request: Request, participant_id: int) -> Response:
-    import json
-
-    data = privacy.export(_rt(request), participant_id, by=_who(request))
-    return Response(
-        json.dumps(data, ensure_ascii=False, indent=2),
-        media_type="application/json",
-        headers={
-            "Content-Disposition": f'attachment; filename="mes-donnees-{participant_id}.json"'
-        },
     )

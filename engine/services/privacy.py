@@ -37,26 +37,27 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _participant(session, participant_id: int, who: Principal | str | int) -> Person:
-    """The participant, if `who` is that participant or staff of their structure."""
+def _participant(session, participant_id: int, who: Principal | str | int) -> tuple[Person, int]:
+    """(the participant, the acting person's id), if `who` is that participant or staff of
+    their structure."""
     person = session.get(Person, participant_id)
     if person is None or person.kind != "participant":
         raise NotFound(f"participant n° {participant_id} introuvable")
     if isinstance(who, Principal) and who.kind == "participant":
         if who.person_id != person.id:
             raise Forbidden("vous ne pouvez consulter que vos propres données")
-        return person
+        return person, person.id
     ref = who.person_id if isinstance(who, Principal) else who
-    _, roles = require_staff(session, ref, person.structure_id)
+    actor_id, roles = require_staff(session, ref, person.structure_id)
     if not roles & {Role.CIP, Role.DIRECTEUR, Role.NETWORK_ADMIN}:
         raise Forbidden("seuls le CIP, la direction ou le réseau gèrent les données personnelles")
-    return person
+    return person, actor_id
 
 
 def export(rt: Runtime, participant_id: int, *, by: Principal | str | int) -> dict[str, Any]:
     """Everything Parcours holds on one participant (GDPR art. 15 and 20)."""
     with rt.unit_of_work() as session:
-        person = _participant(session, participant_id, by)
+        person, _ = _participant(session, participant_id, by)
         enrollments = session.execute(
             select(Enrollment, PathwayVersion.pathway_id, PathwayVersion.title)
             .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
@@ -142,12 +143,9 @@ def erase(
     badges are revoked; the audit log keeps a pseudonymous `erased` event."""
     now = now or utcnow()
     with rt.unit_of_work() as session:
-        person = _participant(session, participant_id, by)
+        person, actor = _participant(session, participant_id, by)
         if person.erased_at is not None:
             return
-        actor = by.person_id if isinstance(by, Principal) else None
-        if actor is None:
-            actor, _ = require_staff(session, by, person.structure_id)
         ids = list(
             session.execute(
                 select(Enrollment.id).where(Enrollment.participant_id == person.id)
