@@ -14,6 +14,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from engine.badges.catalogue import BadgeClassSpec, NetworkSpec
+    from engine.committees import CommitteeRule
     from engine.gates import GateContext
 
 hookspec = pluggy.HookspecMarker("parcours")
@@ -52,9 +53,10 @@ def parcours_gate_checks() -> dict[str, GateCheck]:
 
 
 @hookspec
-def parcours_committee_rules() -> dict[str, Any]:
-    """Attribution-committee rules per committee kind (members' roles, quorum, conflicts of
-    interest). Keys are committee kinds such as ``inae.croise``."""
+def parcours_committee_rules() -> dict[str, CommitteeRule]:
+    """Attribution-committee rules per committee kind (members' roles, quorum, crossed between
+    SIAE or internal, majority). Keys are committee kinds, namespaced: ``inae.croise``. A badge's
+    ``evaluation.committees`` lists some of them."""
 
 
 @hookspec

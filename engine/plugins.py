@@ -8,6 +8,7 @@ import pluggy
 
 from engine import hookspecs
 from engine.badges.catalogue import BadgeClassSpec, NetworkSpec
+from engine.committees import CommitteeRule
 from engine.errors import InvalidInput
 from engine.hookspecs import GateCheck
 
@@ -47,6 +48,16 @@ def gate_checks(pm: pluggy.PluginManager) -> dict[str, GateCheck]:
     for provided in pm.hook.parcours_gate_checks():
         checks.update(provided)
     return checks
+
+
+def committee_rules(pm: pluggy.PluginManager) -> dict[str, CommitteeRule]:
+    rules: dict[str, CommitteeRule] = {}
+    for provided in pm.hook.parcours_committee_rules():
+        for kind, rule in provided.items():
+            if kind in rules:
+                raise InvalidInput(f"type de comité « {kind} » déclaré par deux plugins")
+            rules[kind] = rule
+    return rules
 
 
 def describe(pm: pluggy.PluginManager) -> list[tuple[str, str, list[str]]]:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, EmailStr, Field
 from engine import uploads
 from engine.api import auth
 from engine.pathways import diagram
-from engine.services import accounts, badges, dashboard, privacy
+from engine.services import accounts, badges, dashboard, people, privacy
 from engine.services import enrollments as e
 from engine.services.accounts import Principal
 from engine.services.organisations import require_staff
@@ -26,11 +26,11 @@ PageNo = Annotated[int, Query(ge=1, le=100_000, description="Numéro de page, à
 PerPage = Annotated[int, Query(ge=1, le=100, description="Éléments par page (100 au plus)")]
 
 
-def _rt(request: Request):
+def rt_of(request: Request):
     return request.app.state.rt
 
 
-def _page(items: list[Any], page: int, per_page: int, total: int) -> dict[str, Any]:
+def paged(items: list[Any], page: int, per_page: int, total: int) -> dict[str, Any]:
     return {"items": jsonable_encoder(items), "page": page, "per_page": per_page, "total": total}
 
 
@@ -44,7 +44,7 @@ class Credentials(BaseModel):
 
 @router.post("/session", tags=["Session"], summary="Se connecter (cookie de session)")
 def open_session(body: Credentials, request: Request, response: Response) -> dict[str, str]:
-    rt = _rt(request)
+    rt = rt_of(request)
     token = accounts.login(rt, body.email, body.password)
     auth.set_session_cookie(request, response, token)
     principal = accounts.from_session(rt, token)
@@ -55,7 +55,7 @@ def open_session(body: Credentials, request: Request, response: Response) -> dic
 def close_session(request: Request, who: Anyone) -> Response:
     token = request.cookies.get(auth.COOKIE)
     if token:
-        accounts.logout(_rt(request), token)
+        accounts.logout(rt_of(request), token)
     response = Response(status_code=204)
     response.delete_cookie(auth.COOKIE, path="/")
     return response
@@ -75,7 +75,7 @@ def organisations(request: Request, who: Staff, page: PageNo = 1, per_page: PerP
 
     from engine.store.tables import Organisation
 
-    with _rt(request).unit_of_work() as s:
+    with rt_of(request).unit_of_work() as s:
         total = s.execute(select(func.count(Organisation.id))).scalar_one()
         rows = s.execute(
             select(
@@ -86,23 +86,23 @@ def organisations(request: Request, who: Staff, page: PageNo = 1, per_page: PerP
             .offset((page - 1) * per_page)
         ).all()
     items = [{"slug": a, "name": b, "kind": c, "structure_kind": d} for a, b, c, d in rows]
-    return _page(items, page, per_page, total)
+    return paged(items, page, per_page, total)
 
 
 @router.get("/pathways", tags=["Parcours"])
 def pathways(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage = 20):
-    versions = list_versions(_rt(request))
+    versions = list_versions(rt_of(request))
     chunk = versions[(page - 1) * per_page : page * per_page]
     items = [
         {"id": v.pathway_id, "version": v.version, "title": v.title, "network": v.network}
         for v in chunk
     ]
-    return _page(items, page, per_page, len(versions))
+    return paged(items, page, per_page, len(versions))
 
 
 @router.get("/pathways/{pathway_id}", tags=["Parcours"])
 def pathway(pathway_id: str, request: Request, who: Staff) -> dict[str, Any]:
-    rt = _rt(request)
+    rt = rt_of(request)
     pv = latest_version(rt, pathway_id)
     return {"id": pv.pathway_id, "version": pv.version, "definition": pv.definition}
 
@@ -114,7 +114,7 @@ def pathway_diagram(
     who: Staff,
     format: Annotated[str, Query(pattern="^(mermaid|svg)$")] = "mermaid",
 ) -> Response:
-    rt = _rt(request)
+    rt = rt_of(request)
     pv = latest_version(rt, pathway_id)
     with rt.unit_of_work() as s:
         model = rt.pathway(s, pv.id)
@@ -155,23 +155,23 @@ def list_enrollments(
     request: Request, who: Anyone, page: PageNo = 1, per_page: PerPage = 20, active: bool = False
 ):
     result = dashboard.enrollments(
-        _rt(request), who, page=page, per_page=per_page, active_only=active
+        rt_of(request), who, page=page, per_page=per_page, active_only=active
     )
-    return _page([asdict(r) for r in result.items], page, per_page, result.total)
+    return paged([asdict(r) for r in result.items], page, per_page, result.total)
 
 
 @router.post("/enrollments", tags=["Inscriptions"], status_code=201)
 def create_enrollment(body: NewEnrollment, request: Request, who: Staff) -> dict[str, Any]:
     participant = e.Participant(body.given_name, body.family_name, body.email)
     eid = e.enroll(
-        _rt(request), body.pathway, body.structure, participant, by=who.ref, note=body.note
+        rt_of(request), body.pathway, body.structure, participant, by=who.ref, note=body.note
     )
     return {"id": eid}
 
 
 @router.get("/enrollments/{enrollment_id}", tags=["Inscriptions"])
 def enrollment_status(enrollment_id: int, request: Request, who: Anyone) -> dict[str, Any]:
-    rt = _rt(request)
+    rt = rt_of(request)
     dashboard.may_see(rt, who, enrollment_id)
     return jsonable_encoder(asdict(e.status(rt, enrollment_id)))
 
@@ -179,7 +179,7 @@ def enrollment_status(enrollment_id: int, request: Request, who: Anyone) -> dict
 @router.post("/enrollments/{enrollment_id}/advance", tags=["Inscriptions"])
 def advance(enrollment_id: int, body: Advance, request: Request, who: Staff) -> dict[str, Any]:
     result = e.advance(
-        _rt(request),
+        rt_of(request),
         enrollment_id,
         body.trigger,
         by=who.ref,
@@ -193,11 +193,11 @@ def advance(enrollment_id: int, body: Advance, request: Request, who: Staff) -> 
 def history(
     enrollment_id: int, request: Request, who: Anyone, page: PageNo = 1, per_page: PerPage = 50
 ):
-    rt = _rt(request)
+    rt = rt_of(request)
     dashboard.may_see(rt, who, enrollment_id)
     entries = e.history(rt, enrollment_id)
     chunk = entries[(page - 1) * per_page : page * per_page]
-    return _page([asdict(h) for h in chunk], page, per_page, len(entries))
+    return paged([asdict(h) for h in chunk], page, per_page, len(entries))
 
 
 @router.post("/enrollments/{enrollment_id}/evidence", tags=["Inscriptions"], status_code=201)
@@ -213,7 +213,7 @@ async def add_evidence(
 ) -> dict[str, Any]:
     upload = await uploads.from_form(file)
     evidence_id = e.add_evidence(
-        _rt(request),
+        rt_of(request),
         enrollment_id,
         kind,
         by=who.ref,
@@ -227,25 +227,25 @@ async def add_evidence(
 
 @router.get("/enrollments/{enrollment_id}/badges", tags=["Badges"])
 def enrollment_badges(enrollment_id: int, request: Request, who: Anyone):
-    rt = _rt(request)
+    rt = rt_of(request)
     dashboard.may_see(rt, who, enrollment_id)
     u = request.app.state.urls
     items = [
         {"id": i, "name": n, "revoked": r, "url": u.assertion(i), "page": u.page(i)}
         for i, n, r in badges.badges_of(rt, enrollment_id)
     ]
-    return _page(items, 1, max(len(items), 1), len(items))
+    return paged(items, 1, max(len(items), 1), len(items))
 
 
 @router.post("/enrollments/{enrollment_id}/badges", tags=["Badges"], status_code=201)
 def award(enrollment_id: int, body: Award, request: Request, who: Staff) -> dict[str, str]:
-    aid = e.award(_rt(request), enrollment_id, body.badge, by=who.ref, narrative=body.narrative)
+    aid = e.award(rt_of(request), enrollment_id, body.badge, by=who.ref, narrative=body.narrative)
     return {"id": aid, "url": request.app.state.urls.assertion(aid)}
 
 
 @router.post("/badges/{assertion_id}/revoke", tags=["Badges"], status_code=204)
 def revoke(assertion_id: str, body: Revocation, request: Request, who: Staff) -> Response:
-    badges.revoke(_rt(request), assertion_id, body.reason, by=who.ref)
+    badges.revoke(rt_of(request), assertion_id, body.reason, by=who.ref)
     return Response(status_code=204)
 
 
@@ -263,7 +263,7 @@ class NewEndorsement(BaseModel):
 def endorse(body: NewEndorsement, request: Request, who: Staff) -> dict[str, str]:
     from engine.services.organisations import get_organisation
 
-    rt = _rt(request)
+    rt = rt_of(request)
     with rt.unit_of_work() as s:
         org = get_organisation(s, body.endorser)
         require_staff(s, who.ref, org.id)
@@ -274,15 +274,41 @@ def endorse(body: NewEndorsement, request: Request, who: Staff) -> dict[str, str
 # --- participants: links and personal data -----------------------------------------------
 
 
+class NewParticipant(BaseModel):
+    structure: str = Field(min_length=1, max_length=80, description="Structure (SIAE)")
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    email: EmailStr | None = None
+
+
+@router.post("/participants", tags=["Participants"], status_code=201)
+def add_participant(body: NewParticipant, request: Request, who: Staff) -> dict[str, int]:
+    pid = people.add_participant(
+        rt_of(request), body.structure, body.given_name, body.family_name, body.email, by=who
+    )
+    return {"id": pid}
+
+
+@router.get("/participants", tags=["Participants"])
+def list_participants(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage = 20):
+    rows, total = people.participants(rt_of(request), who, page=page, per_page=per_page)
+    return paged([asdict(r) for r in rows], page, per_page, total)
+
+
+@router.get("/participants/{participant_id}", tags=["Participants"])
+def get_participant(participant_id: int, request: Request, who: Anyone) -> dict[str, Any]:
+    return asdict(people.get_participant(rt_of(request), participant_id, who))
+
+
 @router.post("/participants/{participant_id}/link", tags=["Participants"], status_code=201)
 def participant_link(participant_id: int, request: Request, who: Staff) -> dict[str, str]:
-    token = accounts.magic_link(_rt(request), participant_id, by=who.ref)
+    token = accounts.magic_link(rt_of(request), participant_id, by=who.ref)
     return {"url": f"{request.app.state.urls.base}/lien/{token}"}
 
 
 @router.get("/participants/{participant_id}/export", tags=["Participants"])
 def export(participant_id: int, request: Request, who: Anyone) -> Response:
-    data = privacy.export(_rt(request), participant_id, by=who)
+    data = privacy.export(rt_of(request), participant_id, by=who)
     import json
 
     return Response(
@@ -294,5 +320,5 @@ def export(participant_id: int, request: Request, who: Anyone) -> Response:
 
 @router.delete("/participants/{participant_id}", tags=["Participants"], status_code=204)
 def erase(participant_id: int, request: Request, who: Anyone) -> Response:
-    privacy.erase(_rt(request), participant_id, by=who)
+    privacy.erase(rt_of(request), participant_id, by=who)
     return Response(status_code=204)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.errors import InvalidInput
 from engine.pathways.model import BadgeId, BadgeRequirement, Slug
+from engine.roles import Role
+
+Mode = Literal["signatures", "network", "committee", "auto"]
+MODE_LABELS: dict[str, str] = {
+    "signatures": "validation par l'équipe de la structure",
+    "network": "évaluation par le réseau (accord avec la structure)",
+    "committee": "comité d'attribution",
+    "auto": "validation automatique",
+}
 
 
 class Alignment(BaseModel):
@@ -21,6 +31,35 @@ class Alignment(BaseModel):
     targetDescription: str | None = None
     targetFramework: str | None = None
     targetCode: str | None = None
+
+
+class Evaluation(BaseModel):
+    """How a request for this badge is decided. The network sets the frame (`modes`); each
+    structure picks one of them and may adapt the criteria to its own tools."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    modes: list[Mode] = Field(default_factory=lambda: ["signatures"], min_length=1)
+    signatures: list[Role] = Field(
+        default_factory=lambda: [Role.CIP],
+        min_length=1,
+        description="Roles that must each approve, in mode signatures (one person per role)",
+    )
+    committees: list[str] = Field(
+        default_factory=list,
+        description="Committee kinds (plugin rules) that may decide, in mode committee",
+    )
+    public: bool = Field(
+        default=False, description="Anyone may ask for it through the public form (auto only)"
+    )
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Evaluation:
+        if "committee" in self.modes and not self.committees:
+            raise ValueError("le mode committee demande au moins un type de comité (committees)")
+        if self.public and self.modes != ["auto"]:
+            raise ValueError("seul un badge à validation automatique peut être demandé par tous")
+        return self
 
 
 class BadgeClassSpec(BaseModel):
@@ -41,6 +80,11 @@ class BadgeClassSpec(BaseModel):
     alignments: list[Alignment] = Field(default_factory=list)
     image: Path | None = Field(
         default=None, description="PNG shipped by the plugin, relative to its catalogue file"
+    )
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    recipient: Literal["person", "organisation"] = "person"
+    group: str | None = Field(
+        default=None, description="The catalogue's parcours (a support goal) this badge is in"
     )
 
     @model_validator(mode="after")

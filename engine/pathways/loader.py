@@ -87,6 +87,7 @@ def load_pathway_text(
     *,
     known_badges: set[str] | None = None,
     known_checks: set[str] | None = None,
+    known_organisations: set[str] | None = None,
 ) -> Pathway:
     """Parse, validate and check a pathway; raise PathwayInvalid listing every problem."""
     problems: list[Problem] = []
@@ -124,7 +125,7 @@ def load_pathway_text(
                 message += f" ({err['ctx'].get('expected', '')})"
             problems.append(Problem(file, _line_for(loc, lines), _dotted(loc), message))
         raise PathwayInvalid(problems) from None
-    problems += check_pathway(pathway, file, lines, known_badges, known_checks)
+    problems += check_pathway(pathway, file, lines, known_badges, known_checks, known_organisations)
     if problems:
         raise PathwayInvalid(problems)
     return pathway
@@ -135,6 +136,7 @@ def load_pathway_file(
     *,
     known_badges: set[str] | None = None,
     known_checks: set[str] | None = None,
+    known_organisations: set[str] | None = None,
 ) -> Pathway:
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -142,7 +144,13 @@ def load_pathway_file(
         raise PathwayInvalid(
             [Problem(str(path), None, "", f"lecture impossible : {exc}")]
         ) from None
-    return load_pathway_text(text, str(path), known_badges=known_badges, known_checks=known_checks)
+    return load_pathway_text(
+        text,
+        str(path),
+        known_badges=known_badges,
+        known_checks=known_checks,
+        known_organisations=known_organisations,
+    )
 
 
 def check_pathway(
@@ -151,6 +159,7 @@ def check_pathway(
     lines: dict[Loc, int] | None = None,
     known_badges: set[str] | None = None,
     known_checks: set[str] | None = None,
+    known_organisations: set[str] | None = None,
 ) -> list[Problem]:
     """Graph and reference checks that a schema cannot express."""
     lines = lines or {}
@@ -215,6 +224,14 @@ def check_pathway(
                     "transition ou marquez-la final: true",
                 )
 
+    if known_organisations is not None:
+        for i, stage in enumerate(pathway.stages):
+            for k, slug in enumerate(stage.awards.share_with):
+                if slug not in known_organisations:
+                    add(
+                        ("stages", i, "awards", "share_with", k),
+                        f"partenaire « {slug} » déclaré par aucun plugin chargé",
+                    )
     if known_badges is not None:
         for i, stage in enumerate(pathway.stages):
             for when in ("on_enter", "on_complete"):

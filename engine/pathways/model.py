@@ -79,6 +79,10 @@ class Awards(_Strict):
 
     on_enter: list[BadgeId] = Field(default_factory=list)
     on_complete: list[BadgeId] = Field(default_factory=list)
+    share_with: list[Slug] = Field(
+        default_factory=list,
+        description="Partner organisations (slugs) that receive this stage's badges",
+    )
 
 
 class Stage(_Strict):
@@ -143,6 +147,18 @@ class Pathway(_Strict):
         """Badges issued when `transition` fires from `source`."""
         completed = self.stage(source).awards.on_complete if transition.completes else []
         return [*completed, *self.stage(transition.dest).awards.on_enter]
+
+    def shares_for(self, transition: Transition, source: str) -> dict[str, list[str]]:
+        """Badge id -> partner slugs, for the badges `transition` issues from `source`."""
+        out: dict[str, list[str]] = {}
+        if transition.completes:
+            stage = self.stage(source)
+            for badge in stage.awards.on_complete:
+                out.setdefault(badge, []).extend(stage.awards.share_with)
+        dest = self.stage(transition.dest)
+        for badge in dest.awards.on_enter:
+            out.setdefault(badge, []).extend(dest.awards.share_with)
+        return {badge: slugs for badge, slugs in out.items() if slugs}
 
     def badge_ids(self) -> set[str]:
         """Every badge class this pathway names, in gates and awards."""

@@ -138,6 +138,18 @@ def create_api_token(rt: Runtime, staff: str | int, name: str, now: datetime | N
     return token
 
 
+def principal(rt: Runtime, ref: str | int) -> Principal:
+    """The Principal of a person by id or a staff member by e-mail (CLI `--by`, scripts)."""
+    with rt.unit_of_work() as session:
+        if isinstance(ref, int) or str(ref).isdigit():
+            person = session.get(Person, int(ref))
+            if person is None or person.erased_at is not None:
+                raise NotFound(f"personne n° {ref} introuvable")
+        else:
+            person = find_staff(session, ref)
+        return _principal(person, None)
+
+
 def from_api_token(rt: Runtime, token: str) -> Principal | None:
     with rt.unit_of_work() as session:
         person = session.execute(

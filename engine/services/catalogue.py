@@ -18,6 +18,14 @@ def sync_plugins(rt: Runtime) -> tuple[int, int]:
     plugin's own, else one drawn in the network's colours); returns their counts."""
     specs = badge_catalogue(rt.pm)
     orgs = networks(rt.pm)
+    for spec in specs.values():
+        for kind in spec.evaluation.committees:
+            if kind not in rt.committee_rules:
+                known = ", ".join(sorted(rt.committee_rules)) or "aucune"
+                raise InvalidInput(
+                    f"badge {spec.id} : evaluation.committees « {kind} » ne correspond à aucune "
+                    f"règle de comité des plugins ({known})"
+                )
     colours = {org.slug: org.colours for org in orgs}
     with rt.unit_of_work() as session:
         for org in orgs:
@@ -33,6 +41,8 @@ def sync_plugins(rt: Runtime) -> tuple[int, int]:
             row.description, row.criteria, row.tags = spec.description, spec.criteria, spec.tags
             row.requires = spec.requires.model_dump() if spec.requires else None
             row.alignments = [a.model_dump(exclude_none=True) for a in spec.alignments]
+            row.evaluation = spec.evaluation.model_dump(mode="json")
+            row.group = spec.group
             if spec.image is not None:
                 picture = spec.image.read_bytes()
                 try:

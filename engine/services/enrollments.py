@@ -22,6 +22,7 @@ from engine.errors import Conflict, GateRefused, InvalidInput, NotFound
 from engine.machine import machine_for
 from engine.pathways.model import Pathway, Transition
 from engine.roles import Role
+from engine.services.evidence import attach
 from engine.services.organisations import (
     check_roles,
     find_or_add_participant,
@@ -32,12 +33,12 @@ from engine.services.organisations import (
 )
 from engine.services.pathways import latest_version
 from engine.services.runtime import Db, Runtime
+from engine.services.shares import share_issued
 from engine.store.tables import (
     AuditEvent,
     CommitteeDecision,
     Enrollment,
     Evidence,
-    EvidenceFile,
     Organisation,
     PathwayVersion,
     Person,
@@ -369,6 +370,9 @@ def advance(
                 now,
                 held=ctx.held if ctx.held_known else None,
             )
+            shares = pathway.shares_for(transition, row.stage)
+            if shares and issued:
+                share_issued(conn, shares, issued, actor_id, now)
             conn.execute(
                 _AUDIT,
                 {
@@ -513,31 +517,20 @@ def add_evidence(
     """Attach a proof to the current stage (e.g. the PMSMP convention), with its audit event and
     its file when there is one (already checked by `engine.uploads.check`)."""
     now = now or utcnow()
-    if not kind.strip():
-        raise InvalidInput("le type de pièce justificative est obligatoire")
     with rt.unit_of_work() as session:
         row, actor_id = _staff_on(session, enrollment_id, by)
-        evidence = Evidence(
+        evidence = attach(
+            session,
+            kind=kind,
+            added_by=actor_id,
+            now=now,
             enrollment_id=row.id,
             stage=row.stage,
-            kind=kind,
             narrative=narrative,
             url=url,
             context=context,
-            added_by=actor_id,
-            added_at=now,
+            file=file,
         )
-        session.add(evidence)
-        session.flush()
-        if file is not None:
-            session.add(
-                EvidenceFile(
-                    evidence_id=evidence.id,
-                    filename=file.filename,
-                    media_type=file.media_type,
-                    content=file.content,
-                )
-            )
         session.add(
             AuditEvent(
                 enrollment_id=row.id,

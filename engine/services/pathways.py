@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, PathwayInvalid, Problem
 from engine.pathways.loader import load_pathway_file
 from engine.pathways.model import Pathway
-from engine.plugins import badge_catalogue
+from engine.plugins import badge_catalogue, networks
 from engine.roles import Role
 from engine.services.organisations import find_staff, get_organisation
 from engine.services.runtime import Runtime
@@ -30,7 +30,10 @@ def pathway_files(rt: Runtime) -> list[Path]:
 def check_file(rt: Runtime, path: Path) -> Pathway:
     """Validate a file against the schema, its graph, and the loaded plugins' badges and checks."""
     return load_pathway_file(
-        path, known_badges=set(badge_catalogue(rt.pm)), known_checks=set(rt.gate_checks)
+        path,
+        known_badges=set(badge_catalogue(rt.pm)),
+        known_checks=set(rt.gate_checks),
+        known_organisations={org.slug for org in networks(rt.pm)},
     )
 
 
@@ -50,7 +53,8 @@ def publish(rt: Runtime, pathway: Pathway, source: str) -> tuple[PathwayVersion,
             )
         ).scalar_one_or_none()
         if row is not None:
-            if row.digest != digest:
+            # A definition stored before Parcours added an optional field reads back equal.
+            if row.digest != digest and Pathway.model_validate(row.definition) != pathway:
                 raise InvalidInput(
                     f"le parcours « {pathway.id} » version {pathway.version} est déjà publié avec "
                     f"un autre contenu : incrémentez « version » pour publier la modification"

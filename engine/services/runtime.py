@@ -12,10 +12,11 @@ import pluggy
 from sqlalchemy import Connection, Engine, select
 from sqlmodel import Session
 
+from engine.committees import CommitteeRule
 from engine.errors import NotFound
 from engine.hookspecs import GateCheck
 from engine.pathways.model import BadgeRequirement, Pathway
-from engine.plugins import default_plugin_manager, gate_checks
+from engine.plugins import committee_rules, default_plugin_manager, gate_checks
 from engine.store.database import make_engine, unit_of_work
 from engine.store.tables import BadgeClass, Organisation, PathwayVersion
 
@@ -56,6 +57,7 @@ class Runtime:
         self._catalogue: dict[str, CatalogueEntry] | None = None
         self._lookups: tuple[dict[str, str], dict[str, BadgeRequirement]] | None = None
         self._checks: dict[str, GateCheck] | None = None
+        self._rules: dict[str, CommitteeRule] | None = None
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
@@ -109,10 +111,25 @@ class Runtime:
                         BadgeClass.name,
                         BadgeClass.network,
                         BadgeClass.requires,
-                    )
+                    ).where(BadgeClass.status == "active")
                 )
             }
         return self._catalogue
+
+    def catalogue_entry(self, db: Db, slug: str) -> CatalogueEntry | None:
+        """One badge class; a miss reloads the catalogue once, since a structure's project
+        badge may have been approved by another process since this one cached it."""
+        entry = self.catalogue(db).get(slug)
+        if entry is None:
+            self.forget_catalogue()
+            entry = self.catalogue(db).get(slug)
+        return entry
+
+    @property
+    def committee_rules(self) -> dict[str, CommitteeRule]:
+        if self._rules is None:
+            self._rules = committee_rules(self.pm)
+        return self._rules
 
     def badge_lookups(self, db: Db) -> tuple[dict[str, str], dict[str, BadgeRequirement]]:
         """Badge names and sub-badge requirements, derived once from the catalogue."""

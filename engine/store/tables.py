@@ -124,11 +124,13 @@ class AuditEvent(SQLModel, table=True):
 
 
 class Evidence(SQLModel, table=True):
-    """A proof attached to an enrollment while in a stage (convention PMSMP, attestation...)."""
+    """A proof attached to an enrollment while in a stage (convention PMSMP, attestation...), or
+    to a badge request."""
 
     id: int | None = Field(default=None, primary_key=True)
-    enrollment_id: int = Field(foreign_key="enrollment.id", index=True)
-    stage: str = Field(max_length=80)
+    enrollment_id: int | None = Field(default=None, foreign_key="enrollment.id", index=True)
+    request_id: int | None = Field(default=None, foreign_key="badgerequest.id", index=True)
+    stage: str | None = Field(default=None, max_length=80)
     kind: str = Field(max_length=80)
     narrative: str | None = None
     url: str | None = None
@@ -166,6 +168,103 @@ class BadgeClass(SQLModel, table=True):
     )
     image: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     """The badge picture (PNG): the plugin's own, or one the engine drew for it."""
+    evaluation: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    """How requests are decided (catalogue `Evaluation`); None means the default."""
+    group: str | None = Field(default=None, max_length=120)
+    status: str = Field(
+        default="active", max_length=20, sa_column_kwargs={"server_default": "active"}
+    )
+    """`active`; `proposed` (a structure's project badge awaiting the network's review) or
+    `refused`. Only active badge classes are issued."""
+    proposed_by: int | None = Field(default=None, foreign_key="organisation.id")
+
+
+class BadgeSetting(SQLModel, table=True):
+    """How one structure runs one badge, within its network's frame: the evaluation mode it
+    chose (choosing `network` is its agreement with the network), the committee, and its own
+    criteria adaptation."""
+
+    structure_id: int = Field(foreign_key="organisation.id", primary_key=True)
+    badge_class_id: int = Field(foreign_key="badgeclass.id", primary_key=True)
+    mode: str = Field(max_length=20)
+    committee_id: int | None = Field(default=None, foreign_key="committee.id")
+    criteria_note: str | None = None
+    set_by: int | None = Field(default=None, foreign_key="person.id")
+    set_at: datetime = _ts(nullable=False)
+
+
+class Committee(SQLModel, table=True):
+    """An attribution committee: internal to one SIAE, or crossed between several."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=80)
+    network: str = Field(max_length=80)
+    structure_id: int | None = Field(default=None, foreign_key="organisation.id")
+    """The SIAE that runs an internal committee; None for a network's crossed committee."""
+    created_at: datetime = _ts(nullable=False)
+
+
+class CommitteeMember(SQLModel, table=True):
+    committee_id: int = Field(foreign_key="committee.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    structure_id: int | None = Field(default=None, foreign_key="organisation.id")
+    """The member's own SIAE, for conflicts of interest in a crossed committee."""
+
+
+class BadgeRequest(SQLModel, table=True):
+    """A *demande de badge*: a participant (or staff on their behalf) asks for a badge with
+    evidence; staff, the network or a committee decide, with reasons."""
+
+    __table_args__ = (
+        Index("ix_badgerequest_structure_status", "structure_id", "status"),
+        Index("ix_badgerequest_committee_status", "committee_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    badge_class_id: int = Field(foreign_key="badgeclass.id")
+    participant_id: int = Field(foreign_key="person.id", index=True)
+    structure_id: int | None = Field(default=None, foreign_key="organisation.id")
+    enrollment_id: int | None = Field(default=None, foreign_key="enrollment.id")
+    origin: str = Field(max_length=20)
+    mode: str = Field(max_length=20)
+    committee_id: int | None = Field(default=None, foreign_key="committee.id")
+    narrative: str | None = None
+    status: str = Field(default="pending", max_length=20)
+    submitted_by: int | None = Field(default=None, foreign_key="person.id")
+    submitted_at: datetime = _ts(nullable=False)
+    decided_at: datetime | None = _ts(nullable=True)
+    decision_reason: str | None = None
+    assertion_id: str | None = Field(default=None, foreign_key="assertion.id", max_length=36)
+
+
+class Review(SQLModel, table=True):
+    """One signature or committee vote on a request, with its reason."""
+
+    __table_args__ = (UniqueConstraint("request_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="badgerequest.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    role: str | None = Field(default=None, max_length=30)
+    structure_id: int | None = Field(default=None, foreign_key="organisation.id")
+    approve: bool
+    reason: str
+    at: datetime = _ts(nullable=False)
+
+
+class Share(SQLModel, table=True):
+    """An issued badge made visible to a partner organisation (GEIQ, ADIE, a company): the
+    partner's feed shows exactly these, nothing else."""
+
+    __table_args__ = (UniqueConstraint("assertion_id", "organisation_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    assertion_id: str = Field(foreign_key="assertion.id", max_length=36)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    reason: str = Field(max_length=20)
+    shared_by: int | None = Field(default=None, foreign_key="person.id")
+    shared_at: datetime = _ts(nullable=False)
 
 
 class Assertion(SQLModel, table=True):

@@ -1,11 +1,15 @@
-"""INAÉ Nouvelle-Aquitaine (PEPITES). The full catalogue and committee rules come with issue 5."""
+"""INAÉ Nouvelle-Aquitaine (PEPITES): a catalogue of transversal-skill badges in parcours,
+requests evaluated by attribution committees (internal, or crossed with other SIAE) or by INAÉ
+after an agreement with the structure, and an auto-validated support badge."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from engine.badges.catalogue import BadgeClassSpec, NetworkSpec, load_catalogue
+from engine.committees import CommitteeRule
 from engine.hookspecs import hookimpl
+from engine.roles import Role
 
 
 @hookimpl
@@ -24,3 +28,24 @@ def parcours_networks() -> list[NetworkSpec]:
 @hookimpl
 def parcours_badge_catalogue() -> list[BadgeClassSpec]:
     return load_catalogue(Path(__file__).parent / "catalogue.yaml")
+
+
+_STAFF = [Role.CIP, Role.ENCADRANT, Role.DIRECTEUR]
+
+
+@hookimpl
+def parcours_committee_rules() -> dict[str, CommitteeRule]:
+    """Step 4 of INAÉ's process: an attribution committee internal to the SIAE, or crossed with
+    other SIAE, whose members never vote on their own structure's participants."""
+    return {
+        "inae.interne": CommitteeRule(
+            title="Comité d'attribution interne", quorum=2, member_roles=_STAFF
+        ),
+        "inae.croise": CommitteeRule(
+            title="Comité d'attribution croisé entre SIAE",
+            crossed=True,
+            quorum=3,
+            min_structures=2,
+            member_roles=[*_STAFF, Role.NETWORK_ADMIN],
+        ),
+    }

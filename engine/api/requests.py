@@ -1,0 +1,235 @@
+"""/api/v1 routes for badge requests, attribution committees, a structure's badge settings,
+shared badges and the partner feed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel, EmailStr, Field
+
+from engine import uploads
+from engine.api.v1 import Anyone, PageNo, PerPage, Staff, paged, rt_of
+from engine.services import committees, requests, shares
+
+router = APIRouter(prefix="/api/v1")
+
+
+class NewRequest(BaseModel):
+    badge: str = Field(min_length=1, max_length=120, description="Identifiant du badge")
+    participant_id: int | None = Field(
+        default=None, ge=1, description="Participant (équipe) ; omis pour soi-même"
+    )
+    enrollment_id: int | None = Field(default=None, ge=1)
+    origin: Literal["participant", "suivi", "collectif"] | None = None
+    narrative: str | None = Field(default=None, max_length=4000)
+
+
+class NewReview(BaseModel):
+    approve: bool
+    reason: str = Field(min_length=1, max_length=2000, description="Motif, obligatoire")
+
+
+RequestStatus = Literal["pending", "approved", "rejected", "withdrawn", "all"]
+
+
+@router.post("/badge-requests", tags=["Demandes de badge"], status_code=201)
+def submit(body: NewRequest, request: Request, who: Anyone) -> dict[str, Any]:
+    rt = rt_of(request)
+    rid = requests.submit(
+        rt,
+        body.badge,
+        by=who,
+        participant_id=body.participant_id,
+        enrollment_id=body.enrollment_id,
+        origin=body.origin,
+        narrative=body.narrative,
+    )
+    return jsonable_encoder(asdict(requests.get(rt, rid, by=who)))
+
+
+@router.get("/badge-requests", tags=["Demandes de badge"])
+def list_requests(
+    request: Request,
+    who: Anyone,
+    status: RequestStatus = "pending",
+    committee: Annotated[int | None, Query(ge=1)] = None,
+    page: PageNo = 1,
+    per_page: PerPage = 20,
+):
+    result = requests.listing(
+        rt_of(request),
+        who,
+        status=None if status == "all" else status,
+        committee_id=committee,
+        page=page,
+        per_page=per_page,
+    )
+    return paged([asdict(r) for r in result.items], page, per_page, result.total)
+
+
+@router.get("/badge-requests/{request_id}", tags=["Demandes de badge"])
+def get_request(request_id: int, request: Request, who: Anyone) -> dict[str, Any]:
+    return jsonable_encoder(asdict(requests.get(rt_of(request), request_id, by=who)))
+
+
+@router.post("/badge-requests/{request_id}/evidence", tags=["Demandes de badge"], status_code=201)
+async def request_evidence(
+    request_id: int,
+    request: Request,
+    who: Anyone,
+    kind: Annotated[str, Form(min_length=1, max_length=80)],
+    narrative: Annotated[str | None, Form(max_length=2000)] = None,
+    url: Annotated[str | None, Form(max_length=500)] = None,
+    context: Annotated[str | None, Form(max_length=40)] = None,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> dict[str, Any]:
+    upload = await uploads.from_form(file)
+    evidence_id = requests.add_evidence(
+        rt_of(request),
+        request_id,
+        kind,
+        by=who,
+        narrative=narrative,
+        url=url,
+        context=context,
+        file=upload,
+    )
+    return {"id": evidence_id}
+
+
+@router.post("/badge-requests/{request_id}/reviews", tags=["Demandes de badge"])
+def review(request_id: int, body: NewReview, request: Request, who: Staff) -> dict[str, Any]:
+    view = requests.review(
+        rt_of(request), request_id, by=who, approve=body.approve, reason=body.reason
+    )
+    return jsonable_encoder(asdict(view))
+
+
+@router.post("/badge-requests/{request_id}/withdraw", tags=["Demandes de badge"], status_code=204)
+def withdraw(request_id: int, request: Request, who: Anyone) -> Response:
+    requests.withdraw(rt_of(request), request_id, by=who)
+    return Response(status_code=204)
+
+
+class Support(BaseModel):
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    email: EmailStr
+
+
+@router.post(
+    "/public/badges/{badge}/requests",
+    tags=["Demandes de badge"],
+    status_code=201,
+    summary="Demander un badge à validation automatique (formulaire public, sans compte)",
+)
+def public_request(badge: str, body: Support, request: Request) -> dict[str, str]:
+    aid = requests.public_request(
+        rt_of(request),
+        badge,
+        given_name=body.given_name,
+        family_name=body.family_name,
+        email=str(body.email),
+    )
+    u = request.app.state.urls
+    return {"id": aid, "url": u.assertion(aid), "page": u.page(aid)}
+
+
+# --- structure settings and committees -----------------------------------------------------
+
+
+class BadgeSettingBody(BaseModel):
+    mode: Literal["signatures", "network", "committee", "auto"]
+    committee_id: int | None = Field(default=None, ge=1)
+    criteria_note: str | None = Field(
+        default=None, max_length=4000, description="Adaptation des critères aux outils"
+    )
+
+
+@router.put("/structures/{structure}/badge-settings/{badge}", tags=["Comités"], status_code=204)
+def badge_setting(
+    structure: str, badge: str, body: BadgeSettingBody, request: Request, who: Staff
+) -> Response:
+    requests.configure(
+        rt_of(request),
+        structure,
+        badge,
+        mode=body.mode,
+        committee_id=body.committee_id,
+        criteria_note=body.criteria_note,
+        by=who,
+    )
+    return Response(status_code=204)
+
+
+class NewCommittee(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=80, description="Type, par ex. inae.croise")
+    structure: str | None = Field(default=None, max_length=80, description="Pour un comité interne")
+
+
+class NewMember(BaseModel):
+    member: str = Field(min_length=1, max_length=254, description="E-mail ou numéro")
+
+
+@router.get("/committees", tags=["Comités"])
+def my_committees(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage = 20):
+    rows = committees.mine(rt_of(request), who)
+    chunk = rows[(page - 1) * per_page : page * per_page]
+    items = [{"id": i, "name": n, "pending": p} for i, n, p in chunk]
+    return paged(items, page, per_page, len(rows))
+
+
+@router.post("/committees", tags=["Comités"], status_code=201)
+def create_committee(body: NewCommittee, request: Request, who: Staff) -> dict[str, int]:
+    cid = committees.create(rt_of(request), body.name, body.kind, by=who, structure=body.structure)
+    return {"id": cid}
+
+
+@router.get("/committees/{committee_id}", tags=["Comités"])
+def committee(committee_id: int, request: Request, who: Staff) -> dict[str, Any]:
+    return jsonable_encoder(asdict(committees.view(rt_of(request), committee_id, by=who)))
+
+
+@router.post("/committees/{committee_id}/members", tags=["Comités"], status_code=204)
+def add_member(committee_id: int, body: NewMember, request: Request, who: Staff) -> Response:
+    committees.add_member(rt_of(request), committee_id, body.member, by=who)
+    return Response(status_code=204)
+
+
+# --- shares and the partner feed -----------------------------------------------------------
+
+
+class NewShare(BaseModel):
+    organisation: str = Field(min_length=1, max_length=80, description="Partenaire (identifiant)")
+
+
+@router.post("/badges/{assertion_id}/shares", tags=["Partenaires"], status_code=204)
+def share(assertion_id: str, body: NewShare, request: Request, who: Anyone) -> Response:
+    shares.share(rt_of(request), assertion_id, body.organisation, by=who)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/partner/feed",
+    tags=["Partenaires"],
+    summary="Badges délivrés ou partagés à mon organisation, du plus récent au plus ancien",
+)
+def partner_feed(
+    request: Request,
+    who: Staff,
+    since: datetime | None = None,
+    page: PageNo = 1,
+    per_page: PerPage = 20,
+):
+    result = shares.feed(rt_of(request), who, page=page, per_page=per_page, since=since)
+    u = request.app.state.urls
+    items = [
+        {**asdict(i), "url": u.assertion(i.assertion_id), "page": u.page(i.assertion_id)}
+        for i in result.items
+    ]
+    return paged(items, page, per_page, result.total)

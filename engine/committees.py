@@ -1,0 +1,68 @@
+"""Attribution committees: the rules a network gives for each kind of committee, and how a
+committee's votes become a decision.
+
+The core knows no committee kind: plugins name them (``inae.croise``) and give their rules
+through the ``parcours_committee_rules`` hook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.roles import Role
+
+
+class CommitteeRule(BaseModel):
+    """What makes a committee's decision valid."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1)
+    crossed: bool = Field(
+        default=False,
+        description="Crossed between SIAE: no member from the participant's own structure votes",
+    )
+    quorum: int = Field(default=2, ge=1, description="Votes needed before a decision")
+    min_structures: int = Field(
+        default=1, ge=1, description="Votes must come from at least this many structures"
+    )
+    majority: Literal["simple", "unanimous"] = "simple"
+    member_roles: list[Role] = Field(
+        default_factory=list, description="Roles a member must hold somewhere (empty: any staff)"
+    )
+
+    def explain(self) -> str:
+        parts = [f"quorum : {self.quorum} votes"]
+        if self.min_structures > 1:
+            parts.append(f"venant d'au moins {self.min_structures} structures")
+        if self.crossed:
+            parts.append("aucun membre de la structure du participant ne vote")
+        parts.append("décision à l'unanimité" if self.majority == "unanimous" else "à la majorité")
+        return " ; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Vote:
+    approve: bool
+    structure_id: int | None
+
+
+def outcome(rule: CommitteeRule, votes: list[Vote]) -> bool | None:
+    """True (badge granted), False (refused) or None (no decision yet: quorum not reached, or a
+    simple-majority tie that waits for another vote)."""
+    if rule.majority == "unanimous" and any(not v.approve for v in votes):
+        return False
+    if len(votes) < rule.quorum:
+        return None
+    if len({v.structure_id for v in votes}) < rule.min_structures:
+        return None
+    yes = sum(v.approve for v in votes)
+    no = len(votes) - yes
+    if rule.majority == "unanimous":
+        return True
+    if yes == no:
+        return None
+    return yes > no

@@ -1,0 +1,94 @@
+"""Participants of a structure, with or without an enrollment on a pathway: INAÉ's badges are
+asked for during any parcours, not only along a network's pathway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.services.accounts import Principal
+from engine.services.dashboard import structure_ids
+from engine.services.organisations import find_or_add_participant, get_organisation
+from engine.services.runtime import Runtime
+from engine.store.tables import Organisation, Person
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    id: int
+    name: str
+    email: str | None
+    structure: str
+
+
+def add_participant(
+    rt: Runtime,
+    structure: str,
+    given_name: str,
+    family_name: str,
+    email: str | None = None,
+    *,
+    by: Principal,
+) -> int:
+    """Register a participant at a structure (found again by e-mail, or by name)."""
+    if not given_name.strip() or not family_name.strip():
+        raise InvalidInput("prénom et nom : obligatoires")
+    with rt.unit_of_work() as session:
+        org = get_organisation(session, structure)
+        if org.kind != "structure":
+            raise InvalidInput(f"« {structure} » n'est pas une structure (SIAE)")
+        if org.id not in structure_ids(session, by.person_id):
+            raise Forbidden("vous n'avez aucun rôle dans cette structure")
+        person = find_or_add_participant(session, org.id, given_name, family_name, email)
+        return person.id  # type: ignore[return-value]
+
+
+def participants(
+    rt: Runtime, who: Principal, *, page: int = 1, per_page: int = 20
+) -> tuple[list[ParticipantRow], int]:
+    """The participants of the caller's structures (not erased), by name."""
+    with rt.unit_of_work() as session:
+        query = (
+            select(
+                Person.id, Person.given_name, Person.family_name, Person.email, Organisation.name
+            )
+            .join(Organisation, Organisation.id == Person.structure_id)
+            .where(
+                Person.kind == "participant",
+                Person.erased_at.is_(None),
+                Person.structure_id.in_(structure_ids(session, who.person_id)),
+            )
+        )
+        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = session.execute(
+            query.order_by(Person.family_name, Person.given_name, Person.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+    return [ParticipantRow(i, f"{g} {f}".strip(), e, o) for i, g, f, e, o in rows], total
+
+
+def get_participant(rt: Runtime, participant_id: int, who: Principal) -> ParticipantRow:
+    with rt.unit_of_work() as session:
+        row = session.execute(
+            select(
+                Person.id,
+                Person.given_name,
+                Person.family_name,
+                Person.email,
+                Organisation.name,
+                Person.structure_id,
+            )
+            .join(Organisation, Organisation.id == Person.structure_id)
+            .where(Person.id == participant_id, Person.kind == "participant")
+        ).first()
+        if row is None:
+            raise NotFound(f"participant n° {participant_id} introuvable")
+        if who.kind == "participant":
+            if who.person_id != participant_id:
+                raise Forbidden("ce n'est pas vous")
+        elif row[5] not in structure_ids(session, who.person_id):
+            raise Forbidden("ce participant relève d'une autre structure")
+    return ParticipantRow(row[0], f"{row[1]} {row[2]}".strip(), row[3], row[4])

@@ -1,0 +1,187 @@
+"""Badges shared with partner organisations, and the partner feed.
+
+A pathway stage names the partners that receive its badges (`awards.share_with`: the GEIQ for a
+metallurgy stage, ADIE and BGE for EiTi phases); a participant or their CIP may share one more
+badge with a company. A partner's staff see exactly these badges, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, func, insert, select
+from sqlmodel import Session
+
+from engine.errors import Conflict, Forbidden, NotFound
+from engine.roles import Role
+from engine.services.accounts import Principal
+from engine.services.dashboard import structure_ids
+from engine.services.runtime import Runtime
+from engine.store.tables import (
+    Assertion,
+    BadgeClass,
+    Enrollment,
+    Organisation,
+    Person,
+    Share,
+    StaffRole,
+    utcnow,
+)
+
+
+def share_issued(
+    db: Connection | Session,
+    shares: Mapping[str, list[str]],
+    issued: list[tuple[str, str, int]],
+    actor: int | None,
+    now: datetime,
+) -> int:
+    """Inside the transaction that issued the badges: one Share row per (badge, partner)."""
+    wanted = [(aid, slug) for aid, badge, _ in issued for slug in shares.get(badge, [])]
+    if not wanted:
+        return 0
+    slugs = {slug for _, slug in wanted}
+    ids = dict(
+        db.execute(
+            select(Organisation.slug, Organisation.id).where(Organisation.slug.in_(slugs))
+        ).all()
+    )
+    missing = slugs - set(ids)
+    if missing:
+        raise NotFound(f"partenaire(s) introuvable(s) : {', '.join(sorted(missing))}")
+    rows = [
+        {
+            "assertion_id": aid,
+            "organisation_id": ids[slug],
+            "reason": "stage",
+            "shared_by": actor,
+            "shared_at": now,
+        }
+        for aid, slug in wanted
+    ]
+    db.execute(insert(Share), rows)
+    return len(rows)
+
+
+def share(
+    rt: Runtime, assertion_id: str, organisation: str, *, by: Principal, now: datetime | None = None
+) -> None:
+    """The participant, or staff of their structure, show one badge to a partner."""
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        row = session.execute(
+            select(Assertion.recipient_id, Assertion.revoked_at, Enrollment.structure_id)
+            .outerjoin(Enrollment, Enrollment.id == Assertion.enrollment_id)
+            .where(Assertion.id == assertion_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"badge {assertion_id} introuvable")
+        recipient, revoked, structure = row
+        if by.kind == "participant":
+            if recipient != by.person_id:
+                raise Forbidden("ce badge n'est pas le vôtre")
+        else:
+            if structure is None:
+                structure = session.get(Person, recipient).structure_id  # type: ignore[union-attr]
+            if structure not in structure_ids(session, by.person_id):
+                raise Forbidden("ce badge relève d'une autre structure")
+        if revoked is not None:
+            raise Conflict("un badge révoqué ne se partage pas")
+        org = session.execute(
+            select(Organisation).where(Organisation.slug == organisation)
+        ).scalar_one_or_none()
+        if org is None or org.kind != "partner":
+            raise NotFound(f"partenaire « {organisation} » introuvable")
+        exists = session.execute(
+            select(Share.id).where(
+                Share.assertion_id == assertion_id, Share.organisation_id == org.id
+            )
+        ).first()
+        if exists is None:
+            session.add(
+                Share(
+                    assertion_id=assertion_id,
+                    organisation_id=org.id,
+                    reason="participant" if by.kind == "participant" else "staff",
+                    shared_by=by.person_id,
+                    shared_at=now,
+                )
+            )
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    assertion_id: str
+    badge: str
+    badge_name: str
+    recipient: str
+    partner: str
+    shared_at: datetime
+    issued_on: datetime
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class Feed:
+    items: list[FeedItem]
+    page: int
+    per_page: int
+    total: int
+
+
+def partner_organisations(session: Session, person_id: int) -> list[int]:
+    return list(
+        session.execute(
+            select(StaffRole.organisation_id).where(
+                StaffRole.person_id == person_id, StaffRole.role == Role.PARTNER.value
+            )
+        ).scalars()
+    )
+
+
+def feed(
+    rt: Runtime,
+    who: Principal,
+    *,
+    page: int = 1,
+    per_page: int = 20,
+    since: datetime | None = None,
+) -> Feed:
+    """Badges shared with the caller's partner organisations, newest first."""
+    with rt.unit_of_work() as session:
+        orgs = partner_organisations(session, who.person_id)
+        if not orgs:
+            raise Forbidden("réservé aux partenaires (GEIQ, ADIE, entreprises...)")
+        query = (
+            select(
+                Share.assertion_id,
+                BadgeClass.slug,
+                BadgeClass.name,
+                Person.given_name,
+                Person.family_name,
+                Organisation.name,
+                Share.shared_at,
+                Assertion.issued_on,
+                Assertion.revoked_at,
+            )
+            .join(Assertion, Assertion.id == Share.assertion_id)
+            .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
+            .join(Person, Person.id == Assertion.recipient_id)
+            .join(Organisation, Organisation.id == Share.organisation_id)
+            .where(Share.organisation_id.in_(orgs))
+        )
+        if since is not None:
+            query = query.where(Share.shared_at > since)
+        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = session.execute(
+            query.order_by(Share.shared_at.desc(), Share.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+    items = [
+        FeedItem(a, s, n, f"{g} {f}".strip(), org, at, issued, revoked is not None)
+        for a, s, n, g, f, org, at, issued, revoked in rows
+    ]
+    return Feed(items, page, per_page, total)

@@ -1,0 +1,244 @@
+"""Badge requests and attribution committees: INAÉ's crossed committee and its evaluation by the
+network, Centre-Val de Loire's per-badge signatures, the public support badge."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from engine.badges.issuing import held_badges
+from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput
+from engine.services import committees, people, requests
+from engine.services.accounts import principal
+from engine.services.organisations import add_staff, upsert_organisation
+from engine.services.runtime import Runtime
+from engine.store.tables import Assertion, AuditEvent
+from engine.uploads import check
+
+PESSAC_CIP = "cip@regie-pessac.example"
+PESSAC_DIR = "direction@regie-pessac.example"
+LIMOGES_CIP = "cip@envie-limoges.example"
+POITIERS_ET = "encadrant@tremplin-poitiers.example"
+INAE = "badges@inae.example"
+CVL_ET = "encadrant@chantier-blois.example"
+CVL_CIP = "cip@chantier-blois.example"
+CVL_DIR = "direction@chantier-blois.example"
+
+
+@pytest.fixture
+def inae(rt: Runtime) -> Runtime:
+    with rt.unit_of_work() as s:
+        for slug, name, kind in (
+            ("regie-pessac", "Régie de quartier de Pessac", "ACI"),
+            ("envie-limoges", "Envie Limoges", "EI"),
+            ("tremplin-poitiers", "Tremplin Poitiers", "AI"),
+        ):
+            upsert_organisation(s, slug, name, "structure", structure_kind=kind, networks=["inae"])
+        upsert_organisation(
+            s,
+            "chantier-blois",
+            "Chantier d'insertion de Blois",
+            "structure",
+            structure_kind="ACI",
+            networks=["centre_val_de_loire"],
+        )
+        add_staff(s, PESSAC_CIP, "Nadia", "Benali", [("regie-pessac", "cip")])
+        add_staff(s, PESSAC_DIR, "Paul", "Dupuy", [("regie-pessac", "directeur")])
+        add_staff(s, LIMOGES_CIP, "Léa", "Roux", [("envie-limoges", "cip")])
+        add_staff(s, POITIERS_ET, "Yann", "Morel", [("tremplin-poitiers", "encadrant_technique")])
+        add_staff(s, INAE, "Fanny", "Alexandre", [("inae", "network_admin")])
+        add_staff(s, CVL_ET, "Rémi", "Petit", [("chantier-blois", "encadrant_technique")])
+        add_staff(s, CVL_CIP, "Sophie", "Blanc", [("chantier-blois", "cip")])
+        add_staff(s, CVL_DIR, "Marie", "Lefort", [("chantier-blois", "directeur")])
+    return rt
+
+
+def _lina(rt: Runtime) -> int:
+    return people.add_participant(
+        rt, "regie-pessac", "Lina", "Haddad", "lina@example.org", by=principal(rt, PESSAC_CIP)
+    )
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "green").save(out, "PNG")
+    return out.getvalue()
+
+
+def _crossed(rt: Runtime) -> int:
+    admin = principal(rt, INAE)
+    cid = committees.create(rt, "Comité croisé Nouvelle-Aquitaine", "inae.croise", by=admin)
+    for member in (PESSAC_CIP, LIMOGES_CIP, POITIERS_ET, INAE):
+        committees.add_member(rt, cid, member, by=admin)
+    return cid
+
+
+def test_a_crossed_committee_decides_with_quorum_and_no_member_of_the_participants_siae(
+    inae: Runtime,
+) -> None:
+    cid = _crossed(inae)
+    lina = _lina(inae)
+    cip = principal(inae, PESSAC_CIP)
+    rid = requests.submit(
+        inae,
+        "inae.ponctualite",
+        by=cip,
+        participant_id=lina,
+        origin="collectif",
+        narrative="Toujours à l'heure sur le chantier depuis six semaines.",
+    )
+    requests.add_evidence(
+        inae,
+        rid,
+        "fiche-presence",
+        by=cip,
+        context="poste",
+        file=check("presence.png", _png()),
+    )
+    view = requests.get(inae, rid, by=cip)
+    assert (view.mode, view.committee_id, view.status) == ("committee", cid, "pending")
+    assert view.evidence[0]["file"] and view.evidence[0]["context"] == "poste"
+
+    with pytest.raises(Forbidden, match="conflit d'intérêts"):
+        requests.review(inae, rid, by=cip, approve=True, reason="Je la connais bien")
+    requests.review(
+        inae, rid, by=principal(inae, LIMOGES_CIP), approve=True, reason="Fiche de présence nette"
+    )
+    after_two = requests.review(
+        inae, rid, by=principal(inae, POITIERS_ET), approve=True, reason="Critères remplis"
+    )
+    assert after_two.status == "pending" and "quorum : 3 votes" in after_two.waiting_for[0]
+    assert "ponctualite" not in " ".join(held_badges_of(inae, lina))
+
+    done = requests.review(
+        inae, rid, by=principal(inae, INAE), approve=False, reason="Durée un peu courte"
+    )
+    assert done.status == "approved" and done.assertion_id
+    assert done.decision_reason.startswith("2 avis favorables, 1 défavorable")
+    assert "Durée un peu courte" in done.decision_reason
+    assert "inae.ponctualite" in held_badges_of(inae, lina)
+    with inae.unit_of_work() as s:
+        assertion = s.get(Assertion, done.assertion_id)
+        assert {"narrative": "Toujours à l'heure sur le chantier depuis six semaines."} in (
+            assertion.evidence
+        )
+        kinds = [
+            e.kind
+            for e in s.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()
+            if e.details and e.details.get("request") == rid
+        ]
+    assert kinds == ["badge_requested"] + ["badge_review"] * 3 + ["badge_request_decided"]
+    with pytest.raises(Conflict, match="déjà badge délivré"):
+        requests.review(inae, rid, by=principal(inae, PESSAC_DIR), approve=True, reason="Oui")
+
+
+def held_badges_of(rt: Runtime, person_id: int) -> frozenset[str]:
+    with rt.unit_of_work() as s:
+        return held_badges(s, person_id)
+
+
+def test_committee_members_of_other_siae_see_the_agenda_other_staff_do_not(
+    inae: Runtime,
+) -> None:
+    cid = _crossed(inae)
+    rid = requests.submit(
+        inae, "inae.engagement", by=principal(inae, PESSAC_CIP), participant_id=_lina(inae)
+    )
+    member = principal(inae, LIMOGES_CIP)
+    agenda = requests.listing(inae, member, committee_id=cid)
+    assert [r.id for r in agenda.items] == [rid]
+    assert committees.view(inae, cid, by=member).pending == 1
+    with inae.unit_of_work() as s:
+        add_staff(s, "autre@envie-limoges.example", "Tom", "Vidal", [("envie-limoges", "cip")])
+    outsider = principal(inae, "autre@envie-limoges.example")
+    assert requests.listing(inae, outsider).total == 0
+    with pytest.raises(Forbidden):
+        requests.get(inae, rid, by=outsider)
+    with pytest.raises(Forbidden):
+        requests.review(inae, rid, by=outsider, approve=True, reason="…")
+
+
+def test_a_structure_chooses_evaluation_by_the_network_within_its_frame(inae: Runtime) -> None:
+    director, cip = principal(inae, PESSAC_DIR), principal(inae, PESSAC_CIP)
+    with pytest.raises(Forbidden, match="directeur"):
+        requests.configure(inae, "regie-pessac", "inae.travail-equipe", mode="network", by=cip)
+    with pytest.raises(InvalidInput, match="hors du cadre du réseau"):
+        requests.configure(inae, "regie-pessac", "inae.travail-equipe", mode="auto", by=director)
+    requests.configure(
+        inae,
+        "regie-pessac",
+        "inae.travail-equipe",
+        mode="network",
+        by=director,
+        criteria_note="Observé sur le chantier d'entretien des espaces verts.",
+    )
+    lina = _lina(inae)
+    rid = requests.submit(inae, "inae.travail-equipe", by=cip, participant_id=lina)
+    view = requests.get(inae, rid, by=cip)
+    assert view.mode == "network"
+    assert "Adaptation de la structure : Observé sur le chantier" in view.criteria
+    with pytest.raises(Forbidden, match="évaluée par le réseau"):
+        requests.review(inae, rid, by=director, approve=True, reason="Très bien")
+    done = requests.review(inae, rid, by=principal(inae, INAE), approve=True, reason="Conforme")
+    assert done.status == "approved"
+    assert "inae.travail-equipe" in held_badges_of(inae, lina)
+
+
+def test_centre_val_de_loire_badges_need_each_configured_signature(inae: Runtime) -> None:
+    et, cip, director = (principal(inae, x) for x in (CVL_ET, CVL_CIP, CVL_DIR))
+    sam = people.add_participant(inae, "chantier-blois", "Sam", "Girard", by=cip)
+    rid = requests.submit(
+        inae, "centre_val_de_loire.entretien-espaces-verts", by=et, participant_id=sam
+    )
+    requests.add_evidence(inae, rid, "observation", by=et, context="AFEST", narrative="Taille")
+    view = requests.review(inae, rid, by=et, approve=True, reason="Gestes sûrs, EPI portés")
+    assert view.waiting_for == ["signature : CIP", "signature : directeur"]
+    with pytest.raises(Forbidden, match="signatures encore attendues : CIP, directeur"):
+        requests.review(inae, rid, by=principal(inae, PESSAC_CIP), approve=True, reason="x")
+    requests.review(inae, rid, by=cip, approve=True, reason="Projet espaces verts confirmé")
+    assert "centre_val_de_loire.entretien-espaces-verts" not in held_badges_of(inae, sam)
+    done = requests.review(inae, rid, by=director, approve=True, reason="Validé")
+    assert done.status == "approved"
+    assert [r["role"] for r in done.reviews] == ["encadrant_technique", "cip", "directeur"]
+    assert done.evidence[0]["context"] == "AFEST"
+
+    second = requests.submit(inae, "centre_val_de_loire.ponctualite", by=cip, participant_id=sam)
+    refused = requests.review(inae, second, by=et, approve=False, reason="Trois retards ce mois")
+    assert (refused.status, refused.assertion_id) == ("rejected", None)
+    assert "centre_val_de_loire.ponctualite" not in held_badges_of(inae, sam)
+
+
+def test_a_request_is_refused_when_unfit(inae: Runtime, sato: Runtime) -> None:
+    cip = principal(inae, PESSAC_CIP)
+    lina = _lina(inae)
+    _crossed(inae)
+    requests.submit(inae, "inae.autonomie", by=cip, participant_id=lina)
+    with pytest.raises(Conflict, match="déjà en attente"):
+        requests.submit(inae, "inae.autonomie", by=cip, participant_id=lina)
+    with pytest.raises(Forbidden, match="autre structure"):
+        requests.submit(
+            inae, "inae.autonomie", by=principal(inae, LIMOGES_CIP), participant_id=lina
+        )
+    with pytest.raises(GateRefused, match="il manque"):
+        requests.submit(inae, "sato.decouvert-industrie", by=cip, participant_id=lina)
+    with pytest.raises(InvalidInput, match="évaluation doit être motivée"):
+        requests.review(inae, 1, by=principal(inae, LIMOGES_CIP), approve=True, reason="  ")
+
+
+def test_the_support_badge_is_given_at_once_to_anyone_who_asks(inae: Runtime) -> None:
+    first = requests.public_request(
+        inae, "inae.badgeons-iae", given_name="Camille", family_name="Roy", email="c@roy.example"
+    )
+    again = requests.public_request(
+        inae, "inae.badgeons-iae", given_name="Camille", family_name="Roy", email="c@roy.example"
+    )
+    assert first == again
+    with inae.unit_of_work() as s:
+        assert s.get(Assertion, first).revoked_at is None
+    with pytest.raises(Forbidden, match="formulaire public"):
+        requests.public_request(
+            inae, "inae.ponctualite", given_name="A", family_name="B", email="a@b.example"
+        )
