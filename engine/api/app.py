@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from engine.api import public, requests, v1, web
+from engine.api import public, request_pages, requests, v1, web
 from engine.errors import (
     Conflict,
     Forbidden,
@@ -85,6 +85,7 @@ def create_app(rt: Runtime | None = None, public_url: str | None = None) -> Fast
     app.include_router(v1.router)
     app.include_router(requests.router)
     app.include_router(web.router)
+    app.include_router(request_pages.router)
     return app
 
 

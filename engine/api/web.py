@@ -15,7 +15,7 @@ from engine import uploads
 from engine.api import auth
 from engine.errors import Forbidden, InvalidInput, ParcoursError, Unauthenticated
 from engine.pathways import diagram
-from engine.services import accounts, badges, dashboard, privacy
+from engine.services import accounts, badges, committees, dashboard, privacy, requests, shares
 from engine.services import enrollments as e
 from engine.services.accounts import Principal
 from engine.services.pathways import latest_version, list_versions
@@ -32,6 +32,10 @@ EVENTS = {
     "evidence": "Pièce justificative",
     "badge_issued": "Badge délivré",
     "badge_revoked": "Badge révoqué",
+    "badge_requested": "Demande de badge",
+    "badge_review": "Avis sur une demande de badge",
+    "badge_request_decided": "Décision sur une demande de badge",
+    "badge_request_withdrawn": "Demande de badge retirée",
     "committee_decision": "Décision de comité",
     "migration": "Changement de version",
     "erased": "Données effacées",
@@ -99,7 +103,7 @@ def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
 
 
 @router.get("/tableau-de-bord", response_class=HTMLResponse)
-def board(request: Request, page: int = 1) -> HTMLResponse:
+def board(request: Request, page: int = 1) -> Response:
     who = _who(request, "staff")
     rt = _rt(request)
     listing = dashboard.enrollments(rt, who, page=max(page, 1), per_page=20)
@@ -112,6 +116,10 @@ def board(request: Request, page: int = 1) -> HTMLResponse:
                 blocking += [c.text for c in step.conditions if not c.met]
         rows.append((row, st, blocking))
     structures = _structures(rt, who)
+    if not structures and listing.total == 0:
+        with rt.unit_of_work() as s:
+            if shares.partner_organisations(s, who.person_id):
+                return _go("/partenaire")
     pathways = {v.pathway_id: v.title for v in list_versions(rt)}
     return _page(
         request,
@@ -121,6 +129,8 @@ def board(request: Request, page: int = 1) -> HTMLResponse:
         rows=rows,
         structures=structures,
         pathways=pathways,
+        to_evaluate=requests.listing(rt, who, per_page=10),
+        committees=committees.mine(rt, who),
         error=None,
     )
 
@@ -314,7 +324,16 @@ def my_page(request: Request) -> HTMLResponse:
         (row, e.status(rt, row.id), e.history(rt, row.id), badges.badges_of(rt, row.id))
         for row in mine
     ]
-    return _page(request, "me.html", who, parcours=parcours, done=None, error=None)
+    return _page(
+        request,
+        "me.html",
+        who,
+        parcours=parcours,
+        asked=requests.listing(rt, who, status=None, per_page=50).items,
+        requestable=requests.requestable(rt, who.person_id),
+        done=None,
+        error=None,
+    )
 
 
 @router.post("/moi/recommandations", response_class=HTMLResponse)

@@ -82,7 +82,6 @@ class BadgeClassSpec(BaseModel):
         default=None, description="PNG shipped by the plugin, relative to its catalogue file"
     )
     evaluation: Evaluation = Field(default_factory=Evaluation)
-    recipient: Literal["person", "organisation"] = "person"
     group: str | None = Field(
         default=None, description="The catalogue's parcours (a support goal) this badge is in"
     )

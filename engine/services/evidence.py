@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlmodel import Session
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, NotFound
 from engine.store.tables import Evidence, EvidenceFile
 from engine.uploads import Upload
+
+if TYPE_CHECKING:
+    from engine.services.accounts import Principal
+    from engine.services.runtime import Runtime
 
 CONTEXTS = {
     "AFEST": "AFEST (action de formation en situation de travail)",
@@ -68,3 +74,23 @@ def attach(
             )
         )
     return evidence
+
+
+def open_file(rt: Runtime, file_id: str, who: Principal) -> Upload:
+    """An evidence file, for whoever may see the enrollment or the request it proves."""
+    from engine.services import dashboard, requests
+
+    with rt.unit_of_work() as session:
+        row = session.execute(
+            select(EvidenceFile, Evidence.enrollment_id, Evidence.request_id)
+            .join(Evidence, Evidence.id == EvidenceFile.evidence_id)
+            .where(EvidenceFile.id == file_id)
+        ).first()
+        if row is None:
+            raise NotFound("pièce introuvable")
+        file, enrollment_id, request_id = row
+    if request_id is not None:
+        requests.get(rt, request_id, by=who)  # raises unless the caller may see the request
+    else:
+        dashboard.may_see(rt, who, enrollment_id)
+    return Upload(file.filename, file.media_type, file.content)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from engine.errors import Forbidden, NotFound
 from engine.roles import Role
@@ -19,6 +19,7 @@ from engine.store.tables import (
     Assertion,
     AuditEvent,
     BadgeClass,
+    BadgeRequest,
     Enrollment,
     Evidence,
     EvidenceFile,
@@ -26,6 +27,7 @@ from engine.store.tables import (
     PathwayVersion,
     Person,
     RecommendationRequest,
+    Review,
     WebSession,
     utcnow,
 )
@@ -68,8 +70,17 @@ def export(rt: Runtime, participant_id: int, *, by: Principal | str | int) -> di
         events = session.execute(
             select(AuditEvent).where(AuditEvent.enrollment_id.in_(ids)).order_by(AuditEvent.id)
         ).scalars()
+        request_rows = session.execute(
+            select(BadgeRequest, BadgeClass.slug)
+            .join(BadgeClass, BadgeClass.id == BadgeRequest.badge_class_id)
+            .where(BadgeRequest.participant_id == person.id)
+            .order_by(BadgeRequest.id)
+        ).all()
+        request_ids = [r.id for r, _ in request_rows]
         evidence = session.execute(
-            select(Evidence).where(Evidence.enrollment_id.in_(ids)).order_by(Evidence.id)
+            select(Evidence)
+            .where(or_(Evidence.enrollment_id.in_(ids), Evidence.request_id.in_(request_ids)))
+            .order_by(Evidence.id)
         ).scalars()
         badges = session.execute(
             select(Assertion, BadgeClass.slug, BadgeClass.name)
@@ -110,9 +121,23 @@ def export(rt: Runtime, participant_id: int, *, by: Principal | str | int) -> di
                 }
                 for ev in events
             ],
+            "demandes_de_badge": [
+                {
+                    "id": r.id,
+                    "badge": slug,
+                    "origine": r.origin,
+                    "recit": r.narrative,
+                    "etat": r.status,
+                    "deposee_le": _iso(r.submitted_at),
+                    "decidee_le": _iso(r.decided_at),
+                    "motif": r.decision_reason,
+                }
+                for r, slug in request_rows
+            ],
             "pieces": [
                 {
                     "parcours": ev.enrollment_id,
+                    "demande": ev.request_id,
                     "etape": ev.stage,
                     "type": ev.kind,
                     "texte": ev.narrative,
@@ -151,10 +176,20 @@ def erase(
                 select(Enrollment.id).where(Enrollment.participant_id == person.id)
             ).scalars()
         )
-        evidence_ids = select(Evidence.id).where(Evidence.enrollment_id.in_(ids))
+        requests = select(BadgeRequest.id).where(BadgeRequest.participant_id == person.id)
+        theirs = or_(Evidence.enrollment_id.in_(ids), Evidence.request_id.in_(requests))
+        evidence_ids = select(Evidence.id).where(theirs)
         session.execute(delete(EvidenceFile).where(EvidenceFile.evidence_id.in_(evidence_ids)))
+        session.execute(update(Evidence).where(theirs).values(narrative=None, url=None))
         session.execute(
-            update(Evidence).where(Evidence.enrollment_id.in_(ids)).values(narrative=None, url=None)
+            update(BadgeRequest)
+            .where(BadgeRequest.participant_id == person.id)
+            .values(narrative=None, decision_reason=None)
+        )
+        session.execute(
+            update(BadgeRequest)
+            .where(BadgeRequest.participant_id == person.id, BadgeRequest.status == "pending")
+            .values(status="withdrawn", decided_at=now)
         )
         session.execute(
             update(Assertion)
@@ -178,6 +213,11 @@ def erase(
         # the one exception to the append-only log: notes may name the person
         session.execute(
             update(AuditEvent).where(AuditEvent.enrollment_id.in_(ids)).values(note=None)
+        )
+        session.execute(
+            update(Review)
+            .where(Review.request_id.in_(requests))
+            .values(reason="(effacé à la demande de la personne)")
         )
         session.execute(delete(WebSession).where(WebSession.person_id == person.id))
         session.execute(delete(MagicLink).where(MagicLink.person_id == person.id))

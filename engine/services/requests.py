@@ -266,10 +266,13 @@ def submit(
     enrollment_id: int | None = None,
     origin: str | None = None,
     narrative: str | None = None,
+    evidence_kind: str = "piece",
+    file: Upload | None = None,
     now: datetime | None = None,
 ) -> int:
     """A participant asks for a badge (or staff ask on their behalf, from a follow-up meeting
-    or a collective action). Auto-validated badges are issued at once."""
+    or a collective action), optionally with a first file, in one transaction. Auto-validated
+    badges are issued at once."""
     now = now or utcnow()
     if who_is_participant := by.kind == "participant":
         participant_id, origin = by.person_id, origin or "participant"
@@ -326,7 +329,16 @@ def submit(
         )
         session.add(req)
         session.flush()
-        _audit(session, req, by.person_id, now, "badge_requested", narrative, {"badge": bc.slug})
+        _audit(session, req, by.person_id, now, "badge_requested", {"badge": bc.slug})
+        if file is not None:
+            attach(
+                session,
+                kind=evidence_kind,
+                added_by=by.person_id,
+                now=now,
+                request_id=req.id,
+                file=file,
+            )
         if mode == "auto":
             issued = _decide(rt, session, req, bc, True, MODE_LABELS["auto"], None, now)
         request_id = req.id
@@ -463,7 +475,7 @@ def review(
         session.add(mine)
         session.flush()
         reviews.append(mine)
-        _audit(session, req, by.person_id, now, "badge_review", reason, {"approve": approve})
+        _audit(session, req, by.person_id, now, "badge_review", {"approve": approve})
         verdict = _verdict(rt, session, req, bc, reviews)
         if verdict is not None:
             issued = _decide(rt, session, req, bc, verdict, _summary(reviews), by.person_id, now)
@@ -573,7 +585,6 @@ def _decide(
         actor,
         now,
         "badge_request_decided",
-        reason,
         {"badge": bc.slug, "approved": approve, "assertion": req.assertion_id},
     )
     return issued
@@ -590,7 +601,7 @@ def withdraw(rt: Runtime, request_id: int, *, by: Principal, now: datetime | Non
             raise Conflict(f"la demande n° {request_id} est déjà {STATUS_LABELS[req.status]}")
         req.status, req.decided_at = "withdrawn", now
         session.add(req)
-        _audit(session, req, by.person_id, now, "badge_request_withdrawn", None, {})
+        _audit(session, req, by.person_id, now, "badge_request_withdrawn", {})
 
 
 def _audit(
@@ -599,16 +610,16 @@ def _audit(
     actor: int | None,
     now: datetime,
     kind: str,
-    note: str | None,
     details: dict[str, Any],
 ) -> None:
+    """The audit trace of a request keeps no free text: narratives and reasons live in the
+    request and its reviews, where erasure can reach them."""
     session.add(
         AuditEvent(
             enrollment_id=req.enrollment_id,
             at=now,
             actor_id=actor,
             kind=kind,
-            note=note,
             details={"request": req.id, **details},
         )
     )
@@ -622,6 +633,31 @@ def _announce(rt: Runtime, issued: list[tuple[str, str, int]]) -> None:
 
 
 # --- reading ------------------------------------------------------------------------------
+
+
+def requestable(rt: Runtime, participant_id: int) -> list[tuple[str, str, str | None]]:
+    """(badge, name, group) a participant may ask for: the active person badges of their
+    structure's networks that they do not hold yet (support badges have their public form)."""
+    with rt.unit_of_work() as session:
+        person = session.get(Person, participant_id)
+        if person is None or person.structure_id is None:
+            return []
+        networks = (
+            select(Organisation.slug)
+            .join(Membership, Membership.network_id == Organisation.id)
+            .where(Membership.structure_id == person.structure_id)
+        )
+        held = held_badges(session, participant_id)
+        rows = session.execute(
+            select(BadgeClass.slug, BadgeClass.name, BadgeClass.group, BadgeClass.evaluation)
+            .where(BadgeClass.network.in_(networks), BadgeClass.status == "active")
+            .order_by(BadgeClass.group, BadgeClass.name)
+        ).all()
+    return [
+        (slug, name, group)
+        for slug, name, group, evaluation in rows
+        if slug not in held and not Evaluation.model_validate(evaluation or {}).public
+    ]
 
 
 def _load(session: Session, request_id: int, lock: bool = False) -> tuple[BadgeRequest, BadgeClass]:
@@ -685,19 +721,21 @@ def _view(
         {
             "by": f"{g} {f}".strip(),
             "role": r.role,
+            "role_label": Role(r.role).label if r.role else None,
             "approve": r.approve,
             "reason": r.reason,
             "at": r.at,
         }
         for r, g, f in reviews
     ]
-    files = dict(
-        session.execute(
-            select(EvidenceFile.evidence_id, EvidenceFile.id)
+    files = {
+        evidence_id: (file_id, filename)
+        for evidence_id, file_id, filename in session.execute(
+            select(EvidenceFile.evidence_id, EvidenceFile.id, EvidenceFile.filename)
             .join(Evidence, Evidence.id == EvidenceFile.evidence_id)
             .where(Evidence.request_id == req.id)
         ).all()
-    )
+    }
     view.evidence = [
         {
             "id": ev.id,
@@ -705,7 +743,8 @@ def _view(
             "narrative": ev.narrative,
             "url": ev.url,
             "context": ev.context,
-            "file": files.get(ev.id),
+            "file": files.get(ev.id, (None, None))[0],
+            "filename": files.get(ev.id, (None, None))[1],
         }
         for ev in session.execute(
             select(Evidence).where(Evidence.request_id == req.id).order_by(Evidence.id)

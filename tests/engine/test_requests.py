@@ -242,3 +242,35 @@ def test_the_support_badge_is_given_at_once_to_anyone_who_asks(inae: Runtime) ->
         requests.public_request(
             inae, "inae.ponctualite", given_name="A", family_name="B", email="a@b.example"
         )
+
+
+def test_erasure_reaches_requests_their_evidence_and_reviews(inae: Runtime) -> None:
+    from engine.services import privacy
+    from engine.store.tables import BadgeRequest, EvidenceFile, Review
+
+    _crossed(inae)
+    cip = principal(inae, PESSAC_CIP)
+    lina = _lina(inae)
+    done = requests.submit(
+        inae, "inae.autonomie", by=cip, participant_id=lina, narrative="Lina a mené seule..."
+    )
+    requests.add_evidence(inae, done, "photo", by=cip, file=check("chantier.png", _png()))
+    requests.review(inae, done, by=principal(inae, LIMOGES_CIP), approve=True, reason="Lina ok")
+    pending = requests.submit(inae, "inae.adaptation", by=cip, participant_id=lina)
+    exported = privacy.export(inae, lina, by=PESSAC_CIP)
+    assert [d["badge"] for d in exported["demandes_de_badge"]] == [
+        "inae.autonomie",
+        "inae.adaptation",
+    ]
+    assert exported["pieces"][0]["demande"] == done
+
+    privacy.erase(inae, lina, by=PESSAC_CIP)
+    with inae.unit_of_work() as s:
+        assert s.execute(select(EvidenceFile)).first() is None
+        rows = {r.id: r for r in s.execute(select(BadgeRequest)).scalars()}
+        assert rows[done].narrative is None and rows[pending].status == "withdrawn"
+        assert [r.reason for r in s.execute(select(Review)).scalars()] == [
+            "(effacé à la demande de la personne)"
+        ]
+        notes = [e.note for e in s.execute(select(AuditEvent)).scalars()]
+    assert not any(n and "Lina" in n for n in notes)

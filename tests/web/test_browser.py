@@ -125,3 +125,113 @@ def test_cip_walks_a_participant_through_two_stages_and_the_participant_sees_the
         anon.keyboard.press("Tab")
         focused = anon.evaluate("document.activeElement.id")
         assert focused == "email"
+
+
+def _login(page: Page, base: str, email: str) -> None:
+    page.goto(base + "/connexion")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+
+
+def test_requests_committees_partners_and_the_support_form_in_the_browser(
+    web, browser, tmp_path, db_url
+) -> None:
+    """A participant asks for a badge with a photo and her CIP grants it from the dashboard; a
+    member of INAÉ's crossed committee opens its agenda; the GEIQ sees the badge its stage
+    shared; a supporter gets the « Badgeons l'IAE » badge from the public form."""
+    from engine.services import accounts, committees, people, requests
+    from engine.services import enrollments as e
+    from engine.services.accounts import principal, set_password
+    from engine.services.organisations import add_staff, upsert_organisation
+
+    backend = db_url.split(":")[0]
+    photo = tmp_path / "planning.jpg"
+    Image.new("RGB", (200, 120), "orange").save(photo, "JPEG")
+    eid = e.enroll(
+        web, "atelier-decouverte", "sato-interim", e.Participant("Awa", "Diallo"), by=CIP
+    )
+    e.advance(web, eid, "demarrer", by=CIP)
+    e.add_evidence(web, eid, "fiche-atelier", by=CIP)
+    e.advance(web, eid, "valider-atelier", by=CIP)
+    awa = people.participants(web, principal(web, CIP))[0][0]
+    link_token = accounts.magic_link(web, awa.id, by=CIP)
+    with web.unit_of_work() as s:
+        for slug, name in (("envie-limoges", "Envie Limoges"), ("regie-pessac", "Régie Pessac")):
+            upsert_organisation(s, slug, name, "structure", structure_kind="EI", networks=["inae"])
+        add_staff(s, "badges@inae.example", "Fanny", "Alexandre", [("inae", "network_admin")])
+        add_staff(s, "cip@envie-limoges.example", "Léa", "Roux", [("envie-limoges", "cip")])
+        add_staff(s, "cip@regie-pessac.example", "Nadia", "Benali", [("regie-pessac", "cip")])
+        add_staff(s, "gwen@geiq.example", "Gwen", "Le Bris", [("geiq-industrie", "partner")])
+    for email in ("badges@inae.example", "gwen@geiq.example"):
+        set_password(web, email, PASSWORD)
+    admin = principal(web, "badges@inae.example")
+    cid = committees.create(web, "Comité croisé Nouvelle-Aquitaine", "inae.croise", by=admin)
+    for member in ("badges@inae.example", "cip@envie-limoges.example", "cip@regie-pessac.example"):
+        committees.add_member(web, cid, member, by=admin)
+    pessac = principal(web, "cip@regie-pessac.example")
+    lina = people.add_participant(web, "regie-pessac", "Lina", "Haddad", by=pessac)
+    requests.submit(web, "inae.ponctualite", by=pessac, participant_id=lina, narrative="À l'heure")
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with serving(create_app(web, base), port):
+        me = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        me.goto(f"{base}/lien/{link_token}")
+        me.get_by_role("button", name="Ouvrir mon espace").click()
+        me.get_by_label("Badge", exact=True).select_option("sato.ponctualite")
+        me.get_by_label("Racontez ce que vous avez fait").fill("Aucun retard en un mois d'atelier.")
+        me.get_by_label("Une photo ou un document").set_input_files(str(photo))
+        _shot(me, "10-demande-de-badge", backend)
+        me.get_by_role("button", name="Envoyer ma demande").click()
+        expect(me.get_by_text("État : en attente d'évaluation")).to_be_visible()
+        expect(me.get_by_role("link", name="planning.jpg")).to_be_visible()
+        request_url = me.url
+
+        cip = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        _login(cip, base, CIP)
+        cip.get_by_role("link", name="Ponctualité — Awa Diallo").click()
+        cip.get_by_role("button", name="Enregistrer mon avis").click()  # no reason: refused
+        expect(cip.get_by_label("Motif (obligatoire)")).to_be_visible()
+        cip.get_by_label("Motif (obligatoire)").fill("Quatre semaines sans retard, vérifié.")
+        cip.get_by_role("button", name="Enregistrer mon avis").click()
+        expect(cip.get_by_text("État : badge délivré")).to_be_visible()
+        _shot(cip, "11-demande-evaluee", backend)
+        photo_seen = cip.request.get(
+            base + cip.get_by_role("link", name="planning.jpg").get_attribute("href")
+        )
+        assert photo_seen.headers["content-type"] == "image/jpeg"
+        assert photo_seen.body() == photo.read_bytes()
+
+        me.goto(request_url)
+        expect(me.get_by_text("État : badge délivré")).to_be_visible()
+        me.get_by_role("link", name="Voir le badge délivré").click()
+        expect(me.get_by_role("status")).to_contain_text("Badge authentique")
+
+        member = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        _login(member, base, "badges@inae.example")
+        member.get_by_role("link", name="Comité croisé Nouvelle-Aquitaine").click()
+        assert member.request.get(cip.url).status == 403  # Awa's request is not on its agenda
+        expect(
+            member.get_by_text("aucun membre de la structure du participant ne vote")
+        ).to_be_visible()
+        expect(member.get_by_role("link", name="Ponctualité et assiduité")).to_be_visible()
+        _shot(member, "12-comite", backend)
+
+        geiq = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        _login(geiq, base, "gwen@geiq.example")
+        expect(
+            geiq.get_by_role("heading", name="Badges partagés avec mon organisation")
+        ).to_be_visible()
+        expect(geiq.get_by_role("cell", name="Règles de sécurité en atelier")).to_be_visible()
+        _shot(geiq, "13-partenaire", backend)
+
+        anon = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        anon.goto(base + "/soutenir/inae.badgeons-iae")
+        anon.get_by_label("Prénom").fill("Camille")
+        anon.get_by_label("Nom", exact=True).fill("Roy")
+        anon.get_by_label("E-mail").fill("camille@roy.example")
+        anon.get_by_label("Je demande ce badge pour moi-même").check()
+        _shot(anon, "14-formulaire-de-soutien", backend)
+        anon.get_by_role("button", name="Recevoir le badge").click()
+        expect(anon.get_by_role("heading", name="Merci pour votre soutien !")).to_be_visible()

@@ -1,0 +1,193 @@
+"""Pages for badge requests (ask with evidence, evaluate with reasons), committees, the partner
+feed and the public form of a support badge."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
+
+from engine import uploads
+from engine.api import auth
+from engine.api.web import Text, _go, _page, _rt, _staff_form, _who
+from engine.errors import ParcoursError
+from engine.services import committees, requests, shares
+from engine.services.badges import badge_class
+from engine.services.evidence import CONTEXTS, open_file
+
+router = APIRouter(include_in_schema=False)
+Short = Annotated[str, Form(max_length=120)]
+
+
+def _request_page(request: Request, who, rid: int, error: str | None = None) -> HTMLResponse:
+    view = requests.get(_rt(request), rid, by=who)
+    return _page(
+        request,
+        "request.html",
+        who,
+        200 if error is None else 422,
+        r=view,
+        contexts=CONTEXTS,
+        origins=requests.ORIGINS,
+        error=error,
+    )
+
+
+@router.get("/demandes/{rid}", response_class=HTMLResponse)
+def request_page(request: Request, rid: int) -> HTMLResponse:
+    return _request_page(request, _who(request), rid)
+
+
+@router.post("/demandes/{rid}/avis", response_class=HTMLResponse)
+def review(
+    request: Request,
+    rid: int,
+    csrf: Annotated[str, Form()] = "",
+    decision: Annotated[str, Form(pattern="^(favorable|defavorable)$")] = "favorable",
+    motif: Text = "",
+) -> Response:
+    who = _staff_form(request, csrf)
+    try:
+        requests.review(_rt(request), rid, by=who, approve=decision == "favorable", reason=motif)
+    except ParcoursError as exc:
+        return _request_page(request, who, rid, str(exc))
+    return _go(f"/demandes/{rid}")
+
+
+@router.post("/demandes/{rid}/pieces", response_class=HTMLResponse)
+async def add_evidence(
+    request: Request,
+    rid: int,
+    csrf: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form(max_length=80)] = "",
+    narrative: Text = "",
+    context: Annotated[str, Form(max_length=40)] = "",
+    fichier: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    who = _who(request)
+    auth.check_form_csrf(who, csrf)
+    try:
+        requests.add_evidence(
+            _rt(request),
+            rid,
+            kind,
+            by=who,
+            narrative=narrative or None,
+            context=context or None,
+            file=await uploads.from_form(fichier),
+        )
+    except ParcoursError as exc:
+        return _request_page(request, who, rid, str(exc))
+    return _go(f"/demandes/{rid}")
+
+
+@router.post("/moi/demandes", response_class=HTMLResponse)
+async def ask(
+    request: Request,
+    csrf: Annotated[str, Form()] = "",
+    badge: Short = "",
+    narrative: Text = "",
+    fichier: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """A participant asks for a badge, telling in their words what they did, with a photo or a
+    document if they have one."""
+    who = _who(request, "participant")
+    auth.check_form_csrf(who, csrf)
+    rid = requests.submit(
+        _rt(request),
+        badge,
+        by=who,
+        narrative=narrative or None,
+        file=await uploads.from_form(fichier),
+    )
+    return _go(f"/demandes/{rid}")
+
+
+@router.get("/pieces/{file_id}")
+def evidence_file(request: Request, file_id: str) -> Response:
+    """The file behind an evidence; shown inline, never sniffed into another type."""
+    upload = open_file(_rt(request), file_id, _who(request))
+    name = upload.filename.encode("ascii", "replace").decode().replace('"', "")
+    return Response(
+        upload.content,
+        media_type=upload.media_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{name}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; "
+            "style-src 'unsafe-inline'",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.get("/comites/{cid}", response_class=HTMLResponse)
+def committee_page(request: Request, cid: int, page: int = 1) -> HTMLResponse:
+    who = _who(request, "staff")
+    rt = _rt(request)
+    view = committees.view(rt, cid, by=who)
+    agenda = requests.listing(rt, who, committee_id=cid, page=max(page, 1), per_page=50)
+    return _page(request, "committee.html", who, c=view, agenda=agenda)
+
+
+@router.get("/partenaire", response_class=HTMLResponse)
+def partner_page(request: Request, page: int = 1) -> HTMLResponse:
+    who = _who(request, "staff")
+    feed = shares.feed(_rt(request), who, page=max(page, 1), per_page=50)
+    return _page(request, "partner.html", who, feed=feed)
+
+
+@router.get("/soutenir/{slug}", response_class=HTMLResponse)
+def support_form(request: Request, slug: str) -> HTMLResponse:
+    with _rt(request).unit_of_work() as s:
+        bc = badge_class(s, slug)
+    if not requests.evaluation_of(bc).public:
+        return _page(
+            request,
+            "message.html",
+            None,
+            404,
+            title="Introuvable",
+            text="Ce badge ne se demande pas par un formulaire public.",
+        )
+    return _page(request, "support.html", None, bc=bc, error=None, values={})
+
+
+@router.post("/soutenir/{slug}", response_class=HTMLResponse)
+def support(
+    request: Request,
+    slug: str,
+    prenom: Annotated[str, Form(max_length=100)] = "",
+    nom: Annotated[str, Form(max_length=100)] = "",
+    email: Annotated[str, Form(max_length=254)] = "",
+    personne: Annotated[str, Form(max_length=3)] = "",
+) -> HTMLResponse:
+    from email_validator import EmailNotValidError, validate_email
+
+    rt = _rt(request)
+    with rt.unit_of_work() as s:
+        bc = badge_class(s, slug)
+    values = {"prenom": prenom, "nom": nom, "email": email}
+    try:
+        if personne != "oui":
+            raise ValueError("ce badge est détenu par une personne physique : cochez la case")
+        try:
+            address = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise ValueError(f"adresse e-mail invalide : « {email} »") from None
+        aid = requests.public_request(
+            rt, slug, given_name=prenom.strip(), family_name=nom.strip(), email=address
+        )
+    except (ValueError, ParcoursError) as exc:
+        return _page(request, "support.html", None, 422, bc=bc, error=str(exc), values=values)
+    u = request.app.state.urls
+    return _page(
+        request,
+        "message.html",
+        None,
+        title="Merci pour votre soutien !",
+        text=f"Votre badge « {bc.name} » est délivré. Ajoutez-le à votre sac à badges (Open "
+        f"Badge Passport : « Importer un badge ») avec cette adresse : {u.assertion(aid)}",
+        link=u.page(aid),
+    )

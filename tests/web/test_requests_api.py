@@ -1,0 +1,133 @@
+"""Badge requests, committees and the partner feed over the REST API."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from engine.services.accounts import set_password
+from engine.services.organisations import add_staff
+from tests.conftest import DIRECTRICE, OTHER_CIP
+from tests.web.conftest import PASSWORD, login
+from tests.web.test_api import _enroll
+
+GEIQ = "recrutement@geiq-industrie.example"
+ADIE = "conseil@adie.example"
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (20, 20), "blue").save(out, "PNG")
+    return out.getvalue()
+
+
+def _partners(web) -> None:
+    with web.unit_of_work() as s:
+        add_staff(s, GEIQ, "Gwen", "Le Bris", [("geiq-industrie", "partner")])
+        add_staff(s, ADIE, "Karim", "Saïdi", [("adie", "partner")])
+    set_password(web, GEIQ, PASSWORD)
+    set_password(web, ADIE, PASSWORD)
+    set_password(web, DIRECTRICE, PASSWORD)
+
+
+def test_a_request_with_evidence_is_signed_then_the_badge_is_issued(client, web) -> None:
+    csrf = login(client)
+    h = {"X-CSRF-Token": csrf}
+    eid = _enroll(client, csrf)
+    body = {"badge": "sato.ponctualite", "enrollment_id": eid, "narrative": "Aucun retard"}
+    created = client.post("/api/v1/badge-requests", json=body, headers=h)
+    assert created.status_code == 201, created.text
+    rid = created.json()["id"]
+    assert created.json()["waiting_for"] == ["signature : CIP"]
+    bad = client.post(
+        f"/api/v1/badge-requests/{rid}/evidence",
+        data={"kind": "planning"},
+        files={"file": ("planning.png", b"not an image", "image/png")},
+        headers=h,
+    )
+    assert bad.status_code == 422 and "planning.png" in bad.json()["detail"]
+    ok = client.post(
+        f"/api/v1/badge-requests/{rid}/evidence",
+        data={"kind": "planning", "context": "mission"},
+        files={"file": ("planning.png", _png(), "image/png")},
+        headers=h,
+    )
+    assert ok.status_code == 201, ok.text
+    no_reason = client.post(
+        f"/api/v1/badge-requests/{rid}/reviews", json={"approve": True, "reason": ""}, headers=h
+    )
+    assert no_reason.status_code == 422 and "reason" in no_reason.json()["detail"]
+    signed = client.post(
+        f"/api/v1/badge-requests/{rid}/reviews",
+        json={"approve": True, "reason": "Quatre semaines sans retard"},
+        headers=h,
+    )
+    assert signed.status_code == 200 and signed.json()["status"] == "approved"
+    badges = client.get(f"/api/v1/enrollments/{eid}/badges").json()["items"]
+    assert [b["name"] for b in badges] == ["Ponctualité"]
+    assert client.get("/api/v1/badge-requests", params={"status": "approved"}).json()["total"] == 1
+
+    other = client.__class__(client.app, base_url=str(client.base_url))
+    login(other, OTHER_CIP)
+    assert other.get(f"/api/v1/badge-requests/{rid}").status_code == 403
+    assert other.get("/api/v1/badge-requests", params={"status": "all"}).json()["total"] == 0
+
+
+def test_partners_see_only_what_was_shared_with_them(client, web) -> None:
+    _partners(web)
+    csrf = login(client)
+    h = {"X-CSRF-Token": csrf}
+    eid = _enroll(client, csrf)
+    client.post(f"/api/v1/enrollments/{eid}/advance", json={"trigger": "demarrer"}, headers=h)
+    client.post(f"/api/v1/enrollments/{eid}/evidence", data={"kind": "fiche-atelier"}, headers=h)
+    done = client.post(
+        f"/api/v1/enrollments/{eid}/advance", json={"trigger": "valider-atelier"}, headers=h
+    )
+    assert done.json()["awarded"] == ["sato.securite-atelier"]
+
+    geiq = client.__class__(client.app, base_url=str(client.base_url))
+    login(geiq, GEIQ)
+    feed = geiq.get("/api/v1/partner/feed").json()
+    assert [i["badge"] for i in feed["items"]] == ["sato.securite-atelier"]
+    assert feed["items"][0]["recipient"] == "Awa Diallo"
+    assert geiq.get(f"/api/v1/enrollments/{eid}").status_code == 403
+
+    adie = client.__class__(client.app, base_url=str(client.base_url))
+    adie_csrf = login(adie, ADIE)
+    assert adie.get("/api/v1/partner/feed").json()["total"] == 0
+    first = client.get(f"/api/v1/enrollments/{eid}/badges").json()["items"][0]["id"]
+    refused = adie.post(
+        f"/api/v1/badges/{first}/shares",
+        json={"organisation": "adie"},
+        headers={"X-CSRF-Token": adie_csrf},
+    )
+    assert refused.status_code == 403
+    shared = client.post(f"/api/v1/badges/{first}/shares", json={"organisation": "adie"}, headers=h)
+    assert shared.status_code == 204
+    assert [i["assertion_id"] for i in adie.get("/api/v1/partner/feed").json()["items"]] == [first]
+    assert client.get("/api/v1/partner/feed").status_code == 403
+
+
+def test_a_director_sets_a_badge_and_the_public_form_gives_a_support_badge(client, web) -> None:
+    _partners(web)
+    director = client.__class__(client.app, base_url=str(client.base_url))
+    csrf = login(director, DIRECTRICE)
+    resp = director.put(
+        "/api/v1/structures/sato-interim/badge-settings/sato.ponctualite",
+        json={"mode": "committee"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert resp.status_code == 422 and "hors du cadre" in resp.json()["detail"]
+    support = client.post(
+        "/api/v1/public/badges/inae.badgeons-iae/requests",
+        json={"given_name": "Camille", "family_name": "Roy", "email": "pas-une-adresse"},
+    )
+    assert support.status_code == 422 and "email" in support.json()["detail"]
+    support = client.post(
+        "/api/v1/public/badges/inae.badgeons-iae/requests",
+        json={"given_name": "Camille", "family_name": "Roy", "email": "camille@roy.example"},
+    )
+    assert support.status_code == 201
+    hosted = client.get(support.json()["url"])
+    assert hosted.status_code == 200 and hosted.json()["type"] == "Assertion"
