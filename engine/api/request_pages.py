@@ -12,7 +12,7 @@ from engine import uploads
 from engine.api import auth
 from engine.api.web import Text, _go, _page, _rt, _staff_form, _who
 from engine.errors import ParcoursError
-from engine.services import committees, requests, shares
+from engine.services import committees, proposals, requests, shares
 from engine.services.badges import badge_class
 from engine.services.evidence import CONTEXTS, open_file
 
@@ -129,6 +129,83 @@ def committee_page(request: Request, cid: int, page: int = 1) -> HTMLResponse:
     view = committees.view(rt, cid, by=who)
     agenda = requests.listing(rt, who, committee_id=cid, page=max(page, 1), per_page=50)
     return _page(request, "committee.html", who, c=view, agenda=agenda)
+
+
+def _proposals_page(request: Request, who, error: str | None = None) -> HTMLResponse:
+    from engine.api.web import _structures
+
+    rt = _rt(request)
+    return _page(
+        request,
+        "proposals.html",
+        who,
+        200 if error is None else 422,
+        pending=proposals.proposals(rt, who),
+        accepted=proposals.proposals(rt, who, "active"),
+        structures=_structures(rt, who),
+        error=error,
+    )
+
+
+@router.get("/badges-projet", response_class=HTMLResponse)
+def proposals_page(request: Request) -> HTMLResponse:
+    return _proposals_page(request, _who(request, "staff"))
+
+
+@router.post("/badges-projet", response_class=HTMLResponse)
+def propose(
+    request: Request,
+    csrf: Annotated[str, Form()] = "",
+    structure: Short = "",
+    name: Short = "",
+    description: Text = "",
+    criteria: Text = "",
+) -> Response:
+    who = _staff_form(request, csrf)
+    rt = _rt(request)
+    try:
+        networks = _networks_of(rt, structure)
+        proposals.propose(
+            rt, structure, networks[0] if networks else "", name, description, criteria, by=who
+        )
+    except ParcoursError as exc:
+        return _proposals_page(request, who, str(exc))
+    return _go("/badges-projet")
+
+
+def _networks_of(rt, structure: str) -> list[str]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
+
+    from engine.store.tables import Membership, Organisation
+
+    net = aliased(Organisation)
+    with rt.unit_of_work() as s:
+        return list(
+            s.execute(
+                select(net.slug)
+                .join(Membership, Membership.network_id == net.id)
+                .join(Organisation, Organisation.id == Membership.structure_id)
+                .where(Organisation.slug == structure)
+                .order_by(net.slug)
+            ).scalars()
+        )
+
+
+@router.post("/badges-projet/{slug}/examen", response_class=HTMLResponse)
+def review_proposal(
+    request: Request,
+    slug: str,
+    csrf: Annotated[str, Form()] = "",
+    decision: Annotated[str, Form(pattern="^(accepter|refuser)$")] = "accepter",
+    motif: Text = "",
+) -> Response:
+    who = _staff_form(request, csrf)
+    try:
+        proposals.review(_rt(request), slug, approve=decision == "accepter", reason=motif, by=who)
+    except ParcoursError as exc:
+        return _proposals_page(request, who, str(exc))
+    return _go("/badges-projet")
 
 
 @router.get("/partenaire", response_class=HTMLResponse)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, EmailStr, Field
 
 from engine import uploads
 from engine.api.v1 import Anyone, PageNo, PerPage, Staff, paged, rt_of
-from engine.services import committees, requests, shares
+from engine.services import committees, proposals, requests, shares
 
 router = APIRouter(prefix="/api/v1")
 
@@ -198,6 +198,57 @@ def committee(committee_id: int, request: Request, who: Staff) -> dict[str, Any]
 @router.post("/committees/{committee_id}/members", tags=["Comités"], status_code=204)
 def add_member(committee_id: int, body: NewMember, request: Request, who: Staff) -> Response:
     committees.add_member(rt_of(request), committee_id, body.member, by=who)
+    return Response(status_code=204)
+
+
+# --- project badges proposed by structures ------------------------------------------------
+
+
+class NewBadgeClass(BaseModel):
+    structure: str = Field(min_length=1, max_length=80)
+    network: str = Field(min_length=1, max_length=80)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=2000)
+    criteria: str = Field(min_length=1, max_length=4000)
+    tags: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=10)
+
+
+class ProposalReview(BaseModel):
+    approve: bool
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/badge-classes", tags=["Badges de projet"], status_code=201)
+def propose_badge_class(body: NewBadgeClass, request: Request, who: Staff) -> dict[str, str]:
+    slug = proposals.propose(
+        rt_of(request),
+        body.structure,
+        body.network,
+        body.name,
+        body.description,
+        body.criteria,
+        by=who,
+        tags=body.tags,
+    )
+    return {"id": slug, "status": "proposed"}
+
+
+@router.get("/badge-classes/proposals", tags=["Badges de projet"])
+def badge_class_proposals(
+    request: Request,
+    who: Staff,
+    status: Literal["proposed", "active", "refused"] = "proposed",
+    page: PageNo = 1,
+    per_page: PerPage = 20,
+):
+    rows = proposals.proposals(rt_of(request), who, status)
+    chunk = rows[(page - 1) * per_page : page * per_page]
+    return paged([asdict(p) for p in chunk], page, per_page, len(rows))
+
+
+@router.post("/badge-classes/{slug}/review", tags=["Badges de projet"], status_code=204)
+def review_badge_class(slug: str, body: ProposalReview, request: Request, who: Staff) -> Response:
+    proposals.review(rt_of(request), slug, approve=body.approve, reason=body.reason, by=who)
     return Response(status_code=204)
 
 

@@ -611,8 +611,8 @@ def award(
     now = now or utcnow()
     with rt.unit_of_work() as session:
         row, actor_id = _staff_on(session, enrollment_id, by)
+        entry = rt.catalogue_entry(session, badge)
         catalogue = rt.catalogue(session)
-        entry = catalogue.get(badge)
         if entry is None:
             raise NotFound(f"badge « {badge} » introuvable dans les catalogues chargés")
         held = held_badges(session, row.participant_id)

@@ -96,7 +96,7 @@ class RequestView:
 # --- who may do what --------------------------------------------------------------------
 
 
-def _roles_at(session: Session, person_id: int, structure_id: int | None) -> set[Role]:
+def roles_at(session: Session, person_id: int, structure_id: int | None) -> set[Role]:
     """Roles giving a say at `structure_id`: held there, or network admin of one of its networks."""
     if structure_id is None:
         return set()
@@ -116,7 +116,7 @@ def _roles_at(session: Session, person_id: int, structure_id: int | None) -> set
     return {Role(r) for r in rows}
 
 
-def _network_admin(session: Session, person_id: int, network: str) -> bool:
+def network_admin(session: Session, person_id: int, network: str) -> bool:
     return (
         session.execute(
             select(StaffRole.id)
@@ -142,11 +142,11 @@ def _visible(session: Session, who: Principal, req: BadgeRequest, bc: BadgeClass
         if req.participant_id != who.person_id:
             raise Forbidden("cette demande n'est pas la vôtre")
         return
-    if req.structure_id is not None and _roles_at(session, who.person_id, req.structure_id):
+    if req.structure_id is not None and roles_at(session, who.person_id, req.structure_id):
         return
     if _member(session, req.committee_id, who.person_id) is not None:
         return  # the committee's rule grants its members the requests on its agenda
-    if req.mode in ("network", "auto") and _network_admin(session, who.person_id, bc.network):
+    if req.mode in ("network", "auto") and network_admin(session, who.person_id, bc.network):
         return
     raise Forbidden("cette demande relève d'une autre structure")
 
@@ -175,7 +175,7 @@ def configure(
         ).scalar_one_or_none()
         if org is None or org.kind != "structure":
             raise NotFound(f"structure « {structure} » introuvable")
-        roles = _roles_at(session, actor, org.id)
+        roles = roles_at(session, actor, org.id)
         if not roles & {Role.DIRECTEUR, Role.NETWORK_ADMIN}:
             raise Forbidden("seul le directeur de la structure ou le réseau règle ses badges")
         bc = _badge_class(session, badge)
@@ -363,7 +363,7 @@ def add_evidence(
     with rt.unit_of_work() as session:
         req, bc = _load(session, request_id)
         _visible(session, by, req, bc)
-        if by.kind != "participant" and not _roles_at(session, by.person_id, req.structure_id):
+        if by.kind != "participant" and not roles_at(session, by.person_id, req.structure_id):
             raise Forbidden("seuls le participant et sa structure joignent des pièces")
         if req.status != "pending":
             raise InvalidInput(f"la demande n° {request_id} est {STATUS_LABELS[req.status]}")
@@ -493,7 +493,7 @@ def _reviewer(
 ) -> tuple[str | None, int | None]:
     """(role signed as, reviewer's structure), or Forbidden saying why this person may not."""
     if req.mode == "signatures":
-        mine = _roles_at(session, person_id, req.structure_id)
+        mine = roles_at(session, person_id, req.structure_id)
         signed = {x.role for x in reviews}
         still = [r for r in evaluation_of(bc).signatures if r.value not in signed]
         usable = [r for r in still if r in mine or Role.NETWORK_ADMIN in mine]
@@ -502,7 +502,7 @@ def _reviewer(
             raise Forbidden(f"signatures encore attendues : {needed} ; vous n'avez pas ce rôle")
         return usable[0].value, req.structure_id
     if req.mode == "network":
-        if not _network_admin(session, person_id, bc.network):
+        if not network_admin(session, person_id, bc.network):
             raise Forbidden("cette demande est évaluée par le réseau")
         return Role.NETWORK_ADMIN.value, None
     if req.mode == "committee":
@@ -595,7 +595,7 @@ def withdraw(rt: Runtime, request_id: int, *, by: Principal, now: datetime | Non
     with rt.unit_of_work() as session:
         req, bc = _load(session, request_id, lock=True)
         _visible(session, by, req, bc)
-        if by.kind != "participant" and not _roles_at(session, by.person_id, req.structure_id):
+        if by.kind != "participant" and not roles_at(session, by.person_id, req.structure_id):
             raise Forbidden("seuls le participant et sa structure retirent une demande")
         if req.status != "pending":
             raise Conflict(f"la demande n° {request_id} est déjà {STATUS_LABELS[req.status]}")

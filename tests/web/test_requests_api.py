@@ -131,3 +131,43 @@ def test_a_director_sets_a_badge_and_the_public_form_gives_a_support_badge(clien
     assert support.status_code == 201
     hosted = client.get(support.json()["url"])
     assert hosted.status_code == 200 and hosted.json()["type"] == "Assertion"
+
+
+def test_a_structure_proposes_a_project_badge_and_the_network_reviews_it(client, web) -> None:
+    from tests.conftest import NETWORK_ADMIN
+
+    set_password(web, NETWORK_ADMIN, PASSWORD)
+    csrf = login(client)
+    h = {"X-CSRF-Token": csrf}
+    eid = _enroll(client, csrf)
+    proposal = {
+        "structure": "sato-interim",
+        "network": "sato",
+        "name": "Jardin partagé de Pontanézen",
+        "description": "A co-animé le jardin partagé du quartier avec les habitants.",
+        "criteria": "Avoir tenu trois permanences et accueilli de nouveaux jardiniers.",
+    }
+    created = client.post("/api/v1/badge-classes", json=proposal, headers=h)
+    assert created.status_code == 201, created.text
+    slug = created.json()["id"]
+    assert slug == "sato.projet-jardin-partage-de-pontanezen"
+    early = client.post(f"/api/v1/enrollments/{eid}/badges", json={"badge": slug}, headers=h)
+    assert early.status_code == 404
+    own = client.post(
+        f"/api/v1/badge-classes/{slug}/review", json={"approve": True, "reason": "ok"}, headers=h
+    )
+    assert own.status_code == 403
+
+    network = client.__class__(client.app, base_url=str(client.base_url))
+    ncsrf = login(network, NETWORK_ADMIN)
+    listed = network.get("/api/v1/badge-classes/proposals").json()["items"]
+    assert [p["slug"] for p in listed] == [slug]
+    reviewed = network.post(
+        f"/api/v1/badge-classes/{slug}/review",
+        json={"approve": True, "reason": "Critères clairs, co-construits avec les habitants"},
+        headers={"X-CSRF-Token": ncsrf},
+    )
+    assert reviewed.status_code == 204
+    issued = client.post(f"/api/v1/enrollments/{eid}/badges", json={"badge": slug}, headers=h)
+    assert issued.status_code == 201, issued.text
+    assert client.get(issued.json()["url"]).json()["badge"].endswith(f"/{slug}")

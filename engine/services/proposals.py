@@ -1,0 +1,153 @@
+"""Project badges: a structure proposes a badge class of its own (SATO's ICEO projects, where
+inhabitants co-define each project's badges); its network reviews it before it can be issued."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.openbadges.images import default_picture
+from engine.roles import Role
+from engine.services.accounts import Principal
+from engine.services.requests import network_admin, roles_at
+from engine.services.runtime import Runtime
+from engine.store.tables import AuditEvent, BadgeClass, Membership, Organisation, utcnow
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "badge"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    slug: str
+    name: str
+    description: str
+    criteria: str
+    network: str
+    structure: str | None
+    status: str
+
+
+def propose(
+    rt: Runtime,
+    structure: str,
+    network: str,
+    name: str,
+    description: str,
+    criteria: str,
+    *,
+    by: Principal,
+    tags: list[str] | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Staff of a member structure propose a badge class; it waits for the network's review."""
+    for field, value in (("name", name), ("description", description), ("criteria", criteria)):
+        if not value.strip():
+            raise InvalidInput(f"{field} : obligatoire")
+    with rt.unit_of_work() as session:
+        org = session.execute(
+            select(Organisation).where(Organisation.slug == structure)
+        ).scalar_one_or_none()
+        net = session.execute(
+            select(Organisation).where(Organisation.slug == network, Organisation.kind == "network")
+        ).scalar_one_or_none()
+        if org is None or net is None:
+            raise NotFound(f"structure « {structure} » ou réseau « {network} » introuvable")
+        if session.get(Membership, (org.id, net.id)) is None:
+            raise InvalidInput(f"network : {org.name} n'est pas membre du réseau {net.name}")
+        roles = roles_at(session, by.person_id, org.id)
+        if not roles & {Role.CIP, Role.DIRECTEUR, Role.ENCADRANT, Role.NETWORK_ADMIN}:
+            raise Forbidden("vous n'avez aucun rôle dans cette structure")
+        base = f"{network}.projet-{_slug(name)}"
+        taken = session.execute(
+            select(func.count(BadgeClass.id)).where(BadgeClass.slug.like(f"{base}%"))
+        ).scalar_one()
+        slug = base if not taken else f"{base}-{taken + 1}"
+        colours = tuple(net.colours or ("#1d4e89", "#f2a900"))
+        session.add(
+            BadgeClass(
+                slug=slug,
+                network=network,
+                name=name.strip(),
+                description=description.strip(),
+                criteria=criteria.strip(),
+                tags=[*(tags or []), "projet"],
+                status="proposed",
+                proposed_by=org.id,
+                group="Projets des structures",
+                image=default_picture(name, network, colours),  # type: ignore[arg-type]
+            )
+        )
+        session.add(
+            AuditEvent(
+                at=now or utcnow(),
+                actor_id=by.person_id,
+                kind="badge_class_proposed",
+                details={"badge": slug, "structure": structure},
+            )
+        )
+    return slug
+
+
+def review(
+    rt: Runtime,
+    slug: str,
+    *,
+    approve: bool,
+    reason: str,
+    by: Principal,
+    now: datetime | None = None,
+) -> None:
+    """The network accepts a proposed badge class (it can then be issued) or refuses it."""
+    if not reason.strip():
+        raise InvalidInput("reason : motivez la décision")
+    with rt.unit_of_work() as session:
+        bc = session.execute(
+            select(BadgeClass).where(BadgeClass.slug == slug).with_for_update()
+        ).scalar_one_or_none()
+        if bc is None:
+            raise NotFound(f"badge « {slug} » introuvable")
+        if not network_admin(session, by.person_id, bc.network):
+            raise Forbidden("seul le réseau valide les badges proposés par ses structures")
+        if bc.status != "proposed":
+            raise Conflict(f"le badge {bc.name} a déjà été examiné ({bc.status})")
+        bc.status = "active" if approve else "refused"
+        session.add(bc)
+        session.add(
+            AuditEvent(
+                at=now or utcnow(),
+                actor_id=by.person_id,
+                kind="badge_class_reviewed",
+                note=reason.strip(),
+                details={"badge": slug, "approved": approve},
+            )
+        )
+    rt.forget_catalogue()
+
+
+def proposals(rt: Runtime, who: Principal, status: str = "proposed") -> list[Proposal]:
+    """Proposals the caller's structures made, and those their networks must review."""
+    with rt.unit_of_work() as session:
+        rows = session.execute(
+            select(BadgeClass, Organisation.slug, Organisation.id)
+            .join(Organisation, Organisation.id == BadgeClass.proposed_by)
+            .where(BadgeClass.status == status)
+            .order_by(BadgeClass.id)
+        ).all()
+        visible = [
+            (bc, structure)
+            for bc, structure, structure_id in rows
+            if roles_at(session, who.person_id, structure_id)
+            or network_admin(session, who.person_id, bc.network)
+        ]
+    return [
+        Proposal(bc.slug, bc.name, bc.description, bc.criteria, bc.network, s, bc.status)
+        for bc, s in visible
+    ]
