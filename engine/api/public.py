@@ -129,9 +129,21 @@ def badge_page(assertion_id: str, request: Request) -> HTMLResponse:
         {
             "p": page,
             "u": u,
-            "qr": qr_svg(u.page(assertion_id)),
             "expired": page.badge.expired(svc.utcnow()),
         },
+    )
+
+
+@router.get("/badges/{assertion_id}/qr.svg", tags=["Pages"])
+def badge_qr_svg(assertion_id: str, request: Request) -> Response:
+    """A separate, long-cached image: the page itself stays cheap to serve."""
+    rt, u = _ctx(request)
+    with rt.unit_of_work() as session:
+        svc.load(session, assertion_id)
+    return Response(
+        qr_svg(u.page(assertion_id)),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
     )
 
 

@@ -7,6 +7,7 @@ bad arguments with exit code 2 (Typer's usage errors).
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Annotated
@@ -603,14 +604,32 @@ def serve(
     host: Annotated[str, typer.Option(help="Adresse d'écoute")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port d'écoute", min=1, max=65535)] = 8000,
     public_url: PublicUrl = None,
+    workers: Annotated[
+        int, typer.Option(help="Processus servant les requêtes (sans état : ajoutez-en)", min=1)
+    ] = 1,
 ) -> None:
     """Servir l'application web, l'API (/api/v1, documentée sur /docs) et les badges publics."""
     import uvicorn
 
     from engine.api.app import create_app
 
-    app_ = create_app(state.runtime(), public_url or f"http://{host}:{port}")
-    uvicorn.run(app_, host=host, port=port, log_level="info")
+    state.runtime()  # migrates the database once, before any worker starts
+    public = public_url or os.environ.get("PARCOURS_PUBLIC_URL") or f"http://{host}:{port}"
+    if workers == 1:
+        app_ = create_app(state.runtime(), public)
+        uvicorn.run(app_, host=host, port=port, log_level="info")
+        return
+    # Each worker process builds its own app from the environment.
+    os.environ["PARCOURS_DATABASE_URL"] = database_url(state.db)
+    os.environ["PARCOURS_PUBLIC_URL"] = public
+    uvicorn.run(
+        "engine.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @badge_app.command("list")

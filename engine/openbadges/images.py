@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import textwrap
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import segno
@@ -44,6 +44,7 @@ def default_picture(name: str, network: str, colours: tuple[str, str]) -> bytes:
     return out.getvalue()
 
 
+@lru_cache(maxsize=2048)
 def qr_png(url: str, scale: int = 8) -> bytes:
     """A QR code to a badge's public page, for companies to scan from a CV or a phone."""
     out = io.BytesIO()
@@ -51,7 +52,9 @@ def qr_png(url: str, scale: int = 8) -> bytes:
     return out.getvalue()
 
 
+@lru_cache(maxsize=2048)
 def qr_svg(url: str) -> str:
+    """Cached: choosing the best mask takes segno about 10 ms, and a badge's URL never changes."""
     out = io.BytesIO()
     segno.make(url, error="m").save(out, kind="svg", scale=6, border=2, xmldecl=False)
     return out.getvalue().decode()

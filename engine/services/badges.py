@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -423,20 +423,33 @@ class EndorsementView:
 
 def endorsements_of(rt: Runtime, subject_kind: str, subject_ref: str) -> list[EndorsementView]:
     with rt.unit_of_work() as session:
-        rows = session.execute(
-            select(Endorsement, Organisation.name, Organisation.slug)
-            .join(Organisation, Organisation.id == Endorsement.endorser_id)
-            .where(
-                Endorsement.subject_kind == subject_kind,
-                Endorsement.subject_ref == subject_ref,
-                Endorsement.withdrawn_at.is_(None),
-            )
-            .order_by(Endorsement.issued_on)
-        ).all()
-    return [
-        EndorsementView(e.id, name, slug, e.comment, e.issued_on, e.requested)
-        for e, name, slug in rows
-    ]
+        return _endorsements(session, [(subject_kind, subject_ref)])[(subject_kind, subject_ref)]
+
+
+def _endorsements(
+    session: Session, subjects: list[tuple[str, str]]
+) -> dict[tuple[str, str], list[EndorsementView]]:
+    """Active endorsements of several subjects in one query, by (kind, ref)."""
+    out: dict[tuple[str, str], list[EndorsementView]] = {subject: [] for subject in subjects}
+    rows = session.execute(
+        select(Endorsement, Organisation.name, Organisation.slug)
+        .join(Organisation, Organisation.id == Endorsement.endorser_id)
+        .where(
+            or_(
+                *(
+                    and_(Endorsement.subject_kind == kind, Endorsement.subject_ref == ref)
+                    for kind, ref in subjects
+                )
+            ),
+            Endorsement.withdrawn_at.is_(None),
+        )
+        .order_by(Endorsement.issued_on)
+    ).all()
+    for e, name, slug in rows:
+        out[(e.subject_kind, e.subject_ref)].append(
+            EndorsementView(e.id, name, slug, e.comment, e.issued_on, e.requested)
+        )
+    return out
 
 
 def _subject(session: Session, e: Endorsement, u: PublicUrls) -> tuple[str, str, str]:
@@ -585,15 +598,16 @@ class PublicBadge:
 
 
 def public_badge(rt: Runtime, assertion_id: str) -> PublicBadge:
+    """Everything the public page shows, in one session and two queries."""
     with rt.unit_of_work() as session:
         badge = load(session, assertion_id)
-    return PublicBadge(
-        badge,
-        _public_name(badge.holder),
-        endorsements_of(rt, "assertion", assertion_id),
-        endorsements_of(rt, "badge_class", badge.badge_class.slug),
-        endorsements_of(rt, "issuer", badge.issuer.slug),
-    )
+        subjects = [
+            ("assertion", assertion_id),
+            ("badge_class", badge.badge_class.slug),
+            ("issuer", badge.issuer.slug),
+        ]
+        found = _endorsements(session, subjects)
+    return PublicBadge(badge, _public_name(badge.holder), *(found[s] for s in subjects))
 
 
 def badges_of(rt: Runtime, enrollment_id: int) -> list[tuple[str, str, bool]]:

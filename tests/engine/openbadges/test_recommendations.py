@@ -25,10 +25,15 @@ def test_a_company_recommends_through_the_link_and_the_page_shows_it(issued, u) 
     page = issued.client.get(f"/badges/{issued.assertion}")
     assert page.status_code == 200
     assert "GEIQ industrie Bretagne" in page.text and "Ponctuelle et curieuse" in page.text
-    assert "Badge authentique" in page.text and "<svg" in page.text  # the QR code
+    assert "Badge authentique" in page.text
+    assert f'/badges/{issued.assertion}/qr.svg" width="160"' in page.text
     assert "Diallo" not in page.text  # given name and initial only
     qr = issued.client.get(f"/badges/{issued.assertion}/qr.png")
     assert qr.headers["content-type"] == "image/png"
+    svg = issued.client.get(f"/badges/{issued.assertion}/qr.svg")
+    assert svg.headers["content-type"] == "image/svg+xml" and svg.text.startswith("<svg")
+    assert "immutable" in svg.headers["cache-control"]
+    assert issued.client.get("/badges/inconnu/qr.svg").status_code == 404
 
 
 def test_a_company_may_recommend_on_its_own_initiative(issued) -> None:
