@@ -15,6 +15,7 @@ import pluggy
 if TYPE_CHECKING:
     from engine.badges.catalogue import BadgeClassSpec, NetworkSpec
     from engine.committees import CommitteeRule
+    from engine.connectors import Connector
     from engine.gates import GateContext
 
 hookspec = pluggy.HookspecMarker("parcours")
@@ -60,9 +61,11 @@ def parcours_committee_rules() -> dict[str, CommitteeRule]:
 
 
 @hookspec
-def parcours_passport_connectors() -> dict[str, Any]:
-    """Connectors that deliver issued badges somewhere (a backpack, a partner's system),
-    keyed by name."""
+def parcours_passport_connectors() -> dict[str, Connector]:
+    """Connectors that deliver issued badges somewhere (a participant's Open Badge Passport,
+    the network's Open Badge Factory account), keyed by name. See `engine.connectors`: the
+    outbox queues `payload(...)` when a badge of the connector's network is issued and calls
+    `send(...)` until it succeeds."""
 
 
 @hookspec

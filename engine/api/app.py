@@ -46,6 +46,7 @@ def create_app(rt: Runtime | None = None, public_url: str | None = None) -> Fast
     )
     app.state.rt = rt or Runtime()
     app.state.urls = urls(public_url)
+    app.state.rt.urls = app.state.urls  # what the outbox sends points at this server
 
     @app.exception_handler(ParcoursError)
     async def _problem(request: Request, exc: ParcoursError) -> Response:

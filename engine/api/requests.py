@@ -13,7 +13,7 @@ from pydantic import BaseModel, EmailStr, Field
 
 from engine import uploads
 from engine.api.v1 import Anyone, PageNo, PerPage, Staff, paged, rt_of
-from engine.services import committees, proposals, requests, shares
+from engine.services import committees, outbox, proposals, requests, shares
 
 router = APIRouter(prefix="/api/v1")
 
@@ -284,3 +284,36 @@ def partner_feed(
         for i in result.items
     ]
     return paged(items, page, per_page, result.total)
+
+
+class WebhookBody(BaseModel):
+    organisation: str = Field(min_length=1, max_length=80)
+    url: str = Field(min_length=8, max_length=500, pattern="^https?://")
+
+
+@router.put(
+    "/partner/webhook",
+    tags=["Partenaires"],
+    summary="Recevoir les badges partagés par webhook signé (HMAC-SHA256) ; renvoie le secret",
+)
+def partner_webhook(body: WebhookBody, request: Request, who: Staff) -> dict[str, str]:
+    secret = shares.set_webhook(rt_of(request), body.organisation, body.url, by=who)
+    return {"secret": secret}
+
+
+@router.get("/deliveries", tags=["Envois"], summary="File des envois (administrateurs de réseau)")
+def deliveries(
+    request: Request,
+    who: Staff,
+    status: Literal["pending", "sending", "sent", "dead"] | None = None,
+    page: PageNo = 1,
+    per_page: PerPage = 50,
+):
+    rows, total = outbox.listing(rt_of(request), who, status=status, page=page, per_page=per_page)
+    return paged([asdict(r) for r in rows], page, per_page, total)
+
+
+@router.post("/deliveries/{delivery_id}/retry", tags=["Envois"], status_code=204)
+def retry_delivery(delivery_id: int, request: Request, who: Staff) -> Response:
+    outbox.retry(rt_of(request), delivery_id, who)
+    return Response(status_code=204)

@@ -301,8 +301,14 @@ def get_participant(participant_id: int, request: Request, who: Anyone) -> dict[
 
 
 @router.post("/participants/{participant_id}/link", tags=["Participants"], status_code=201)
-def participant_link(participant_id: int, request: Request, who: Staff) -> dict[str, str]:
-    token = accounts.magic_link(rt_of(request), participant_id, by=who.ref)
+def participant_link(
+    participant_id: int,
+    request: Request,
+    who: Staff,
+    send: Annotated[bool, Query(description="Envoyer aussi le lien par e-mail")] = True,
+) -> dict[str, str]:
+    rt = rt_of(request)
+    token = accounts.magic_link(rt, participant_id, by=who.ref, send=send)
     return {"url": f"{request.app.state.urls.base}/lien/{token}"}
 
 

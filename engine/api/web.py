@@ -293,7 +293,7 @@ def participant_link(request: Request, eid: int, csrf: Annotated[str, Form()] = 
     who = _staff_form(request, csrf)
     rt = _rt(request)
     dashboard.may_see(rt, who, eid)
-    token = accounts.magic_link(rt, _participant_of(rt, eid), by=who.ref)
+    token = accounts.magic_link(rt, _participant_of(rt, eid), by=who.ref, send=True)
     link = f"{request.app.state.urls.base}/lien/{token}"
     return _enrollment_page(request, who, eid, link=link)
 

@@ -574,10 +574,6 @@ def decide(
     _run(body)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 # ---------------------------------------------------------------- Open Badges
 
 badge_app = typer.Typer(
@@ -825,3 +821,10 @@ def recommend_request(
         typer.echo(f"Lien à envoyer à {email} : {link}")
 
     _run(body)
+
+
+from engine.cli import delivery  # noqa: E402  (registers `parcours outbox`, `partner`, `scheduler`)
+
+app.add_typer(delivery.outbox_app, name="outbox")
+app.add_typer(delivery.partner_app, name="partner")
+app.command("scheduler")(delivery.scheduler)

@@ -161,9 +161,20 @@ def from_api_token(rt: Runtime, token: str) -> Principal | None:
 
 
 def magic_link(
-    rt: Runtime, participant_id: int, *, by: str | int, now: datetime | None = None
+    rt: Runtime,
+    participant_id: int,
+    *,
+    by: str | int,
+    now: datetime | None = None,
+    send: bool = False,
 ) -> str:
-    """A link token for a participant, made by staff of the participant's structure."""
+    """A link token for a participant, made by staff of the participant's structure. With
+    `send`, the link also leaves by e-mail (through the outbox) when the participant has an
+    address."""
+    from engine import mail
+    from engine.services.outbox import queue_email
+    from engine.store.tables import Organisation
+
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     with rt.unit_of_work() as session:
@@ -180,6 +191,23 @@ def magic_link(
                 expires_at=now + timedelta(days=LINK_DAYS),
             )
         )
+        if send and person.email:
+            structure = session.get(Organisation, person.structure_id)
+            subject, body = mail.render(
+                "lien",
+                given_name=person.given_name,
+                structure=structure.name if structure else "Votre structure",
+                url=f"{rt.urls.base}/lien/{token}",
+                days=LINK_DAYS,
+            )
+            queue_email(
+                session,
+                key=f"lien:{_digest(token)}",
+                to=person.email,
+                subject=subject,
+                body=body,
+                now=now,
+            )
     return token
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from engine import mail
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.openbadges import keys, ob2, ob3
 from engine.openbadges.baking import bake_png, bake_svg
@@ -21,6 +22,7 @@ from engine.openbadges.status import LIST_SIZE, encode, locate
 from engine.openbadges.urls import PublicUrls, public_base_url
 from engine.roles import OrganisationKind, Role
 from engine.services.organisations import get_organisation, require_staff
+from engine.services.outbox import queue_email
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     Assertion,
@@ -500,8 +502,8 @@ def request_recommendation(
     days: int = 30,
     now: datetime | None = None,
 ) -> str:
-    """The participant asks a company that hosted them to recommend a badge; returns the
-    single-use link to send to the company's contact by e-mail."""
+    """The participant asks a company that hosted them to recommend a badge; the single-use
+    link leaves by e-mail to the company's contact (outbox) and is returned."""
     now = now or utcnow()
     if "@" not in email:
         raise InvalidInput(f"email : « {email} » n'est pas une adresse e-mail")
@@ -523,7 +525,24 @@ def request_recommendation(
                 expires_at=now + timedelta(days=days),
             )
         )
-    return f"{u.base}/recommandations/{token}"
+        url = f"{u.base}/recommandations/{token}"
+        subject, body = mail.render(
+            "recommandation",
+            holder=badge.holder.display_name,
+            badge=badge.badge_class.name,
+            company=org.name,
+            url=url,
+            days=days,
+        )
+        queue_email(
+            session,
+            key=f"recommandation:{_token_hash(token)}",
+            to=email,
+            subject=subject,
+            body=body,
+            now=now,
+        )
+    return url
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from engine.services.organisations import (
     require_staff,
     staff_match,
 )
+from engine.services.outbox import queue_issued
 from engine.services.pathways import latest_version
 from engine.services.runtime import Db, Runtime
 from engine.services.shares import share_issued
@@ -283,6 +284,7 @@ def enroll(
             held=held_badges(session, person.id),
             email=person.email,
         )
+        queue_issued(rt, session, issued, now)
         session.add(
             AuditEvent(
                 enrollment_id=enrollment.id,
@@ -370,6 +372,7 @@ def advance(
                 now,
                 held=ctx.held if ctx.held_known else None,
             )
+            queue_issued(rt, conn, issued, now)
             shares = pathway.shares_for(transition, row.stage)
             if shares and issued:
                 share_issued(conn, shares, issued, actor_id, now)
@@ -636,6 +639,7 @@ def award(
             held=held,
             evidence=evidence,
         )
+        queue_issued(rt, session, issued, now)
         session.add(
             AuditEvent(
                 enrollment_id=row.id,

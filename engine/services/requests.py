@@ -26,6 +26,7 @@ from engine.roles import Role
 from engine.services.accounts import Principal
 from engine.services.dashboard import structure_ids
 from engine.services.evidence import attach
+from engine.services.outbox import queue_issued
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     AuditEvent,
@@ -575,6 +576,7 @@ def _decide(
             held=None,
             evidence=evidence,
         )
+        queue_issued(rt, session, issued, now)
         if not issued:
             raise Conflict(f"le badge {bc.name} est déjà détenu")
         req.assertion_id = issued[0][0]

@@ -13,8 +13,10 @@ from sqlalchemy import Connection, Engine, select
 from sqlmodel import Session
 
 from engine.committees import CommitteeRule
+from engine.connectors import Connector
 from engine.errors import NotFound
 from engine.hookspecs import GateCheck
+from engine.openbadges.urls import PublicUrls, public_base_url
 from engine.pathways.model import BadgeRequirement, Pathway
 from engine.plugins import committee_rules, default_plugin_manager, gate_checks
 from engine.store.database import make_engine, unit_of_work
@@ -58,6 +60,9 @@ class Runtime:
         self._lookups: tuple[dict[str, str], dict[str, BadgeRequirement]] | None = None
         self._checks: dict[str, GateCheck] | None = None
         self._rules: dict[str, CommitteeRule] | None = None
+        self._connectors: dict[str, Connector] | None = None
+        self.urls = PublicUrls(public_base_url())
+        """Public addresses for what is sent out; the web app sets its own."""
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
@@ -124,6 +129,14 @@ class Runtime:
             self.forget_catalogue()
             entry = self.catalogue(db).get(slug)
         return entry
+
+    @property
+    def connectors(self) -> dict[str, Connector]:
+        if self._connectors is None:
+            self._connectors = {}
+            for provided in self.pm.hook.parcours_passport_connectors():
+                self._connectors.update(provided)
+        return self._connectors
 
     @property
     def committee_rules(self) -> dict[str, CommitteeRule]:

@@ -14,10 +14,11 @@ from datetime import datetime
 from sqlalchemy import Connection, func, insert, select
 from sqlmodel import Session
 
-from engine.errors import Conflict, Forbidden, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.roles import Role
 from engine.services.accounts import Principal
 from engine.services.dashboard import structure_ids
+from engine.services.outbox import queue_shares
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     Assertion,
@@ -62,6 +63,7 @@ def share_issued(
         for aid, slug in wanted
     ]
     db.execute(insert(Share), rows)
+    queue_shares(db, [(r["assertion_id"], r["organisation_id"]) for r in rows], now)
     return len(rows)
 
 
@@ -109,6 +111,8 @@ def share(
                     shared_at=now,
                 )
             )
+            session.flush()
+            queue_shares(session, [(assertion_id, org.id)], now)
 
 
 @dataclass(frozen=True)
@@ -185,3 +189,36 @@ def feed(
         for a, s, n, g, f, org, at, issued, revoked in rows
     ]
     return Feed(items, page, per_page, total)
+
+
+def set_webhook(rt: Runtime, organisation: str, url: str, *, by: Principal) -> str:
+    """A partner's staff (or a network admin) set where the partner receives its badges;
+    returns the new signing secret, shown once."""
+    import secrets
+
+    from engine.store.tables import PartnerWebhook
+
+    if not url.startswith(("https://", "http://")):
+        raise InvalidInput("url : adresse http(s) attendue")
+    with rt.unit_of_work() as session:
+        org = session.execute(
+            select(Organisation).where(Organisation.slug == organisation)
+        ).scalar_one_or_none()
+        if org is None or org.kind != "partner":
+            raise NotFound(f"partenaire « {organisation} » introuvable")
+        allowed = session.execute(
+            select(StaffRole.id).where(
+                StaffRole.person_id == by.person_id,
+                ((StaffRole.organisation_id == org.id) & (StaffRole.role == Role.PARTNER.value))
+                | (StaffRole.role == Role.NETWORK_ADMIN.value),
+            )
+        ).first()
+        if allowed is None:
+            raise Forbidden("seul le partenaire lui-même ou un réseau règle ce webhook")
+        secret = "whsec_" + secrets.token_urlsafe(32)
+        hook = session.get(PartnerWebhook, org.id) or PartnerWebhook(
+            organisation_id=org.id, url=url, secret=secret, created_at=utcnow()
+        )
+        hook.url, hook.secret = url, secret
+        session.add(hook)
+    return secret

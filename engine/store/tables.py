@@ -395,6 +395,46 @@ class EvidenceFile(SQLModel, table=True):
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per thing to send (partner webhook, passport push, e-mail), written
+    in the same transaction as the event that causes it. `key` is the idempotency key the
+    receiver sees, so a retried delivery is never taken twice."""
+
+    __table_args__ = (Index("ix_delivery_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    channel: str = Field(max_length=20)
+    target: str = Field(max_length=254)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = _ts(nullable=False)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = _ts(nullable=True)
+    last_error: str | None = None
+    created_at: datetime = _ts(nullable=False)
+    sent_at: datetime | None = _ts(nullable=True)
+
+
+class PartnerWebhook(SQLModel, table=True):
+    """Where a partner (GEIQ, ADIE...) receives the badges shared with it, signed with its
+    secret (HMAC-SHA256)."""
+
+    organisation_id: int = Field(foreign_key="organisation.id", primary_key=True)
+    url: str = Field(max_length=500)
+    secret: str = Field(max_length=100)
+    created_at: datetime = _ts(nullable=False)
+
+
+class SchedulerLock(SQLModel, table=True):
+    """Held by the one running `parcours scheduler`, refreshed by its heartbeat."""
+
+    name: str = Field(primary_key=True, max_length=40)
+    holder: str = Field(max_length=120)
+    heartbeat_at: datetime = _ts(nullable=False)
+
+
 @event.listens_for(Session, "before_flush")
 def _audit_is_append_only(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):

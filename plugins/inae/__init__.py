@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from engine.badges.catalogue import BadgeClassSpec, NetworkSpec, load_catalogue
 from engine.committees import CommitteeRule
+from engine.connectors import ObfConnector
 from engine.hookspecs import hookimpl
 from engine.roles import Role
 
@@ -48,4 +51,26 @@ def parcours_committee_rules() -> dict[str, CommitteeRule]:
             min_structures=2,
             member_roles=[*_STAFF, Role.NETWORK_ADMIN],
         ),
+    }
+
+
+@hookimpl
+def parcours_passport_connectors() -> dict[str, ObfConnector]:
+    """Step 2 of INAÉ's process: participants keep their badges in Open Badge Passport. INAÉ's
+    badges are mirrored in its Open Badge Factory account (ids in obf.yaml, examples to
+    replace); issuing there e-mails the participant, who accepts the badge into Passport."""
+    mapping = yaml.safe_load((Path(__file__).parent / "obf.yaml").read_text(encoding="utf-8"))
+    return {
+        "open_badge_passport": ObfConnector(
+            name="open_badge_passport",
+            network="inae",
+            badges=mapping["badges"],
+            email_subject="Votre badge INAÉ vous attend dans Open Badge Passport",
+            email_body=(
+                "Bonjour,\n\nvotre structure d'insertion vous a délivré un Open Badge "
+                "d'INAÉ. Acceptez-le dans votre compte Open Badge Passport (gratuit, sans "
+                "exploitation commerciale de vos données) pour le montrer aux employeurs."
+            ),
+            email_link_text="Recevoir mon badge",
+        )
     }

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from engine.badges.catalogue import BadgeClassSpec, NetworkSpec, load_catalogue
+from engine.connectors import ObfConnector
 from engine.gates import GateContext
 from engine.hookspecs import GateCheck, hookimpl
 
@@ -48,3 +51,22 @@ def parcours_demo(rt: object, demo: object) -> list[int]:
     from plugins.sato.demo import play
 
     return play(rt, demo)  # type: ignore[arg-type]
+
+
+@hookimpl
+def parcours_passport_connectors() -> dict[str, ObfConnector]:
+    """SATO's digital workshop manages its badges on Open Badge Factory (seed, project E): the
+    stage badges Parcours issues are issued there too, for the person's e-mail."""
+    mapping = yaml.safe_load((HERE / "obf.yaml").read_text(encoding="utf-8"))
+    return {
+        "open_badge_factory": ObfConnector(
+            name="open_badge_factory",
+            network="sato",
+            badges=mapping["badges"],
+            email_subject="SATO : un nouveau badge pour votre parcours",
+            email_body=(
+                "Bonjour,\n\nune étape de votre parcours avec SATO est validée : votre badge "
+                "vous attend. Ajoutez-le à votre sac à badges pour le montrer aux employeurs."
+            ),
+        )
+    }

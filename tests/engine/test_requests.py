@@ -274,3 +274,30 @@ def test_erasure_reaches_requests_their_evidence_and_reviews(inae: Runtime) -> N
         ]
         notes = [e.note for e in s.execute(select(AuditEvent)).scalars()]
     assert not any(n and "Lina" in n for n in notes)
+
+
+def test_committee_sessions_and_reminders_reach_the_members_once(inae: Runtime) -> None:
+    from datetime import timedelta
+
+    from engine.services import scheduler
+    from engine.store.tables import Delivery
+    from tests.conftest import T0
+
+    _crossed(inae)
+    requests.submit(
+        inae, "inae.engagement", by=principal(inae, PESSAC_CIP), participant_id=_lina(inae), now=T0
+    )
+    assert scheduler.committee_sessions(inae, now=T0) == 4
+    scheduler.committee_sessions(inae, now=T0)  # same session: nothing new
+    assert scheduler.request_reminders(inae, now=T0 + timedelta(days=3)) == 0
+    assert scheduler.request_reminders(inae, now=T0 + timedelta(days=15)) == 4
+    with inae.unit_of_work() as s:
+        rows = list(s.execute(select(Delivery).order_by(Delivery.id)).scalars())
+    assert len(rows) == 8
+    agenda = rows[0].payload
+    assert agenda["subject"].startswith("Comité croisé Nouvelle-Aquitaine : ordre du jour")
+    assert "Engagement dans son parcours — Lina Haddad" in agenda["body"]
+    assert "aucun membre de la structure du participant ne vote" in agenda["body"]
+    assert rows[4].payload["subject"] == (
+        "Demande de badge en attente depuis 15 jours : Engagement dans son parcours"
+    )

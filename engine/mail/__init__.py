@@ -1,0 +1,22 @@
+"""French e-mail templates (Jinja2, plain text): the first line of a template is its subject."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+    autoescape=False,  # plain-text mail
+)
+
+
+def render(name: str, **context: Any) -> tuple[str, str]:
+    """(subject, body) of `name`.txt."""
+    text = _env.get_template(f"{name}.txt").render(**context)
+    subject, _, body = text.partition("\n")
+    return subject.strip(), body.lstrip("\n")

@@ -1,0 +1,417 @@
+"""The outbox: deliveries (partner webhooks, connectors, e-mail) are rows written in the same
+transaction as the event that causes them, then sent by workers.
+
+A worker claims due rows in one UPDATE (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two
+workers never claim the same row; SQLite has one writer at a time), sends them outside any
+transaction, then marks each sent, or schedules a retry with exponential backoff, or, after
+`MAX_ATTEMPTS`, leaves it dead for an administrator to retry. A worker that dies mid-delivery
+leaves its claim to expire (`LEASE`); the row is sent again with the same idempotency key,
+which the receiver uses to take it once.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from engine import webhooks
+from engine.connectors import DeliveryFailed, IssuedFor
+from engine.errors import Forbidden, NotFound
+from engine.roles import Role
+from engine.services.accounts import Principal
+from engine.services.runtime import Runtime
+from engine.store.tables import (
+    Assertion,
+    BadgeClass,
+    Delivery,
+    Organisation,
+    PartnerWebhook,
+    Person,
+    Share,
+    StaffRole,
+    utcnow,
+)
+
+BACKOFF = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(hours=6)
+MAX_ATTEMPTS = 12  # about 35 hours of retries before a row is dead
+LEASE = timedelta(minutes=5)
+
+Db = Connection | Session
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def enqueue(
+    db: Db, *, key: str, channel: str, target: str, payload: dict[str, Any], now: datetime
+) -> None:
+    """Queue one delivery in the caller's transaction; a key already queued is left as it is."""
+    dialect = db.get_bind().dialect.name if isinstance(db, Session) else db.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.execute(
+        insert(Delivery)
+        .values(
+            key=key,
+            channel=channel,
+            target=target,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+
+
+def queue_issued(
+    rt: Runtime, db: Db, issued: Iterable[tuple[str, str, int]], now: datetime
+) -> None:
+    """Connector deliveries for badges just issued (a participant's Passport, OBF...)."""
+    connectors = [c for c in rt.connectors.values() if c.enabled()]
+    if not connectors:
+        return
+    from engine.badges.issuing import recipient_email
+
+    catalogue = rt.catalogue(db)
+    for assertion_id, badge, recipient in issued:
+        entry = catalogue.get(badge)
+        for connector in connectors:
+            if entry is None or connector.network != entry.network:
+                continue
+            payload = connector.payload(
+                IssuedFor(
+                    assertion_id,
+                    badge,
+                    entry.network,
+                    recipient_email(db, recipient),
+                    rt.urls.assertion(assertion_id),
+                    int(now.timestamp()),
+                )
+            )
+            if payload is not None:
+                enqueue(
+                    db,
+                    key=f"{connector.name}:{assertion_id}",
+                    channel="connector",
+                    target=connector.name,
+                    payload=payload,
+                    now=now,
+                )
+
+
+def queue_shares(db: Db, shares: list[tuple[str, int]], now: datetime) -> None:
+    """Webhook deliveries for badges shared with partners that have a webhook."""
+    if not shares:
+        return
+    hooked = dict(
+        db.execute(
+            select(PartnerWebhook.organisation_id, Organisation.slug)
+            .join(Organisation, Organisation.id == PartnerWebhook.organisation_id)
+            .where(PartnerWebhook.organisation_id.in_({org for _, org in shares}))
+        ).all()
+    )
+    for assertion_id, org in shares:
+        if org in hooked:
+            enqueue(
+                db,
+                key=f"webhook:{hooked[org]}:{assertion_id}",
+                channel="webhook",
+                target=hooked[org],
+                payload={"assertion_id": assertion_id},
+                now=now,
+            )
+
+
+def queue_email(db: Db, *, key: str, to: str, subject: str, body: str, now: datetime) -> None:
+    enqueue(
+        db,
+        key=key,
+        channel="email",
+        target=to,
+        payload={"subject": subject, "body": body},
+        now=now,
+    )
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    channel: str
+    target: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def claim(rt: Runtime, worker: str, now: datetime, limit: int = 50) -> list[Claimed]:
+    """Take up to `limit` due rows for this worker, atomically; expired claims come back."""
+    with rt.transaction() as conn:
+        conn.execute(
+            update(Delivery)
+            .where(Delivery.status == "sending", Delivery.claimed_at < now - LEASE)
+            .values(status="pending", claimed_by=None)
+        )
+        due = (
+            select(Delivery.id)
+            .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = conn.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(due.scalar_subquery()))
+            .values(status="sending", claimed_by=worker, claimed_at=now)
+            .returning(
+                Delivery.id,
+                Delivery.key,
+                Delivery.channel,
+                Delivery.target,
+                Delivery.payload,
+                Delivery.attempts,
+            )
+        ).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+def _finish(rt: Runtime, item: Claimed, worker: str, now: datetime, error: str | None) -> None:
+    with rt.transaction() as conn:
+        mine = (Delivery.id == item.id) & (Delivery.claimed_by == worker)
+        if error is None:
+            conn.execute(
+                update(Delivery)
+                .where(mine)
+                .values(status="sent", sent_at=now, attempts=item.attempts + 1, last_error=None)
+            )
+            return
+        attempts = item.attempts + 1
+        conn.execute(
+            update(Delivery)
+            .where(mine)
+            .values(
+                status="dead" if attempts >= MAX_ATTEMPTS else "pending",
+                attempts=attempts,
+                next_attempt_at=now + backoff(attempts),
+                claimed_by=None,
+                last_error=error[:2000],
+            )
+        )
+
+
+def work(
+    rt: Runtime,
+    *,
+    now: datetime | None = None,
+    worker: str | None = None,
+    limit: int = 50,
+    clock: Callable[[], datetime] | None = None,
+) -> tuple[int, int]:
+    """One pass: claim due rows and send them. Returns (sent, failed)."""
+    worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    now = now or utcnow()
+    sent = failed = 0
+    for item in claim(rt, worker, now, limit):
+        try:
+            _send(rt, item)
+            error = None
+            sent += 1
+        except (DeliveryFailed, httpx.HTTPError, OSError, smtplib.SMTPException) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            failed += 1
+        _finish(rt, item, worker, clock() if clock else now, error)
+    return sent, failed
+
+
+def run(rt: Runtime, *, interval: float = 2.0, stop: Callable[[], bool] = lambda: False) -> None:
+    """A worker loop (`parcours outbox work`): pass after pass, resting when idle."""
+    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    while not stop():
+        sent, failed = work(rt, worker=worker)
+        if not sent and not failed:
+            time.sleep(interval)
+
+
+def _send(rt: Runtime, item: Claimed) -> None:
+    if item.channel == "webhook":
+        _send_webhook(rt, item)
+    elif item.channel == "connector":
+        connector = rt.connectors.get(item.target)
+        if connector is None:
+            raise DeliveryFailed(f"connecteur « {item.target} » absent (plugin non chargé)")
+        connector.send(item.payload, item.key)
+    elif item.channel == "email":
+        _send_email(item)
+    else:
+        raise DeliveryFailed(f"canal inconnu « {item.channel} »")
+
+
+def webhook_payload(rt: Runtime, item_key: str, partner: str, assertion_id: str) -> dict[str, Any]:
+    """The documented webhook body (type ``badge.shared``), read when it is sent."""
+    with rt.unit_of_work() as s:
+        row = s.execute(
+            select(Assertion, BadgeClass.slug, BadgeClass.name, Person, Share.reason)
+            .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
+            .join(Person, Person.id == Assertion.recipient_id)
+            .join(Share, Share.assertion_id == Assertion.id)
+            .join(Organisation, Organisation.id == Share.organisation_id)
+            .where(Assertion.id == assertion_id, Organisation.slug == partner)
+        ).first()
+    if row is None:
+        raise DeliveryFailed(f"badge {assertion_id} non partagé avec {partner}")
+    a, slug, name, person, reason = row
+    u = rt.urls
+    return {
+        "type": "badge.shared",
+        "id": item_key,
+        "partner": partner,
+        "reason": reason,
+        "badge": {
+            "assertion_id": a.id,
+            "badge_class": slug,
+            "name": name,
+            "issued_on": a.issued_on.isoformat(),
+            "revoked": a.revoked_at is not None,
+            "assertion_url": u.assertion(a.id),
+            "credential_url": u.credential(a.id),
+            "page_url": u.page(a.id),
+        },
+        "recipient": {"name": person.display_name},
+    }
+
+
+def _send_webhook(rt: Runtime, item: Claimed) -> None:
+    with rt.unit_of_work() as s:
+        hook = s.execute(
+            select(PartnerWebhook)
+            .join(Organisation, Organisation.id == PartnerWebhook.organisation_id)
+            .where(Organisation.slug == item.target)
+        ).scalar_one_or_none()
+    if hook is None:
+        raise DeliveryFailed(f"aucun webhook pour {item.target}")
+    body = webhooks.body_of(
+        webhook_payload(rt, item.key, item.target, item.payload["assertion_id"])
+    )
+    headers = webhooks.headers(hook.secret, int(time.time()), body, item.key)
+    resp = httpx.post(hook.url, content=body, headers=headers, timeout=10)
+    if resp.status_code >= 300 and resp.status_code != 409:  # 409: already taken
+        raise DeliveryFailed(f"webhook {item.target} : HTTP {resp.status_code}")
+
+
+def _send_email(item: Claimed) -> None:
+    message = EmailMessage()
+    message["From"] = os.environ.get(
+        "PARCOURS_SMTP_FROM", "Parcours <ne-pas-repondre@parcours.local>"
+    )
+    message["To"] = item.target
+    message["Subject"] = item.payload["subject"]
+    message["Message-ID"] = f"<{uuid.uuid5(uuid.NAMESPACE_URL, item.key)}@parcours>"
+    message.set_content(item.payload["body"])
+    host = os.environ.get("PARCOURS_SMTP_HOST", "127.0.0.1")
+    port = int(os.environ.get("PARCOURS_SMTP_PORT", "25"))
+    with smtplib.SMTP(host, port, timeout=10) as smtp:
+        if os.environ.get("PARCOURS_SMTP_STARTTLS") == "1":
+            smtp.starttls()
+        if os.environ.get("PARCOURS_SMTP_USER"):
+            smtp.login(
+                os.environ["PARCOURS_SMTP_USER"], os.environ.get("PARCOURS_SMTP_PASSWORD", "")
+            )
+        smtp.send_message(message)
+
+
+# --- administration -----------------------------------------------------------------------
+
+
+def _admin(session: Session, who: Principal) -> None:
+    found = session.execute(
+        select(StaffRole.id).where(
+            StaffRole.person_id == who.person_id, StaffRole.role == Role.NETWORK_ADMIN.value
+        )
+    ).first()
+    if found is None:
+        raise Forbidden("réservé aux administrateurs de réseau")
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: int
+    key: str
+    channel: str
+    target: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def listing(
+    rt: Runtime,
+    who: Principal | None,
+    *,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> tuple[list[DeliveryRow], int]:
+    """Deliveries, newest first; `who` None is the command line (a local administrator)."""
+    with rt.unit_of_work() as session:
+        if who is not None:
+            _admin(session, who)
+        query = select(Delivery)
+        if status:
+            query = query.where(Delivery.status == status)
+        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = session.execute(
+            query.order_by(Delivery.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        ).scalars()
+        return [
+            DeliveryRow(
+                d.id,  # type: ignore[arg-type]
+                d.key,
+                d.channel,
+                d.target,
+                d.status,
+                d.attempts,
+                d.next_attempt_at,
+                d.last_error,
+                d.created_at,
+                d.sent_at,
+            )
+            for d in rows
+        ], total
+
+
+def retry(
+    rt: Runtime, delivery_id: int, who: Principal | None, now: datetime | None = None
+) -> None:
+    """Send a dead (or waiting) delivery again at once, with the same idempotency key."""
+    with rt.unit_of_work() as session:
+        if who is not None:
+            _admin(session, who)
+        row = session.get(Delivery, delivery_id)
+        if row is None:
+            raise NotFound(f"envoi n° {delivery_id} introuvable")
+        if row.status in ("sent", "sending"):
+            raise Forbidden(f"l'envoi n° {delivery_id} est {row.status}")
+        row.status, row.attempts, row.next_attempt_at = "pending", 0, now or utcnow()
+        session.add(row)

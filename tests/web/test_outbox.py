@@ -1,0 +1,299 @@
+"""The outbox, end to end over real sockets: a partner's signed webhook (a receiver that
+checks signatures and takes each idempotency key once), Open Badge Factory's API (a fake
+server with its token and issue endpoints), e-mail (aiosmtpd on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi import FastAPI, Form, Request, Response
+from sqlalchemy import select
+
+from engine import webhooks
+from engine.services import accounts, outbox, people, requests, shares
+from engine.services import enrollments as e
+from engine.services.accounts import principal
+from engine.services.organisations import add_staff, upsert_organisation
+from engine.store.tables import Delivery
+from tests.conftest import CIP, NETWORK_ADMIN, T0
+from tests.third_party import free_port, serving
+from tests.web.conftest import WORKFLOWS
+
+
+class Receiver:
+    """A partner's webhook endpoint: refuses bad signatures and replays, takes a key once."""
+
+    def __init__(self, secret: str = "") -> None:
+        self.secret = secret
+        self.seen: list[str] = []
+        self.taken: dict[str, dict] = {}
+        self.down = False
+        self.hold = threading.Event()  # set: the next request waits until released
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.app = FastAPI()
+
+        @self.app.post("/hook")
+        async def hook(request: Request) -> Response:
+            body = await request.body()
+            if self.down:
+                return Response(status_code=503)
+            refused = webhooks.verify(self.secret, request.headers, body, time.time())
+            if refused:
+                return Response(refused, status_code=401)
+            key = request.headers["idempotency-key"]
+            if self.hold.is_set():
+                self.hold.clear()
+                self.holding.set()
+                while not self.release.is_set():  # the worker gets killed meanwhile
+                    await _sleep(0.05)
+            with self.lock:
+                self.seen.append(key)
+                if key in self.taken:
+                    return Response(status_code=409)
+                import json
+
+                self.taken[key] = json.loads(body)
+            return Response(status_code=204)
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+def _geiq_with_webhook(web, url: str) -> str:
+    with web.unit_of_work() as s:
+        add_staff(s, "gwen@geiq.example", "Gwen", "Le Bris", [("geiq-industrie", "partner")])
+    return shares.set_webhook(web, "geiq-industrie", url, by=principal(web, "gwen@geiq.example"))
+
+
+def _complete_atelier(web, name: str = "Diallo", now=T0) -> int:
+    eid = e.enroll(web, "atelier-decouverte", "sato-interim", e.Participant("Awa", name), by=CIP)
+    e.advance(web, eid, "demarrer", by=CIP, now=now)
+    e.add_evidence(web, eid, "fiche-atelier", by=CIP, now=now)
+    e.advance(web, eid, "valider-atelier", by=CIP, now=now)  # shares with the GEIQ
+    return eid
+
+
+def _rows(web) -> list[Delivery]:
+    with web.unit_of_work() as s:
+        return list(s.execute(select(Delivery).order_by(Delivery.id)).scalars())
+
+
+def test_a_stage_badge_reaches_the_partner_signed_once(web) -> None:
+    receiver = Receiver()
+    port = free_port()
+    with serving(receiver.app, port):
+        receiver.secret = _geiq_with_webhook(web, f"http://127.0.0.1:{port}/hook")
+        _complete_atelier(web)
+        [row] = _rows(web)
+        assert (row.channel, row.target, row.status) == ("webhook", "geiq-industrie", "pending")
+        assert outbox.work(web) == (1, 0)
+        assert outbox.work(web) == (0, 0)
+    [payload] = receiver.taken.values()
+    assert payload["type"] == "badge.shared" and payload["partner"] == "geiq-industrie"
+    assert payload["badge"]["badge_class"] == "sato.securite-atelier"
+    assert payload["recipient"] == {"name": "Awa Diallo"}
+    assert _rows(web)[0].status == "sent"
+    body = webhooks.body_of(payload)
+    assert webhooks.verify("autre", webhooks.headers("x", int(time.time()), body, "k"), body, 0)
+
+
+def test_a_partner_down_for_hours_gets_the_badge_after_with_backoff(web) -> None:
+    receiver = Receiver()
+    port = free_port()
+    with serving(receiver.app, port):
+        receiver.secret = _geiq_with_webhook(web, f"http://127.0.0.1:{port}/hook")
+        _complete_atelier(web)
+        receiver.down = True
+        now = T0
+        waits = []
+        for _ in range(8):  # about two hours of simulated retries
+            assert outbox.work(web, now=now) == (0, 1)
+            [row] = _rows(web)
+            waits.append(row.next_attempt_at.replace(tzinfo=None) - now.replace(tzinfo=None))
+            assert outbox.work(web, now=now + waits[-1] - timedelta(seconds=1)) == (0, 0)
+            now += waits[-1]
+        assert waits[:4] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
+        assert row.status == "pending" and "503" in row.last_error
+        receiver.down = False
+        assert outbox.work(web, now=now) == (1, 0)
+    assert len(receiver.taken) == 1 and _rows(web)[0].attempts == 9
+
+
+def test_a_dead_delivery_is_shown_and_retried_by_an_admin(web) -> None:
+    receiver = Receiver()
+    port = free_port()
+    with serving(receiver.app, port):
+        receiver.secret = _geiq_with_webhook(web, f"http://127.0.0.1:{port}/hook")
+        _complete_atelier(web)
+        receiver.down = True
+        now = T0
+        for _ in range(outbox.MAX_ATTEMPTS):
+            outbox.work(web, now=now)
+            now += outbox.MAX_BACKOFF
+        admin = principal(web, NETWORK_ADMIN)
+        [dead], total = outbox.listing(web, admin, status="dead")
+        assert total == 1 and dead.attempts == outbox.MAX_ATTEMPTS
+        with pytest.raises(Exception, match="administrateurs de réseau"):
+            outbox.listing(web, principal(web, CIP))
+        receiver.down = False
+        outbox.retry(web, dead.id, admin, now=now)
+        assert outbox.work(web, now=now) == (1, 0)
+    assert list(receiver.taken) == [dead.key]
+
+
+def test_a_worker_killed_mid_delivery_delivers_exactly_once_after_restart(web, db_url) -> None:
+    receiver = Receiver()
+    port = free_port()
+    with serving(receiver.app, port):
+        receiver.secret = _geiq_with_webhook(web, f"http://127.0.0.1:{port}/hook")
+        _complete_atelier(web)
+        receiver.hold.set()
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", "--db", db_url, "outbox", "work", "--once"],
+            env={**os.environ, "PARCOURS_WORKFLOWS": str(WORKFLOWS)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert receiver.holding.wait(30), "the worker never called the partner"
+        worker.kill()  # mid-delivery: the partner has the request, the worker never hears back
+        worker.wait()
+        receiver.release.set()
+        time.sleep(0.3)
+        [row] = _rows(web)
+        assert row.status == "sending"
+        later = row.claimed_at + outbox.LEASE + timedelta(seconds=1)
+        assert outbox.work(web, now=later) == (1, 0)  # the claim expired: sent again
+    assert receiver.seen == [row.key, row.key]  # the partner saw it twice...
+    assert list(receiver.taken) == [row.key]  # ...and took it once
+    assert _rows(web)[0].status == "sent"
+
+
+def test_two_workers_never_deliver_the_same_row_twice(web) -> None:
+    receiver = Receiver()
+    port = free_port()
+    with serving(receiver.app, port):
+        receiver.secret = _geiq_with_webhook(web, f"http://127.0.0.1:{port}/hook")
+        for i in range(30):
+            _complete_atelier(web, name=f"N{i}")
+        results: list[tuple[int, int]] = []
+
+        def drain(name: str) -> None:
+            while True:
+                sent, failed = outbox.work(web, worker=name, limit=3)
+                results.append((sent, failed))
+                if not sent and not failed:
+                    return
+
+        threads = [threading.Thread(target=drain, args=(f"w{i}",)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sum(s for s, _ in results) == 30 and sum(f for _, f in results) == 0
+    assert len(receiver.seen) == 30 == len(set(receiver.seen))
+    assert {r.status for r in _rows(web)} == {"sent"}
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+def test_links_and_recommendation_requests_leave_by_smtp_in_french(web, monkeypatch) -> None:
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("PARCOURS_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("PARCOURS_SMTP_PORT", str(port))
+        eid = e.enroll(
+            web,
+            "atelier-decouverte",
+            "sato-interim",
+            e.Participant("Awa", "Diallo", "awa@example.org"),
+            by=CIP,
+        )
+        participant = people.participants(web, principal(web, CIP))[0][0].id
+        token = accounts.magic_link(web, participant, by=CIP, send=True)
+        e.advance(web, eid, "demarrer", by=CIP)
+        from engine.services import badges
+
+        [(assertion, _, _)] = badges.badges_of(web, eid)
+        badges.request_recommendation(web, assertion, "adie", "rh@adie.example", web.urls)
+        assert outbox.work(web) == (2, 0)
+    finally:
+        controller.stop()
+    link, recommendation = box.messages
+    assert link["To"] == "awa@example.org"
+    assert link["Subject"] == "Votre espace Parcours : SATO Intérim vous envoie votre lien"
+    assert f"/lien/{token}" in link.get_content()
+    assert recommendation["To"] == "rh@adie.example"
+    assert "recommandation" in recommendation["Subject"]
+    assert "/recommandations/" in recommendation.get_content()
+
+
+def test_an_inae_badge_goes_to_open_badge_passport_through_obf(web, monkeypatch) -> None:
+    """INAÉ's connector speaks Open Badge Factory's API: OAuth2 client credentials, then
+    POST /v1/badge/{client_id}/{badge_id} for the participant's e-mail."""
+    calls: list[tuple[str, dict]] = []
+    obf = FastAPI()
+
+    @obf.post("/v1/client/oauth2/token")
+    def token(
+        grant_type: str = Form(), client_id: str = Form(), client_secret: str = Form()
+    ) -> dict:
+        assert (grant_type, client_id, client_secret) == ("client_credentials", "INAE1", "s3cr3t")
+        return {"access_token": "tok-1", "token_type": "bearer", "expires_in": 36000}
+
+    @obf.post("/v1/badge/{client_id}/{badge_id}", status_code=201)
+    async def issue(client_id: str, badge_id: str, request: Request) -> Response:
+        assert request.headers["authorization"] == "Bearer tok-1"
+        calls.append((f"{client_id}/{badge_id}", await request.json()))
+        return Response(
+            status_code=201, headers={"Location": f"/v1/event/{client_id}/EV{len(calls)}"}
+        )
+
+    port = free_port()
+    monkeypatch.setenv("PARCOURS_OBF_INAE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("PARCOURS_OBF_INAE_CLIENT_ID", "INAE1")
+    monkeypatch.setenv("PARCOURS_OBF_INAE_CLIENT_SECRET", "s3cr3t")
+    with web.unit_of_work() as s:
+        upsert_organisation(
+            s, "envie", "Envie", "structure", structure_kind="EI", networks=["inae"]
+        )
+        add_staff(s, "cip@envie.example", "Léa", "Roux", [("envie", "cip")])
+    cip = principal(web, "cip@envie.example")
+    lina = people.add_participant(web, "envie", "Lina", "Haddad", "lina@example.org", by=cip)
+    with web.unit_of_work() as s:
+        add_staff(s, "badges@inae.example", "Fanny", "Alexandre", [("inae", "network_admin")])
+    inae = principal(web, "badges@inae.example")
+    requests.configure(web, "envie", "inae.ponctualite", mode="network", by=inae)
+    rid = requests.submit(web, "inae.ponctualite", by=cip, participant_id=lina)
+    done = requests.review(web, rid, by=inae, approve=True, reason="Conforme")
+    with serving(obf, port):
+        assert outbox.work(web) == (1, 0)
+    [(path, body)] = calls
+    assert path == "INAE1/EXD6748B4A7C3A11"
+    assert body["recipient"] == ["lina@example.org"]
+    assert "Open Badge Passport" in body["email_subject"]
+    assert body["log_entry"]["parcours_assertion"].endswith(done.assertion_id)
+    assert _rows(web)[0].key == f"open_badge_passport:{done.assertion_id}"
