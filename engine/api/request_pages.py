@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from engine import uploads
 from engine.api import auth
+from engine.api.params import RowId
 from engine.api.web import Text, _go, _page, _rt, _staff_form, _who
 from engine.errors import ParcoursError
 from engine.services import committees, proposals, requests, shares
@@ -35,14 +36,14 @@ def _request_page(request: Request, who, rid: int, error: str | None = None) -> 
 
 
 @router.get("/demandes/{rid}", response_class=HTMLResponse)
-def request_page(request: Request, rid: int) -> HTMLResponse:
+def request_page(request: Request, rid: RowId) -> HTMLResponse:
     return _request_page(request, _who(request), rid)
 
 
 @router.post("/demandes/{rid}/avis", response_class=HTMLResponse)
 def review(
     request: Request,
-    rid: int,
+    rid: RowId,
     csrf: Annotated[str, Form()] = "",
     decision: Annotated[str, Form(pattern="^(favorable|defavorable)$")] = "favorable",
     motif: Text = "",
@@ -58,7 +59,7 @@ def review(
 @router.post("/demandes/{rid}/pieces", response_class=HTMLResponse)
 async def add_evidence(
     request: Request,
-    rid: int,
+    rid: RowId,
     csrf: Annotated[str, Form()] = "",
     kind: Annotated[str, Form(max_length=80)] = "",
     narrative: Text = "",
@@ -123,7 +124,7 @@ def evidence_file(request: Request, file_id: str) -> Response:
 
 
 @router.get("/comites/{cid}", response_class=HTMLResponse)
-def committee_page(request: Request, cid: int, page: int = 1) -> HTMLResponse:
+def committee_page(request: Request, cid: RowId, page: int = 1) -> HTMLResponse:
     who = _who(request, "staff")
     rt = _rt(request)
     view = committees.view(rt, cid, by=who)

@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, EmailStr, Field
 
 from engine import uploads
+from engine.api.params import MAX_ID, RowId
 from engine.api.v1 import Anyone, PageNo, PerPage, Staff, paged, rt_of
 from engine.services import committees, outbox, proposals, requests, shares
 
@@ -21,9 +22,9 @@ router = APIRouter(prefix="/api/v1")
 class NewRequest(BaseModel):
     badge: str = Field(min_length=1, max_length=120, description="Identifiant du badge")
     participant_id: int | None = Field(
-        default=None, ge=1, description="Participant (équipe) ; omis pour soi-même"
+        default=None, ge=1, le=MAX_ID, description="Participant (équipe) ; omis pour soi-même"
     )
-    enrollment_id: int | None = Field(default=None, ge=1)
+    enrollment_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     origin: Literal["participant", "suivi", "collectif"] | None = None
     narrative: str | None = Field(default=None, max_length=4000)
 
@@ -56,7 +57,7 @@ def list_requests(
     request: Request,
     who: Anyone,
     status: RequestStatus = "pending",
-    committee: Annotated[int | None, Query(ge=1)] = None,
+    committee: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     page: PageNo = 1,
     per_page: PerPage = 20,
 ):
@@ -72,13 +73,13 @@ def list_requests(
 
 
 @router.get("/badge-requests/{request_id}", tags=["Demandes de badge"])
-def get_request(request_id: int, request: Request, who: Anyone) -> dict[str, Any]:
+def get_request(request_id: RowId, request: Request, who: Anyone) -> dict[str, Any]:
     return jsonable_encoder(asdict(requests.get(rt_of(request), request_id, by=who)))
 
 
 @router.post("/badge-requests/{request_id}/evidence", tags=["Demandes de badge"], status_code=201)
 async def request_evidence(
-    request_id: int,
+    request_id: RowId,
     request: Request,
     who: Anyone,
     kind: Annotated[str, Form(min_length=1, max_length=80)],
@@ -102,7 +103,7 @@ async def request_evidence(
 
 
 @router.post("/badge-requests/{request_id}/reviews", tags=["Demandes de badge"])
-def review(request_id: int, body: NewReview, request: Request, who: Staff) -> dict[str, Any]:
+def review(request_id: RowId, body: NewReview, request: Request, who: Staff) -> dict[str, Any]:
     view = requests.review(
         rt_of(request), request_id, by=who, approve=body.approve, reason=body.reason
     )
@@ -110,7 +111,7 @@ def review(request_id: int, body: NewReview, request: Request, who: Staff) -> di
 
 
 @router.post("/badge-requests/{request_id}/withdraw", tags=["Demandes de badge"], status_code=204)
-def withdraw(request_id: int, request: Request, who: Anyone) -> Response:
+def withdraw(request_id: RowId, request: Request, who: Anyone) -> Response:
     requests.withdraw(rt_of(request), request_id, by=who)
     return Response(status_code=204)
 
@@ -144,7 +145,7 @@ def public_request(badge: str, body: Support, request: Request) -> dict[str, str
 
 class BadgeSettingBody(BaseModel):
     mode: Literal["signatures", "network", "committee", "auto"]
-    committee_id: int | None = Field(default=None, ge=1)
+    committee_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     criteria_note: str | None = Field(
         default=None, max_length=4000, description="Adaptation des critères aux outils"
     )
@@ -191,12 +192,12 @@ def create_committee(body: NewCommittee, request: Request, who: Staff) -> dict[s
 
 
 @router.get("/committees/{committee_id}", tags=["Comités"])
-def committee(committee_id: int, request: Request, who: Staff) -> dict[str, Any]:
+def committee(committee_id: RowId, request: Request, who: Staff) -> dict[str, Any]:
     return jsonable_encoder(asdict(committees.view(rt_of(request), committee_id, by=who)))
 
 
 @router.post("/committees/{committee_id}/members", tags=["Comités"], status_code=204)
-def add_member(committee_id: int, body: NewMember, request: Request, who: Staff) -> Response:
+def add_member(committee_id: RowId, body: NewMember, request: Request, who: Staff) -> Response:
     committees.add_member(rt_of(request), committee_id, body.member, by=who)
     return Response(status_code=204)
 
@@ -314,6 +315,6 @@ def deliveries(
 
 
 @router.post("/deliveries/{delivery_id}/retry", tags=["Envois"], status_code=204)
-def retry_delivery(delivery_id: int, request: Request, who: Staff) -> Response:
+def retry_delivery(delivery_id: RowId, request: Request, who: Staff) -> Response:
     outbox.retry(rt_of(request), delivery_id, who)
     return Response(status_code=204)

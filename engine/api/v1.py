@@ -12,6 +12,7 @@ from pydantic import BaseModel, EmailStr, Field
 
 from engine import uploads
 from engine.api import auth
+from engine.api.params import MAX_ID, RowId
 from engine.pathways import diagram
 from engine.services import accounts, badges, dashboard, people, privacy
 from engine.services import enrollments as e
@@ -138,7 +139,7 @@ class NewEnrollment(BaseModel):
 class Advance(BaseModel):
     trigger: str = Field(min_length=1, max_length=80)
     note: str | None = Field(default=None, max_length=2000)
-    expected_revision: int | None = Field(default=None, ge=1)
+    expected_revision: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class Award(BaseModel):
@@ -170,14 +171,14 @@ def create_enrollment(body: NewEnrollment, request: Request, who: Staff) -> dict
 
 
 @router.get("/enrollments/{enrollment_id}", tags=["Inscriptions"])
-def enrollment_status(enrollment_id: int, request: Request, who: Anyone) -> dict[str, Any]:
+def enrollment_status(enrollment_id: RowId, request: Request, who: Anyone) -> dict[str, Any]:
     rt = rt_of(request)
     dashboard.may_see(rt, who, enrollment_id)
     return jsonable_encoder(asdict(e.status(rt, enrollment_id)))
 
 
 @router.post("/enrollments/{enrollment_id}/advance", tags=["Inscriptions"])
-def advance(enrollment_id: int, body: Advance, request: Request, who: Staff) -> dict[str, Any]:
+def advance(enrollment_id: RowId, body: Advance, request: Request, who: Staff) -> dict[str, Any]:
     result = e.advance(
         rt_of(request),
         enrollment_id,
@@ -191,7 +192,7 @@ def advance(enrollment_id: int, body: Advance, request: Request, who: Staff) -> 
 
 @router.get("/enrollments/{enrollment_id}/history", tags=["Inscriptions"])
 def history(
-    enrollment_id: int, request: Request, who: Anyone, page: PageNo = 1, per_page: PerPage = 50
+    enrollment_id: RowId, request: Request, who: Anyone, page: PageNo = 1, per_page: PerPage = 50
 ):
     rt = rt_of(request)
     dashboard.may_see(rt, who, enrollment_id)
@@ -202,7 +203,7 @@ def history(
 
 @router.post("/enrollments/{enrollment_id}/evidence", tags=["Inscriptions"], status_code=201)
 async def add_evidence(
-    enrollment_id: int,
+    enrollment_id: RowId,
     request: Request,
     who: Staff,
     kind: Annotated[str, Form(min_length=1, max_length=80)],
@@ -226,7 +227,7 @@ async def add_evidence(
 
 
 @router.get("/enrollments/{enrollment_id}/badges", tags=["Badges"])
-def enrollment_badges(enrollment_id: int, request: Request, who: Anyone):
+def enrollment_badges(enrollment_id: RowId, request: Request, who: Anyone):
     rt = rt_of(request)
     dashboard.may_see(rt, who, enrollment_id)
     u = request.app.state.urls
@@ -238,7 +239,7 @@ def enrollment_badges(enrollment_id: int, request: Request, who: Anyone):
 
 
 @router.post("/enrollments/{enrollment_id}/badges", tags=["Badges"], status_code=201)
-def award(enrollment_id: int, body: Award, request: Request, who: Staff) -> dict[str, str]:
+def award(enrollment_id: RowId, body: Award, request: Request, who: Staff) -> dict[str, str]:
     aid = e.award(rt_of(request), enrollment_id, body.badge, by=who.ref, narrative=body.narrative)
     return {"id": aid, "url": request.app.state.urls.assertion(aid)}
 
@@ -296,13 +297,13 @@ def list_participants(request: Request, who: Staff, page: PageNo = 1, per_page: 
 
 
 @router.get("/participants/{participant_id}", tags=["Participants"])
-def get_participant(participant_id: int, request: Request, who: Anyone) -> dict[str, Any]:
+def get_participant(participant_id: RowId, request: Request, who: Anyone) -> dict[str, Any]:
     return asdict(people.get_participant(rt_of(request), participant_id, who))
 
 
 @router.post("/participants/{participant_id}/link", tags=["Participants"], status_code=201)
 def participant_link(
-    participant_id: int,
+    participant_id: RowId,
     request: Request,
     who: Staff,
     send: Annotated[bool, Query(description="Envoyer aussi le lien par e-mail")] = True,
@@ -313,7 +314,7 @@ def participant_link(
 
 
 @router.get("/participants/{participant_id}/export", tags=["Participants"])
-def export(participant_id: int, request: Request, who: Anyone) -> Response:
+def export(participant_id: RowId, request: Request, who: Anyone) -> Response:
     data = privacy.export(rt_of(request), participant_id, by=who)
     import json
 
@@ -325,6 +326,6 @@ def export(participant_id: int, request: Request, who: Anyone) -> Response:
 
 
 @router.delete("/participants/{participant_id}", tags=["Participants"], status_code=204)
-def erase(participant_id: int, request: Request, who: Anyone) -> Response:
+def erase(participant_id: RowId, request: Request, who: Anyone) -> Response:
     privacy.erase(rt_of(request), participant_id, by=who)
     return Response(status_code=204)

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from engine import uploads
 from engine.api import auth
+from engine.api.params import RowId
 from engine.errors import Forbidden, InvalidInput, ParcoursError, Unauthenticated
 from engine.pathways import diagram
 from engine.services import accounts, badges, committees, dashboard, privacy, requests, shares
@@ -224,14 +225,14 @@ async def _act(request: Request, who: Principal, eid: int, action) -> Response:
 
 
 @router.get("/parcours/{eid}", response_class=HTMLResponse)
-def enrollment(request: Request, eid: int) -> HTMLResponse:
+def enrollment(request: Request, eid: RowId) -> HTMLResponse:
     return _enrollment_page(request, _who(request, "staff"), eid)
 
 
 @router.post("/parcours/{eid}/avancer", response_class=HTMLResponse)
 async def advance(
     request: Request,
-    eid: int,
+    eid: RowId,
     csrf: Annotated[str, Form()] = "",
     trigger: Annotated[str, Form(max_length=80)] = "",
     note: Text = "",
@@ -248,7 +249,7 @@ async def advance(
 @router.post("/parcours/{eid}/badges", response_class=HTMLResponse)
 async def award(
     request: Request,
-    eid: int,
+    eid: RowId,
     csrf: Annotated[str, Form()] = "",
     badge: Annotated[str, Form(max_length=120)] = "",
     narrative: Text = "",
@@ -265,7 +266,7 @@ async def award(
 @router.post("/parcours/{eid}/pieces", response_class=HTMLResponse)
 async def add_evidence(
     request: Request,
-    eid: int,
+    eid: RowId,
     csrf: Annotated[str, Form()] = "",
     kind: Annotated[str, Form(max_length=80)] = "",
     narrative: Text = "",
@@ -289,7 +290,7 @@ async def add_evidence(
 
 
 @router.post("/parcours/{eid}/lien", response_class=HTMLResponse)
-def participant_link(request: Request, eid: int, csrf: Annotated[str, Form()] = "") -> Response:
+def participant_link(request: Request, eid: RowId, csrf: Annotated[str, Form()] = "") -> Response:
     who = _staff_form(request, csrf)
     rt = _rt(request)
     dashboard.may_see(rt, who, eid)
@@ -372,7 +373,7 @@ def pathway_page(request: Request, pathway_id: str) -> HTMLResponse:
 
 
 @router.post("/donnees/{participant_id}/effacer", response_class=HTMLResponse)
-def erase(request: Request, participant_id: int, csrf: Annotated[str, Form()] = "") -> Response:
+def erase(request: Request, participant_id: RowId, csrf: Annotated[str, Form()] = "") -> Response:
     who = _who(request)
     auth.check_form_csrf(who, csrf)
     privacy.erase(_rt(request), participant_id, by=who)

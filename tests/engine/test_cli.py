@@ -42,7 +42,7 @@ def test_demo_prints_stages_badges_and_deciders(capsys, tmp_path) -> None:
 
 def test_console_script_runs_the_demo(tmp_path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "engine.cli.app", "demo", "--path", str(tmp_path / "d.sqlite")],
+        [str(Path(sys.executable).parent / "parcours"), "demo", "--path", str(tmp_path / "d")],
         capture_output=True,
         text=True,
         cwd=Path(__file__).parents[2],
