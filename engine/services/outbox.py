@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from functools import cache
 from typing import Any
 
 import httpx
@@ -232,7 +233,7 @@ def work(
     sent = failed = 0
     for item in claim(rt, worker, now, limit):
         try:
-            _send(rt, item)
+            _send(rt, item, _http())
             error = None
             sent += 1
         except (DeliveryFailed, httpx.HTTPError, OSError, smtplib.SMTPException) as exc:
@@ -251,9 +252,15 @@ def run(rt: Runtime, *, interval: float = 2.0, stop: Callable[[], bool] = lambda
             time.sleep(interval)
 
 
-def _send(rt: Runtime, item: Claimed) -> None:
+@cache
+def _http() -> httpx.Client:
+    """One client per process: building one (its TLS context) costs more than a delivery."""
+    return httpx.Client(timeout=10)
+
+
+def _send(rt: Runtime, item: Claimed, http: httpx.Client) -> None:
     if item.channel == "webhook":
-        _send_webhook(rt, item)
+        _send_webhook(rt, item, http)
     elif item.channel == "connector":
         connector = rt.connectors.get(item.target)
         if connector is None:
@@ -299,7 +306,7 @@ def webhook_payload(rt: Runtime, item_key: str, partner: str, assertion_id: str)
     }
 
 
-def _send_webhook(rt: Runtime, item: Claimed) -> None:
+def _send_webhook(rt: Runtime, item: Claimed, http: httpx.Client) -> None:
     with rt.unit_of_work() as s:
         hook = s.execute(
             select(PartnerWebhook)
@@ -312,7 +319,7 @@ def _send_webhook(rt: Runtime, item: Claimed) -> None:
         webhook_payload(rt, item.key, item.target, item.payload["assertion_id"])
     )
     headers = webhooks.headers(hook.secret, int(time.time()), body, item.key)
-    resp = httpx.post(hook.url, content=body, headers=headers, timeout=10)
+    resp = http.post(hook.url, content=body, headers=headers)
     if resp.status_code >= 300 and resp.status_code != 409:  # 409: already taken
         raise DeliveryFailed(f"webhook {item.target} : HTTP {resp.status_code}")
 
