@@ -23,3 +23,10 @@ def parcours_networks() -> list[NetworkSpec]:
 @hookimpl
 def parcours_badge_catalogue() -> list[BadgeClassSpec]:
     return load_catalogue(Path(__file__).parent / "catalogue.yaml")
+
+
+@hookimpl
+def parcours_demo(rt: object, demo: object) -> list[int]:
+    from plugins.centre_val_de_loire.demo import play
+
+    return play(rt, demo)  # type: ignore[arg-type]

@@ -74,3 +74,10 @@ def parcours_passport_connectors() -> dict[str, ObfConnector]:
             email_link_text="Recevoir mon badge",
         )
     }
+
+
+@hookimpl
+def parcours_demo(rt: object, demo: object) -> list[int]:
+    from plugins.inae.demo import play
+
+    return play(rt, demo)  # type: ignore[arg-type]

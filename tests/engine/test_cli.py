@@ -36,6 +36,9 @@ def test_demo_prints_stages_badges_and_deciders(capsys, tmp_path) -> None:
     assert "🏅 EiTi phase 2 : activité structurée" in out
     assert "décision de comité favorable sur valider-autonomie — par Hélène Kerbrat" in out
     assert "durée minimale en Stage d'immersion (PMSMP) : 10 jours, 5 écoulés" in out
+    assert "INAÉ : la CIP de Pessac ne peut pas voter — conflit d'intérêts" in out
+    assert "INAÉ : comité croisé — badge délivré (3 avis favorables, 0 défavorable" in out
+    assert "Centre-Val de Loire : Sam Girard obtient « Entretien des espaces verts »" in out
     # Running it again starts from a fresh database rather than failing on duplicates.
     assert run(capsys, "demo", "--path", str(tmp_path / "demo.sqlite"))[0] == 0
 
