@@ -14,7 +14,9 @@ from pydantic import BaseModel, EmailStr, Field
 from engine import uploads
 from engine.api.params import MAX_ID, RowId
 from engine.api.v1 import Anyone, PageNo, PerPage, Staff, paged, rt_of
-from engine.services import committees, outbox, proposals, requests, shares
+from engine.errors import Forbidden
+from engine.services import badges, committees, outbox, proposals, requests, shares
+from engine.services.dashboard import structure_ids
 
 router = APIRouter(prefix="/api/v1")
 
@@ -251,6 +253,37 @@ def badge_class_proposals(
 def review_badge_class(slug: str, body: ProposalReview, request: Request, who: Staff) -> Response:
     proposals.review(rt_of(request), slug, approve=body.approve, reason=body.reason, by=who)
     return Response(status_code=204)
+
+
+# --- recommendations --------------------------------------------------------------------
+
+
+class RecommendationAsk(BaseModel):
+    company: str = Field(min_length=1, max_length=80, description="Entreprise (identifiant)")
+    email: EmailStr = Field(description="Contact dans l'entreprise, qui reçoit le lien")
+
+
+@router.post(
+    "/badges/{assertion_id}/recommendation-requests",
+    tags=["Soutiens"],
+    status_code=201,
+    summary="Demander à une entreprise d'accueil de recommander ce badge (lien envoyé par e-mail)",
+)
+def ask_recommendation(
+    assertion_id: str, body: RecommendationAsk, request: Request, who: Anyone
+) -> dict[str, str]:
+    rt = rt_of(request)
+    with rt.unit_of_work() as s:
+        holder = badges.load(s, assertion_id).holder
+        if who.kind == "participant":
+            if holder.id != who.person_id:
+                raise Forbidden("ce badge n'est pas le vôtre")
+        elif holder.structure_id not in structure_ids(s, who.person_id):
+            raise Forbidden("ce badge relève d'une autre structure")
+    url = badges.request_recommendation(
+        rt, assertion_id, body.company, str(body.email), request.app.state.urls
+    )
+    return {"url": url}
 
 
 # --- shares and the partner feed -----------------------------------------------------------

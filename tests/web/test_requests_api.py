@@ -171,3 +171,29 @@ def test_a_structure_proposes_a_project_badge_and_the_network_reviews_it(client,
     issued = client.post(f"/api/v1/enrollments/{eid}/badges", json={"badge": slug}, headers=h)
     assert issued.status_code == 201, issued.text
     assert client.get(issued.json()["url"]).json()["badge"].endswith(f"/{slug}")
+
+
+def test_a_recommendation_request_leaves_by_e_mail_for_the_badge_holder_only(client, web) -> None:
+    from sqlalchemy import select
+
+    from engine.store.tables import Delivery
+
+    csrf = login(client)
+    h = {"X-CSRF-Token": csrf}
+    eid = _enroll(client, csrf)
+    client.post(f"/api/v1/enrollments/{eid}/advance", json={"trigger": "demarrer"}, headers=h)
+    badge = client.get(f"/api/v1/enrollments/{eid}/badges").json()["items"][0]["id"]
+    ask = {"company": "adie", "email": "rh@adie.example"}
+    other = client.__class__(client.app, base_url=str(client.base_url))
+    ocsrf = login(other, OTHER_CIP)
+    refused = other.post(
+        f"/api/v1/badges/{badge}/recommendation-requests",
+        json=ask,
+        headers={"X-CSRF-Token": ocsrf},
+    )
+    assert refused.status_code == 403
+    done = client.post(f"/api/v1/badges/{badge}/recommendation-requests", json=ask, headers=h)
+    assert done.status_code == 201 and "/recommandations/" in done.json()["url"]
+    with web.unit_of_work() as s:
+        [mail] = s.execute(select(Delivery)).scalars()
+    assert (mail.channel, mail.target) == ("email", "rh@adie.example")
