@@ -227,15 +227,18 @@ async def add_evidence(
 
 
 @router.get("/enrollments/{enrollment_id}/badges", tags=["Badges"])
-def enrollment_badges(enrollment_id: RowId, request: Request, who: Anyone):
+def enrollment_badges(
+    enrollment_id: RowId, request: Request, who: Anyone, page: PageNo = 1, per_page: PerPage = 50
+):
     rt = rt_of(request)
     dashboard.may_see(rt, who, enrollment_id)
     u = request.app.state.urls
+    earned = badges.badges_of(rt, enrollment_id)  # a handful per enrollment
     items = [
         {"id": i, "name": n, "revoked": r, "url": u.assertion(i), "page": u.page(i)}
-        for i, n, r in badges.badges_of(rt, enrollment_id)
+        for i, n, r in earned[(page - 1) * per_page : page * per_page]
     ]
-    return paged(items, 1, max(len(items), 1), len(items))
+    return paged(items, page, per_page, len(earned))
 
 
 @router.post("/enrollments/{enrollment_id}/badges", tags=["Badges"], status_code=201)
