@@ -15,7 +15,15 @@ from engine import uploads
 from engine.api.params import MAX_ID, RowId
 from engine.api.v1 import Anyone, PageNo, PerPage, Staff, paged, rt_of
 from engine.errors import Forbidden
-from engine.services import badges, committees, outbox, proposals, requests, shares
+from engine.services import (
+    badges,
+    committees,
+    organisation_badges,
+    outbox,
+    proposals,
+    requests,
+    shares,
+)
 from engine.services.dashboard import structure_ids
 
 router = APIRouter(prefix="/api/v1")
@@ -255,6 +263,29 @@ def review_badge_class(slug: str, body: ProposalReview, request: Request, who: S
     return Response(status_code=204)
 
 
+# --- badges held by organisations ----------------------------------------------------------
+
+
+class OrganisationAward(BaseModel):
+    badge: str = Field(min_length=1, max_length=120)
+    narrative: str | None = Field(default=None, max_length=2000)
+
+
+@router.post(
+    "/organisations/{slug}/badges",
+    tags=["Badges"],
+    status_code=201,
+    summary="Délivrer un badge à une organisation (par ex. entreprise accueillante)",
+)
+def award_organisation(
+    slug: str, body: OrganisationAward, request: Request, who: Staff
+) -> dict[str, str]:
+    aid = organisation_badges.award(
+        rt_of(request), body.badge, slug, by=who, narrative=body.narrative
+    )
+    return {"id": aid, "url": request.app.state.urls.assertion(aid)}
+
+
 # --- recommendations --------------------------------------------------------------------
 
 
@@ -274,7 +305,7 @@ def ask_recommendation(
 ) -> dict[str, str]:
     rt = rt_of(request)
     with rt.unit_of_work() as s:
-        holder = badges.load(s, assertion_id).holder
+        holder = badges.person_held(badges.load(s, assertion_id))
         if who.kind == "participant":
             if holder.id != who.person_id:
                 raise Forbidden("ce badge n'est pas le vôtre")

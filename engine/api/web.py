@@ -349,7 +349,7 @@ def ask_recommendation(
     auth.check_form_csrf(who, csrf)
     rt = _rt(request)
     with rt.unit_of_work() as s:
-        if badges.load(s, badge).holder.id != who.person_id:
+        if badges.person_held(badges.load(s, badge)).id != who.person_id:
             raise Forbidden("ce badge n'est pas le vôtre")
     badges.request_recommendation(rt, badge, entreprise, email, request.app.state.urls)
     return _page(

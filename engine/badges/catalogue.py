@@ -82,6 +82,10 @@ class BadgeClassSpec(BaseModel):
         default=None, description="PNG shipped by the plugin, relative to its catalogue file"
     )
     evaluation: Evaluation = Field(default_factory=Evaluation)
+    recipient: Literal["person", "organisation"] = Field(
+        default="person",
+        description="organisation: a badge recognising a company (e.g. hosting fragile publics)",
+    )
     group: str | None = Field(
         default=None, description="The catalogue's parcours (a support goal) this badge is in"
     )

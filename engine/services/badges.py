@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from engine import mail
@@ -50,8 +51,10 @@ class IssuedBadge:
     assertion: Assertion
     badge_class: BadgeClass
     issuer: Organisation
-    holder: Person
+    holder: Person | None
     related: list[str]
+    holder_org: Organisation | None = None
+    """Set instead of `holder` for a badge recognising an organisation."""
 
     @property
     def revoked(self) -> bool:
@@ -66,18 +69,29 @@ def _related(bc: BadgeClass) -> list[str]:
     return list((bc.requires or {}).get("badges", []))
 
 
+_HOLDER_ORG = aliased(Organisation)
+
+
 def load(session: Session, assertion_id: str) -> IssuedBadge:
     row = session.execute(
-        select(Assertion, BadgeClass, Organisation, Person)
+        select(Assertion, BadgeClass, Organisation, Person, _HOLDER_ORG)
         .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
         .join(Organisation, Organisation.id == Assertion.issuer_id)
-        .join(Person, Person.id == Assertion.recipient_id)
+        .outerjoin(Person, Person.id == Assertion.recipient_id)
+        .outerjoin(_HOLDER_ORG, _HOLDER_ORG.id == Assertion.recipient_org_id)
         .where(Assertion.id == assertion_id)
     ).one_or_none()
     if row is None:
         raise NotFound(f"badge « {assertion_id} » introuvable")
-    a, bc, org, person = row
-    return IssuedBadge(a, bc, org, person, _related(bc))
+    a, bc, org, person, holder_org = row
+    return IssuedBadge(a, bc, org, person, _related(bc), holder_org)
+
+
+def person_held(badge: IssuedBadge) -> Person:
+    """The holder of a person's badge; recommendations and links concern people only."""
+    if badge.holder is None:
+        raise InvalidInput("ce badge reconnaît une organisation, pas une personne")
+    return badge.holder
 
 
 def badge_class(session: Session, slug: str) -> BadgeClass:
@@ -528,7 +542,7 @@ def request_recommendation(
         url = f"{u.base}/recommandations/{token}"
         subject, body = mail.render(
             "recommandation",
-            holder=badge.holder.display_name,
+            holder=person_held(badge).display_name,
             badge=badge.badge_class.name,
             company=org.name,
             url=url,
@@ -599,8 +613,10 @@ def answer_recommendation(
         )
 
 
-def _public_name(person: Person) -> str:
-    """Minimal personal data on public pages: given name and initial."""
+def _public_name(person: Person | None, org: Organisation | None = None) -> str:
+    """Minimal personal data on public pages: given name and initial (an organisation's name)."""
+    if person is None:
+        return org.name if org else ""
     if person.erased_at is not None:
         return "Personne anonymisée"
     initial = f" {person.family_name[:1]}." if person.family_name else ""
@@ -626,7 +642,9 @@ def public_badge(rt: Runtime, assertion_id: str) -> PublicBadge:
             ("issuer", badge.issuer.slug),
         ]
         found = _endorsements(session, subjects)
-    return PublicBadge(badge, _public_name(badge.holder), *(found[s] for s in subjects))
+    return PublicBadge(
+        badge, _public_name(badge.holder, badge.holder_org), *(found[s] for s in subjects)
+    )
 
 
 def badges_of(rt: Runtime, enrollment_id: int) -> list[tuple[str, str, bool]]:

@@ -43,6 +43,7 @@ def sync_plugins(rt: Runtime) -> tuple[int, int]:
             row.alignments = [a.model_dump(exclude_none=True) for a in spec.alignments]
             row.evaluation = spec.evaluation.model_dump(mode="json")
             row.group = spec.group
+            row.recipient_kind = spec.recipient
             if spec.image is not None:
                 picture = spec.image.read_bytes()
                 try:

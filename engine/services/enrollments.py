@@ -618,6 +618,8 @@ def award(
         catalogue = rt.catalogue(session)
         if entry is None:
             raise NotFound(f"badge « {badge} » introuvable dans les catalogues chargés")
+        if entry.recipient != "person":
+            raise InvalidInput(f"le badge {entry.name} se délivre à une organisation")
         held = held_badges(session, row.participant_id)
         if badge in held:
             raise Conflict(f"le badge {entry.name} est déjà détenu")

@@ -298,6 +298,8 @@ def submit(
         if not who_is_participant and structure_id not in structure_ids(session, by.person_id):
             raise Forbidden("ce participant relève d'une autre structure")
         bc = _badge_class(session, badge)
+        if bc.recipient_kind != "person":
+            raise InvalidInput(f"le badge {bc.name} se délivre à une organisation")
         held = held_badges(session, person.id)
         if bc.slug in held:
             raise Conflict(f"le badge {bc.name} est déjà détenu")

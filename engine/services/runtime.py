@@ -43,6 +43,7 @@ class CatalogueEntry:
     network: str
     issuer_id: int | None
     requires: BadgeRequirement | None
+    recipient: str = "person"
 
 
 class Runtime:
@@ -108,6 +109,7 @@ class Runtime:
                     row.network,
                     issuers.get(row.network),
                     BadgeRequirement.model_validate(row.requires) if row.requires else None,
+                    row.recipient_kind,
                 )
                 for row in db.execute(
                     select(
@@ -116,6 +118,7 @@ class Runtime:
                         BadgeClass.name,
                         BadgeClass.network,
                         BadgeClass.requires,
+                        BadgeClass.recipient_kind,
                     ).where(BadgeClass.status == "active")
                 )
             }

@@ -171,6 +171,10 @@ class BadgeClass(SQLModel, table=True):
     evaluation: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     """How requests are decided (catalogue `Evaluation`); None means the default."""
     group: str | None = Field(default=None, max_length=120)
+    recipient_kind: str = Field(
+        default="person", max_length=20, sa_column_kwargs={"server_default": "person"}
+    )
+    """`person`, or `organisation` for badges recognising a company (SATO)."""
     status: str = Field(
         default="active", max_length=20, sa_column_kwargs={"server_default": "active"}
     )
@@ -278,7 +282,9 @@ class Assertion(SQLModel, table=True):
 
     id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
     badge_class_id: int = Field(foreign_key="badgeclass.id")
-    recipient_id: int = Field(foreign_key="person.id")
+    recipient_id: int | None = Field(default=None, foreign_key="person.id")
+    """The person who holds it; None for a badge held by an organisation (`recipient_org_id`)."""
+    recipient_org_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     enrollment_id: int | None = Field(default=None, foreign_key="enrollment.id", index=True)
     issued_by: int | None = Field(default=None, foreign_key="person.id")
     issuer_id: int | None = Field(default=None, foreign_key="organisation.id")

@@ -1,0 +1,112 @@
+"""Badges held by organisations: SATO recognises a company's capacity to host fragile publics
+(internships, missions, interim). The OB recipient is the company's e-mail, else its web
+address, hashed like a person's."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.openbadges.identity import hash_identity
+from engine.roles import Role
+from engine.services.accounts import Principal
+from engine.services.runtime import Runtime
+from engine.store.tables import (
+    Assertion,
+    AuditEvent,
+    BadgeClass,
+    Membership,
+    Organisation,
+    StaffRole,
+    utcnow,
+)
+
+
+def award(
+    rt: Runtime,
+    badge: str,
+    organisation: str,
+    *,
+    by: Principal,
+    narrative: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Issue an organisation badge, by staff of a structure of the badge's network (the SIAE
+    that placed people there) or by the network; returns the assertion id."""
+    now = now or utcnow()
+    with rt.unit_of_work() as s:
+        bc = s.execute(select(BadgeClass).where(BadgeClass.slug == badge)).scalar_one_or_none()
+        if bc is None or bc.status != "active":
+            raise NotFound(f"badge « {badge} » introuvable")
+        if bc.recipient_kind != "organisation":
+            raise InvalidInput(
+                f"le badge {bc.name} se délivre à une personne, pas à une organisation"
+            )
+        org = s.execute(
+            select(Organisation).where(Organisation.slug == organisation)
+        ).scalar_one_or_none()
+        if org is None or org.kind not in ("partner", "structure"):
+            raise NotFound(f"organisation « {organisation} » introuvable")
+        network = s.execute(
+            select(Organisation).where(Organisation.slug == bc.network)
+        ).scalar_one()
+        members = select(Membership.structure_id).where(Membership.network_id == network.id)
+        allowed = s.execute(
+            select(StaffRole.id).where(
+                StaffRole.person_id == by.person_id,
+                (
+                    (StaffRole.organisation_id == network.id)
+                    & (StaffRole.role == Role.NETWORK_ADMIN.value)
+                )
+                | (
+                    StaffRole.organisation_id.in_(members)
+                    & StaffRole.role.in_([Role.CIP.value, Role.DIRECTEUR.value])
+                ),
+            )
+        ).first()
+        if allowed is None:
+            raise Forbidden(f"seuls le réseau {network.name} et ses structures délivrent ce badge")
+        held = s.execute(
+            select(Assertion.id).where(
+                Assertion.recipient_org_id == org.id,
+                Assertion.badge_class_id == bc.id,
+                Assertion.revoked_at.is_(None),
+            )
+        ).first()
+        if held is not None:
+            raise Conflict(f"{org.name} détient déjà le badge {bc.name}")
+        contact = org.email or org.url
+        if not contact:
+            raise InvalidInput(
+                f"{org.name} n'a ni e-mail ni site web : il faut l'un des deux pour l'identifier "
+                "dans le badge"
+            )
+        assertion_id, salt = str(uuid.uuid4()), secrets.token_hex(16)
+        s.add(
+            Assertion(
+                id=assertion_id,
+                badge_class_id=bc.id,
+                recipient_org_id=org.id,
+                issued_by=by.person_id,
+                issuer_id=network.id,
+                issued_on=now,
+                salt=salt,
+                evidence=[{"narrative": narrative}] if narrative else [],
+                recipient_type="email" if org.email else "url",
+                recipient_identity=hash_identity(contact, salt),
+            )
+        )
+        s.add(
+            AuditEvent(
+                at=now,
+                actor_id=by.person_id,
+                kind="badge_issued",
+                note=narrative,
+                details={"badge": badge, "organisation": organisation, "assertion": assertion_id},
+            )
+        )
+    return assertion_id

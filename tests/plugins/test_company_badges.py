@@ -1,0 +1,68 @@
+"""SATO's badges for companies: held by the organisation (its e-mail, hashed, is the OB
+recipient), issued by the network's structures, valid for IMS Global's OB 2.0 validator."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from engine.api.app import create_app
+from engine.errors import Forbidden, InvalidInput
+from engine.services import badges, organisation_badges, people, requests
+from engine.services import enrollments as e
+from engine.services.accounts import principal
+from engine.services.organisations import upsert_organisation
+from engine.services.runtime import Runtime
+from tests.conftest import CIP, DIRECTRICE, OTHER_CIP
+from tests.third_party import free_port, ims_validate, ims_validator_python, serving
+
+
+def _company(rt: Runtime) -> None:
+    with rt.unit_of_work() as s:
+        upsert_organisation(
+            s,
+            "ateliers-brest",
+            "Ateliers de Brest",
+            "partner",
+            email="rh@ateliers-brest.example",
+        )
+
+
+def test_a_company_holds_its_badge_and_ims_validates_it(sato: Runtime) -> None:
+    _company(sato)
+    aid = organisation_badges.award(
+        sato,
+        "sato.entreprise-accueillante",
+        "ateliers-brest",
+        by=principal(sato, DIRECTRICE),
+        narrative="Cinq stagiaires accueillies en 2026, tutrice désignée",
+    )
+    with pytest.raises(Forbidden):
+        organisation_badges.award(
+            sato, "sato.entreprise-tutrice", "ateliers-brest", by=principal(sato, OTHER_CIP)
+        )
+    with pytest.raises(InvalidInput, match="à une personne"):
+        organisation_badges.award(
+            sato, "sato.ponctualite", "ateliers-brest", by=principal(sato, DIRECTRICE)
+        )
+    eid = e.enroll(sato, "sato-femmes-metallurgie", "sato-interim", e.Participant("A", "B"), by=CIP)
+    with pytest.raises(InvalidInput, match="à une organisation"):
+        e.award(sato, eid, "sato.entreprise-accueillante", by=CIP)
+    with pytest.raises(InvalidInput, match="à une organisation"):
+        requests.submit(
+            sato,
+            "sato.entreprise-accueillante",
+            by=principal(sato, CIP),
+            participant_id=people.participants(sato, principal(sato, CIP))[0][0].id,
+        )
+
+    assert badges.public_badge(sato, aid).holder == "Ateliers de Brest"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with serving(create_app(sato, base), port):
+        report = ims_validate(
+            ims_validator_python(), badges.urls(base).assertion(aid), "rh@ateliers-brest.example"
+        )
+        page = httpx.get(f"{base}/badges/{aid}").text
+    assert report["report"]["valid"], report["report"]["messages"]
+    assert "Ateliers de Brest" in page and "Entreprise accueillante" in page
