@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
+import yaml
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,13 @@ class ObfConnector:
     email_link_text: str = "Accepter le badge"
     timeout: float = 10.0
     _token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_file(cls, mapping: Path, **kw: Any) -> ObfConnector:
+        """A connector whose badge mapping (`badges:` Parcours id -> OBF id) is a plugin's
+        YAML file."""
+        data = yaml.safe_load(mapping.read_text(encoding="utf-8")) or {}
+        return cls(badges=dict(data.get("badges") or {}), **kw)
 
     def _env(self, suffix: str, default: str | None = None) -> str | None:
         return os.environ.get(f"PARCOURS_OBF_{self.network.upper()}_{suffix}", default)

@@ -171,7 +171,6 @@ def magic_link(
     """A link token for a participant, made by staff of the participant's structure. With
     `send`, the link also leaves by e-mail (through the outbox) when the participant has an
     address."""
-    from engine import mail
     from engine.services.outbox import queue_email
     from engine.store.tables import Organisation
 
@@ -193,20 +192,16 @@ def magic_link(
         )
         if send and person.email:
             structure = session.get(Organisation, person.structure_id)
-            subject, body = mail.render(
-                "lien",
-                given_name=person.given_name,
-                structure=structure.name if structure else "Votre structure",
-                url=f"{rt.urls.base}/lien/{token}",
-                days=LINK_DAYS,
-            )
             queue_email(
                 session,
                 key=f"lien:{_digest(token)}",
                 to=person.email,
-                subject=subject,
-                body=body,
                 now=now,
+                template="lien",
+                given_name=person.given_name,
+                structure=structure.name if structure else "Votre structure",
+                url=f"{rt.urls.base}/lien/{token}",
+                days=LINK_DAYS,
             )
     return token
 

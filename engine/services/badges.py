@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from engine import mail
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.openbadges import keys, ob2, ob3
 from engine.openbadges.baking import bake_png, bake_svg
@@ -540,21 +539,17 @@ def request_recommendation(
             )
         )
         url = f"{u.base}/recommandations/{token}"
-        subject, body = mail.render(
-            "recommandation",
+        queue_email(
+            session,
+            key=f"recommandation:{_token_hash(token)}",
+            to=email,
+            now=now,
+            template="recommandation",
             holder=person_held(badge).display_name,
             badge=badge.badge_class.name,
             company=org.name,
             url=url,
             days=days,
-        )
-        queue_email(
-            session,
-            key=f"recommandation:{_token_hash(token)}",
-            to=email,
-            subject=subject,
-            body=body,
-            now=now,
         )
     return url
 

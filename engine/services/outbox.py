@@ -140,7 +140,11 @@ def queue_shares(db: Db, shares: list[tuple[str, int]], now: datetime) -> None:
             )
 
 
-def queue_email(db: Db, *, key: str, to: str, subject: str, body: str, now: datetime) -> None:
+def queue_email(db: Db, *, key: str, to: str, template: str, now: datetime, **context: Any) -> None:
+    """Queue one e-mail rendered from a French template of `engine.mail`."""
+    from engine import mail
+
+    subject, body = mail.render(template, **context)
     enqueue(
         db,
         key=key,

@@ -20,7 +20,6 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete, select, update
 
-from engine import mail
 from engine.errors import Conflict
 from engine.roles import Role
 from engine.services import enrollments, outbox
@@ -91,8 +90,12 @@ def deadlines(rt: Runtime, now: datetime | None = None) -> int:
             for role, email, given in staff.get(st.structure_id, []):
                 if role not in roles:
                     continue
-                subject, body = mail.render(
-                    "echeance",
+                outbox.queue_email(
+                    conn,
+                    key=f"echeance:{st.id}:{st.revision}:{role}:{email}",
+                    to=email,
+                    now=now,
+                    template="echeance",
                     escalade=role == "directeur",
                     given_name=given,
                     participant=names.get(st.id, ""),
@@ -101,14 +104,6 @@ def deadlines(rt: Runtime, now: datetime | None = None) -> int:
                     days=(now - as_utc(st.stage_entered_at)).days,
                     deadline=_date(deadline),
                     url=f"{rt.urls.base}/parcours/{st.id}",
-                )
-                outbox.queue_email(
-                    conn,
-                    key=f"echeance:{st.id}:{st.revision}:{role}:{email}",
-                    to=email,
-                    subject=subject,
-                    body=body,
-                    now=now,
                 )
                 queued += 1
     return queued
@@ -154,22 +149,18 @@ def request_reminders(rt: Runtime, now: datetime | None = None) -> int:
                 ]
             days = (now - as_utc(req.submitted_at)).days
             for email, given in recipients:
-                subject, body = mail.render(
-                    "demande",
+                outbox.queue_email(
+                    s,
+                    key=f"demande:{req.id}:{days // 7}:{email}",
+                    to=email,
+                    now=now,
+                    template="demande",
                     days=days,
                     badge=badge,
                     given_name=given,
                     participant=person.display_name,
                     submitted=_date(req.submitted_at),
                     url=f"{rt.urls.base}/demandes/{req.id}",
-                )
-                outbox.queue_email(
-                    s,
-                    key=f"demande:{req.id}:{days // 7}:{email}",
-                    to=email,
-                    subject=subject,
-                    body=body,
-                    now=now,
                 )
                 queued += 1
     return queued
@@ -209,22 +200,18 @@ def committee_sessions(rt: Runtime, now: datetime | None = None) -> int:
                 .where(CommitteeMember.committee_id == committee.id, Person.email.is_not(None))
             ).all()
             for email, given in members:
-                subject, body = mail.render(
-                    "comite",
+                outbox.queue_email(
+                    s,
+                    key=f"comite:{committee.id}:{now.date().isoformat()}:{email}",
+                    to=email,
+                    now=now,
+                    template="comite",
                     committee=committee.name,
                     session=_date(now),
                     given_name=given,
                     count=len(agenda),
                     requests=agenda,
                     rule=rule.explain() if rule else committee.kind,
-                )
-                outbox.queue_email(
-                    s,
-                    key=f"comite:{committee.id}:{now.date().isoformat()}:{email}",
-                    to=email,
-                    subject=subject,
-                    body=body,
-                    now=now,
                 )
                 queued += 1
     return queued
@@ -248,20 +235,16 @@ def expiry_notices(rt: Runtime, now: datetime | None = None) -> int:
             )
         ).all()
         for aid, expires, badge, person in rows:
-            subject, body = mail.render(
-                "expiration",
-                badge=badge,
-                given_name=person.given_name,
-                expires=_date(expires),
-                url=rt.urls.page(aid),
-            )
             outbox.queue_email(
                 s,
                 key=f"expiration:{aid}",
                 to=person.email,
-                subject=subject,
-                body=body,
                 now=now,
+                template="expiration",
+                badge=badge,
+                given_name=person.given_name,
+                expires=_date(expires),
+                url=rt.urls.page(aid),
             )
             queued += 1
     return queued

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from engine.badges.catalogue import BadgeClassSpec, NetworkSpec, load_catalogue
 from engine.committees import CommitteeRule
 from engine.connectors import ObfConnector
@@ -59,12 +57,11 @@ def parcours_passport_connectors() -> dict[str, ObfConnector]:
     """Step 2 of INAÉ's process: participants keep their badges in Open Badge Passport. INAÉ's
     badges are mirrored in its Open Badge Factory account (ids in obf.yaml, examples to
     replace); issuing there e-mails the participant, who accepts the badge into Passport."""
-    mapping = yaml.safe_load((Path(__file__).parent / "obf.yaml").read_text(encoding="utf-8"))
     return {
-        "open_badge_passport": ObfConnector(
+        "open_badge_passport": ObfConnector.from_file(
+            Path(__file__).parent / "obf.yaml",
             name="open_badge_passport",
             network="inae",
-            badges=mapping["badges"],
             email_subject="Votre badge INAÉ vous attend dans Open Badge Passport",
             email_body=(
                 "Bonjour,\n\nvotre structure d'insertion vous a délivré un Open Badge "

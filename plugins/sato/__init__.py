@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from engine.badges.catalogue import BadgeClassSpec, NetworkSpec, load_catalogue
 from engine.connectors import ObfConnector
 from engine.gates import GateContext
@@ -57,12 +55,11 @@ def parcours_demo(rt: object, demo: object) -> list[int]:
 def parcours_passport_connectors() -> dict[str, ObfConnector]:
     """SATO's digital workshop manages its badges on Open Badge Factory (seed, project E): the
     stage badges Parcours issues are issued there too, for the person's e-mail."""
-    mapping = yaml.safe_load((HERE / "obf.yaml").read_text(encoding="utf-8"))
     return {
-        "open_badge_factory": ObfConnector(
+        "open_badge_factory": ObfConnector.from_file(
+            HERE / "obf.yaml",
             name="open_badge_factory",
             network="sato",
-            badges=mapping["badges"],
             email_subject="SATO : un nouveau badge pour votre parcours",
             email_body=(
                 "Bonjour,\n\nune étape de votre parcours avec SATO est validée : votre badge "
