@@ -13,7 +13,7 @@ from engine.api import auth
 from engine.api.params import RowId
 from engine.api.web import Text, _go, _page, _rt, _staff_form, _who
 from engine.errors import ParcoursError
-from engine.services import committees, proposals, requests, shares
+from engine.services import committees, outbox, proposals, requests, shares
 from engine.services.badges import badge_class
 from engine.services.evidence import CONTEXTS, open_file
 
@@ -207,6 +207,24 @@ def review_proposal(
     except ParcoursError as exc:
         return _proposals_page(request, who, str(exc))
     return _go("/badges-projet")
+
+
+@router.get("/envois", response_class=HTMLResponse)
+def deliveries_page(request: Request, etat: str = "dead") -> HTMLResponse:
+    """Network admins see what could not be delivered (dead letters) and send it again."""
+    who = _who(request, "staff")
+    status = etat if etat in ("pending", "sending", "sent", "dead") else "dead"
+    rows, total = outbox.listing(_rt(request), who, status=status, per_page=100)
+    return _page(request, "deliveries.html", who, rows=rows, total=total, etat=status)
+
+
+@router.post("/envois/{delivery_id}/relancer")
+def retry_delivery(
+    request: Request, delivery_id: RowId, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    who = _staff_form(request, csrf)
+    outbox.retry(_rt(request), delivery_id, who)
+    return _go("/envois")
 
 
 @router.get("/partenaire", response_class=HTMLResponse)

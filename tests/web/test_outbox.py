@@ -14,17 +14,19 @@ from datetime import timedelta
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Form, Request, Response
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from engine import webhooks
+from engine.api.app import create_app
 from engine.services import accounts, outbox, people, requests, shares
 from engine.services import enrollments as e
-from engine.services.accounts import principal
+from engine.services.accounts import principal, set_password
 from engine.services.organisations import add_staff, upsert_organisation
 from engine.store.tables import Delivery
 from tests.conftest import CIP, NETWORK_ADMIN, T0
 from tests.third_party import free_port, serving
-from tests.web.conftest import WORKFLOWS
+from tests.web.conftest import BASE, PASSWORD, WORKFLOWS, login
 
 
 class Receiver:
@@ -148,8 +150,19 @@ def test_a_dead_delivery_is_shown_and_retried_by_an_admin(web) -> None:
         with pytest.raises(Exception, match="administrateurs de réseau"):
             outbox.listing(web, principal(web, CIP))
         receiver.down = False
-        outbox.retry(web, dead.id, admin, now=now)
-        assert outbox.work(web, now=now) == (1, 0)
+        # the network admin sees it in the web app and sends it again
+        set_password(web, NETWORK_ADMIN, PASSWORD)
+        page = TestClient(create_app(web, BASE), base_url=BASE)
+        csrf = login(page, NETWORK_ADMIN)
+        listed = page.get("/envois")
+        assert listed.status_code == 200 and "503" in listed.text
+        assert f"Relancer l'envoi n° {dead.id}" in listed.text
+        cip = TestClient(create_app(web, BASE), base_url=BASE)
+        login(cip)
+        assert cip.get("/envois").status_code == 403
+        sent = page.post(f"/envois/{dead.id}/relancer", data={"csrf": csrf}, follow_redirects=False)
+        assert sent.status_code == 303
+        assert outbox.work(web) == (1, 0)
     assert list(receiver.taken) == [dead.key]
 
 
