@@ -9,6 +9,7 @@ late after a restart, sends nothing twice.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import uuid
@@ -338,6 +339,7 @@ def run(rt: Runtime, *, tick: float = 5.0) -> None:
     scheduler = start(rt, tick=tick)
     holder = scheduler.parcours_holder  # type: ignore[attr-defined]
     stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a service manager's stop: clean exit
     try:
         while not stop.wait(15):
             if not heartbeat(rt, holder):
