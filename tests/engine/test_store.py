@@ -33,3 +33,91 @@ def test_database_url_defaults_and_bare_paths(monkeypatch) -> None:
     assert database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     monkeypatch.setenv("PARCOURS_DATABASE_URL", "sqlite:///autre.sqlite")
     assert database_url() == "sqlite:///autre.sqlite"
+
+
+def test_upgrading_a_database_with_data_keeps_every_row(db_engine) -> None:
+    """0004 and 0006 rebuild `evidence` and `assertion` on SQLite (to make a column nullable)
+    while other rows point at them: those rows must come through, and so must the links."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from engine.store.database import alembic_config
+
+    cfg = alembic_config(db_engine)
+    with db_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+    now = "2026-01-01 00:00:00"
+    with db_engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO organisation (id, slug, kind, name) "
+                "VALUES (1, 's', 'structure', 'S'), (2, 'g', 'partner', 'G')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO person (id, kind, given_name, family_name, created_at) "
+                f"VALUES (1, 'participant', 'Awa', 'Diallo', '{now}')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO pathwayversion (id, pathway_id, version, network, title, digest, "
+                "source, definition, published_at) "
+                f"VALUES (1, 'p', 1, 'n', 't', 'd', 's', '{{}}', '{now}')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO enrollment (id, participant_id, structure_id, pathway_version_id, "
+                "stage, status, revision, started_at, stage_entered_at) "
+                f"VALUES (1, 1, 1, 1, 'a', 'active', 1, '{now}', '{now}')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO evidence (id, enrollment_id, stage, kind, added_at) "
+                f"VALUES (1, 1, 'a', 'convention', '{now}')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO evidencefile (id, evidence_id, filename, media_type, content) "
+                "VALUES ('f1', 1, 'c.pdf', 'application/pdf', :content)"
+            ),
+            {"content": b"%PDF-1.4"},
+        )
+        c.execute(
+            text(
+                "INSERT INTO badgeclass (id, slug, network, name, description, criteria, tags) "
+                "VALUES (1, 'n.b', 'n', 'B', 'd', 'c', '[]')"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO assertion (id, badge_class_id, recipient_id, issued_on, salt, "
+                f"evidence) VALUES ('a1', 1, 1, '{now}', 's', '[]')"
+            )
+        )
+    with db_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+    with db_engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO share (assertion_id, organisation_id, reason, shared_at) "
+                f"VALUES ('a1', 2, 'stage', '{now}')"
+            )
+        )
+    upgrade(db_engine)
+    with db_engine.connect() as c:
+        assert c.execute(text("SELECT evidence_id, filename FROM evidencefile")).all() == [
+            (1, "c.pdf")
+        ]
+        assert c.execute(text("SELECT assertion_id, organisation_id FROM share")).all() == [
+            ("a1", 2)
+        ]
+        assert c.execute(text("SELECT recipient_id FROM assertion")).all() == [(1,)]
+        if db_engine.dialect.name == "sqlite":
+            assert c.execute(text("PRAGMA foreign_key_check")).all() == []
