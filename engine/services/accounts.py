@@ -7,10 +7,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.services.organisations import find_staff, require_staff
@@ -112,17 +113,36 @@ def _principal(person: Person, csrf: str | None) -> Principal:
     return Principal(person.id, person.kind, person.display_name, person.email, csrf)
 
 
+_WHO = (Person.id, Person.kind, Person.given_name, Person.family_name, Person.email)
+_BY_TOKEN = (
+    select(*_WHO)
+    .join(ApiToken, ApiToken.person_id == Person.id)
+    .where(
+        ApiToken.token_hash == bindparam("digest"),
+        ApiToken.revoked_at.is_(None),
+        Person.erased_at.is_(None),
+    )
+)
+_BY_SESSION = (
+    select(*_WHO, WebSession.csrf, WebSession.expires_at)
+    .join(WebSession, WebSession.person_id == Person.id)
+    .where(WebSession.token_hash == bindparam("digest"), Person.erased_at.is_(None))
+)
+
+
+def _principal_of(row: Any, csrf: str | None) -> Principal:
+    name = f"{row.given_name} {row.family_name}".strip()
+    return Principal(row.id, row.kind, name, row.email, csrf)
+
+
 def from_session(rt: Runtime, token: str, now: datetime | None = None) -> Principal | None:
+    """Asked on every page and cookie request: one Core read, no ORM session or commit."""
     now = now or utcnow()
-    with rt.unit_of_work() as session:
-        row = session.execute(
-            select(Person, WebSession.csrf, WebSession.expires_at)
-            .join(WebSession, WebSession.person_id == Person.id)
-            .where(WebSession.token_hash == _digest(token), Person.erased_at.is_(None))
-        ).first()
-        if row is None or as_utc(row[2]) <= now:
-            return None
-        return _principal(row[0], row[1])
+    with rt.reading() as conn:
+        row = conn.execute(_BY_SESSION, {"digest": _digest(token)}).first()
+    if row is None or as_utc(row.expires_at) <= now:
+        return None
+    return _principal_of(row, row.csrf)
 
 
 def create_api_token(rt: Runtime, staff: str | int, name: str, now: datetime | None = None) -> str:
@@ -151,13 +171,10 @@ def principal(rt: Runtime, ref: str | int) -> Principal:
 
 
 def from_api_token(rt: Runtime, token: str) -> Principal | None:
-    with rt.unit_of_work() as session:
-        person = session.execute(
-            select(Person)
-            .join(ApiToken, ApiToken.person_id == Person.id)
-            .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
-        ).scalar_one_or_none()
-        return _principal(person, None) if person else None
+    """Asked on every API call with a bearer: one Core read, no ORM session or commit."""
+    with rt.reading() as conn:
+        row = conn.execute(_BY_TOKEN, {"digest": _digest(token)}).first()
+    return _principal_of(row, None) if row else None
 
 
 def magic_link(

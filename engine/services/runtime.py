@@ -76,6 +76,17 @@ class Runtime:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for a single read outside any transaction, for what every request asks
+        first (who is calling). On PostgreSQL, autocommit spares the BEGIN and ROLLBACK round
+        trips; SQLite's driver opens no transaction for a read anyway, and setting its level
+        would cost a PRAGMA each way."""
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name != "sqlite":
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+
     @property
     def gate_checks(self) -> dict[str, GateCheck]:
         if self._checks is None:
