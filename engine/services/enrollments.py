@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from engine import gates
@@ -113,12 +114,22 @@ _LOAD = select(
 ).where(Enrollment.id == bindparam("eid"))
 
 
+_PARTICIPANT = aliased(Person)
+
+
 def _load_with_roles(match: Any) -> Any:
-    """The enrollment and the acting staff member's roles at its structure, in one query:
-    one row per role (a single row with NULLs when the person has none)."""
+    """The enrollment, its participant's e-mail (hashed into the badges it may issue) and the
+    acting staff member's roles at its structure, in one query: one row per role (a single
+    row with NULLs when the person has none)."""
     return (
-        select(*_LOAD.selected_columns, Person.id.label("actor_id"), StaffRole.role)
+        select(
+            *_LOAD.selected_columns,
+            _PARTICIPANT.email.label("participant_email"),
+            Person.id.label("actor_id"),
+            StaffRole.role,
+        )
         .select_from(Enrollment)
+        .join(_PARTICIPANT, _PARTICIPANT.id == Enrollment.participant_id)
         .outerjoin(Person, and_(Person.kind == "staff", match))
         .outerjoin(StaffRole, granted_at(Enrollment.structure_id))
         .where(Enrollment.id == bindparam("eid"))
@@ -371,6 +382,7 @@ def advance(
                 actor_id,
                 now,
                 held=ctx.held if ctx.held_known else None,
+                email=row.participant_email,
             )
             queue_issued(rt, conn, issued, now)
             shares = pathway.shares_for(transition, row.stage)
