@@ -4,6 +4,10 @@ people."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -20,6 +24,7 @@ from engine.errors import (
 )
 from engine.services.badges import urls
 from engine.services.runtime import Runtime
+from engine.store.database import POOL_SIZE
 
 _STATUS = {
     Unauthenticated: 401,
@@ -37,8 +42,17 @@ def _wants_page(request: Request) -> bool:
     return not (path.startswith("/api/") or path.startswith("/ob/"))
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Run at most POOL_SIZE blocking handlers at once (anyio's default is 40): under load, more
+    threads than database connections only queue for the pool and fight over the GIL."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
+    yield
+
+
 def create_app(rt: Runtime | None = None, public_url: str | None = None) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="Parcours",
         description="Parcours d'Open Badges pour l'insertion par l'activité économique. "
         "Erreurs au format RFC 9457 (application/problem+json), en français.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session
 
 DEFAULT_URL = "sqlite:///parcours.sqlite"
@@ -40,14 +42,54 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str | None = None, **kw: Any) -> Engine:
+POOL_SIZE = int(os.environ.get("PARCOURS_DB_POOL_SIZE", "16"))
+"""Server connections each process keeps open. `parcours serve` runs at most this many
+requests at once per worker, so requests never open and close connections under load."""
+PING_AFTER_IDLE = 30.0
+"""Seconds a pooled server connection may sit idle before it is checked on checkout."""
+
+
+def _ping_after_idle(engine: Engine, idle: float) -> None:
+    """Check a pooled connection only when it sat idle: a database restart or an idle timeout
+    is then met with a fresh connection, and a busy server does not pay a `SELECT 1` round trip
+    on every checkout as `pool_pre_ping` would."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("connexion perdue avec la base") from exc
+
+
+def make_engine(
+    url: str | None = None, *, ping_after: float = PING_AFTER_IDLE, **kw: Any
+) -> Engine:
     url = database_url(url)
     if make_url(url).get_backend_name() == "sqlite":
+        if make_url(url).database not in (None, "", ":memory:"):
+            # a file: keep as many connections as requests run at once (each new one costs
+            # its PRAGMAs)
+            kw.setdefault("pool_size", POOL_SIZE)
+            kw.setdefault("max_overflow", 4)
         engine = create_engine(url, connect_args={"timeout": 5}, **kw)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    kw.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kw)
+    kw.setdefault("pool_size", POOL_SIZE)
+    kw.setdefault("max_overflow", 4)  # the scheduler's and the outbox's own work, if in-process
+    engine = create_engine(url, **kw)
+    _ping_after_idle(engine, ping_after)
+    return engine
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 import engine.store.tables  # noqa: F401
-from engine.store.database import database_url, upgrade
+from engine.store.database import database_url, make_engine, upgrade
+from tests.conftest import PG_URL
 
 
 def test_migrations_match_the_models(db_engine) -> None:
@@ -121,3 +123,21 @@ def test_upgrading_a_database_with_data_keeps_every_row(db_engine) -> None:
         assert c.execute(text("SELECT recipient_id FROM assertion")).all() == [(1,)]
         if db_engine.dialect.name == "sqlite":
             assert c.execute(text("PRAGMA foreign_key_check")).all() == []
+
+
+@pytest.mark.skipif(not PG_URL, reason="a server-side disconnect needs PostgreSQL")
+def test_a_connection_the_server_dropped_is_replaced_after_idle() -> None:
+    """A PostgreSQL restart (here: the backend terminated) must not fail the next request:
+    a connection that sat idle is checked on checkout and replaced."""
+    engine = make_engine(PG_URL, ping_after=0)
+    admin = make_engine(PG_URL)
+    try:
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        with admin.begin() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+    finally:
+        engine.dispose()
+        admin.dispose()
