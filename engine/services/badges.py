@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
@@ -71,15 +71,19 @@ def _related(bc: BadgeClass) -> list[str]:
 _HOLDER_ORG = aliased(Organisation)
 
 
+# Statements built once: building them per call cost more than running them.
+_LOAD = (
+    select(Assertion, BadgeClass, Organisation, Person, _HOLDER_ORG)
+    .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
+    .join(Organisation, Organisation.id == Assertion.issuer_id)
+    .outerjoin(Person, Person.id == Assertion.recipient_id)
+    .outerjoin(_HOLDER_ORG, _HOLDER_ORG.id == Assertion.recipient_org_id)
+    .where(Assertion.id == bindparam("aid"))
+)
+
+
 def load(session: Session, assertion_id: str) -> IssuedBadge:
-    row = session.execute(
-        select(Assertion, BadgeClass, Organisation, Person, _HOLDER_ORG)
-        .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
-        .join(Organisation, Organisation.id == Assertion.issuer_id)
-        .outerjoin(Person, Person.id == Assertion.recipient_id)
-        .outerjoin(_HOLDER_ORG, _HOLDER_ORG.id == Assertion.recipient_org_id)
-        .where(Assertion.id == assertion_id)
-    ).one_or_none()
+    row = session.execute(_LOAD, {"aid": assertion_id}).one_or_none()
     if row is None:
         raise NotFound(f"badge « {assertion_id} » introuvable")
     a, bc, org, person, holder_org = row
@@ -441,29 +445,27 @@ def endorsements_of(rt: Runtime, subject_kind: str, subject_ref: str) -> list[En
         return _endorsements(session, [(subject_kind, subject_ref)])[(subject_kind, subject_ref)]
 
 
+_ENDORSEMENTS = (
+    select(Endorsement, Organisation.name, Organisation.slug)
+    .join(Organisation, Organisation.id == Endorsement.endorser_id)
+    .where(
+        Endorsement.subject_ref.in_(bindparam("refs", expanding=True)),
+        Endorsement.withdrawn_at.is_(None),
+    )
+    .order_by(Endorsement.issued_on)
+)
+
+
 def _endorsements(
     session: Session, subjects: list[tuple[str, str]]
 ) -> dict[tuple[str, str], list[EndorsementView]]:
     """Active endorsements of several subjects in one query, by (kind, ref)."""
     out: dict[tuple[str, str], list[EndorsementView]] = {subject: [] for subject in subjects}
-    rows = session.execute(
-        select(Endorsement, Organisation.name, Organisation.slug)
-        .join(Organisation, Organisation.id == Endorsement.endorser_id)
-        .where(
-            or_(
-                *(
-                    and_(Endorsement.subject_kind == kind, Endorsement.subject_ref == ref)
-                    for kind, ref in subjects
-                )
-            ),
-            Endorsement.withdrawn_at.is_(None),
-        )
-        .order_by(Endorsement.issued_on)
-    ).all()
+    rows = session.execute(_ENDORSEMENTS, {"refs": [ref for _, ref in subjects]}).all()
     for e, name, slug in rows:
-        out[(e.subject_kind, e.subject_ref)].append(
-            EndorsementView(e.id, name, slug, e.comment, e.issued_on, e.requested)
-        )
+        found = out.get((e.subject_kind, e.subject_ref))
+        if found is not None:  # the same ref may name a subject of another kind
+            found.append(EndorsementView(e.id, name, slug, e.comment, e.issued_on, e.requested))
     return out
 
 

@@ -54,3 +54,21 @@ def test_recommendation_requests_are_checked(issued, u) -> None:
         )
     with pytest.raises(InvalidInput, match="commentaire"):
         badges.answer_recommendation(issued.rt, link.rsplit("/", 1)[1], " ", now=T0)
+
+
+def test_the_public_page_shows_each_endorsement_under_what_it_vouches_for(issued) -> None:
+    rt = issued.rt
+    shown = badges.public_badge(rt, issued.assertion).badge
+    badges.endorse(rt, "adie", "assertion", issued.assertion, "Recommandée")
+    badges.endorse(rt, "geiq-industrie", "badge_class", shown.badge_class.slug, "Utile")
+    badges.endorse(rt, "adie", "issuer", shown.issuer.slug, "Réseau sérieux")
+    with rt.unit_of_work() as session:
+        other = next(s for s in rt.catalogue(session) if s != shown.badge_class.slug)
+    badges.endorse(rt, "adie", "badge_class", other, "Un autre badge")
+
+    page = badges.public_badge(rt, issued.assertion)
+    assert [e.comment for e in page.recommendations] == ["Recommandée"]
+    assert [e.comment for e in page.class_endorsements] == ["Utile"]
+    assert [(e.endorser_slug, e.comment) for e in page.issuer_endorsements] == [
+        ("adie", "Réseau sérieux")
+    ]
