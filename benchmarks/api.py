@@ -246,16 +246,23 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=400, help="requests sent, not counted")
     parser.add_argument("--workers", type=int, default=1, help="parcours serve --workers")
+    parser.add_argument("--threads", type=int, default=None, help="parcours serve --threads")
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        run(
-            "SQLite (WAL)",
-            f"sqlite:///{tmp}/bench.sqlite",
-            args.rate,
-            args.requests,
-            args.warmup,
-            args.workers,
-        )
+    if args.threads:
+        os.environ["PARCOURS_SERVE_THREADS"] = str(args.threads)
+    if args.db != "postgresql":
+        with tempfile.TemporaryDirectory() as tmp:
+            run(
+                "SQLite (WAL)",
+                f"sqlite:///{tmp}/bench.sqlite",
+                args.rate,
+                args.requests,
+                args.warmup,
+                args.workers,
+            )
+    if args.db == "sqlite":
+        return
     try:
         socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
     except OSError:

@@ -4,6 +4,7 @@ people."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -42,11 +43,19 @@ def _wants_page(request: Request) -> bool:
     return not (path.startswith("/api/") or path.startswith("/ob/"))
 
 
+SERVE_THREADS = 8
+"""Handlers a worker process runs at once (`parcours serve --threads`, at most the pool's
+connections). anyio's default is 40: under load, threads beyond what waits on the database
+only fight over the GIL; more throughput comes from more worker processes."""
+
+
+def serve_threads() -> int:
+    return min(int(os.environ.get("PARCOURS_SERVE_THREADS") or SERVE_THREADS), POOL_SIZE)
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Run at most POOL_SIZE blocking handlers at once (anyio's default is 40): under load, more
-    threads than database connections only queue for the pool and fight over the GIL."""
-    anyio.to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
+    anyio.to_thread.current_default_thread_limiter().total_tokens = serve_threads()
     yield
 
 

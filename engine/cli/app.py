@@ -603,11 +603,22 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Processus servant les requêtes (sans état : ajoutez-en)", min=1)
     ] = 1,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="Requêtes traitées à la fois par processus (défaut 8, au plus "
+            "PARCOURS_DB_POOL_SIZE)",
+            min=1,
+        ),
+    ] = None,
 ) -> None:
     """Servir l'application web, l'API (/api/v1, documentée sur /docs) et les badges publics."""
     import uvicorn
 
     from engine.api.app import create_app
+
+    if threads is not None:
+        os.environ["PARCOURS_SERVE_THREADS"] = str(threads)  # read by every worker's app
 
     state.runtime()  # migrates the database once, before any worker starts
     public = public_url or os.environ.get("PARCOURS_PUBLIC_URL") or f"http://{host}:{port}"

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import io
 
+import pytest
+from anyio import to_thread
+from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
+from engine.api.app import create_app
 from engine.services import accounts
+from engine.store.database import POOL_SIZE
 from engine.store.tables import AuditEvent, Evidence
 from tests.conftest import CIP, OTHER_CIP
-from tests.web.conftest import login
+from tests.web.conftest import BASE, login
 
 NEW = {
     "pathway": "atelier-decouverte",
@@ -207,3 +212,13 @@ def test_a_participant_link_works_once_and_shows_only_their_own_data(client, web
     assert participant.get(f"/api/v1/participants/{pid + 1000}/export").status_code in (403, 404)
     again = client.__class__(client.app, base_url=str(client.base_url)).post(path)
     assert again.status_code == 410
+
+
+@pytest.mark.parametrize(("asked", "runs"), [("3", 3), ("1000", POOL_SIZE)])
+def test_a_worker_runs_at_most_its_threads_requests_at_once(web, monkeypatch, asked, runs) -> None:
+    """`parcours serve --threads` bounds the handlers running at once, never beyond the
+    database pool (a thread waiting for a connection only holds the GIL's queue longer)."""
+    monkeypatch.setenv("PARCOURS_SERVE_THREADS", asked)
+    with TestClient(create_app(web, BASE), base_url=BASE) as client:
+        limit = client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
+    assert limit == runs
