@@ -3,7 +3,8 @@ one asyncio client, for "advance" (POST /api/v1/enrollments/{id}/advance, API to
 public badge page GET. Prints achieved requests/s and p50/p99 latency, on SQLite and on
 PostgreSQL when 127.0.0.1:5432 answers, after a warm-up that is not counted.
 
-    python benchmarks/api.py [--rate 200] [--requests 2000] [--warmup 400] [--workers 1]
+    python benchmarks/api.py [--rate 200] [--requests 2000] [--warmup 400] [--workers 2]
+        [--threads 8] [--db sqlite|postgresql|both]
 """
 
 from __future__ import annotations
@@ -245,7 +246,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=400, help="requests sent, not counted")
-    parser.add_argument("--workers", type=int, default=1, help="parcours serve --workers")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="parcours serve --workers (one per core)"
+    )
     parser.add_argument("--threads", type=int, default=None, help="parcours serve --threads")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
