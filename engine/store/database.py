@@ -42,9 +42,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-POOL_SIZE = int(os.environ.get("PARCOURS_DB_POOL_SIZE", "16"))
-"""Server connections each process keeps open. `parcours serve` runs at most this many
-requests at once per worker, so requests never open and close connections under load."""
+POOL_SIZE = int(os.environ.get("PARCOURS_DB_POOL_SIZE", "10"))
+"""Connections each process keeps open: a request holds one at a time and `parcours serve`
+runs at most this many at once per worker (8 by default), so requests never open and close
+connections under load. PostgreSQL's default limit is 100 connections: workers x (this + 4)
+must stay under it, with room for the scheduler and outbox workers."""
 PING_AFTER_IDLE = 30.0
 """Seconds a pooled server connection may sit idle before it is checked on checkout."""
 
