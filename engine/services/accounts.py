@@ -109,10 +109,6 @@ def logout(rt: Runtime, token: str) -> None:
         session.execute(delete(WebSession).where(WebSession.token_hash == _digest(token)))
 
 
-def _principal(person: Person, csrf: str | None) -> Principal:
-    return Principal(person.id, person.kind, person.display_name, person.email, csrf)
-
-
 _WHO = (Person.id, Person.kind, Person.given_name, Person.family_name, Person.email)
 _BY_TOKEN = (
     select(*_WHO)
@@ -130,9 +126,10 @@ _BY_SESSION = (
 )
 
 
-def _principal_of(row: Any, csrf: str | None) -> Principal:
-    name = f"{row.given_name} {row.family_name}".strip()
-    return Principal(row.id, row.kind, name, row.email, csrf)
+def _principal(who: Person | Any, csrf: str | None) -> Principal:
+    """From a Person or a row of `_WHO` columns."""
+    name = f"{who.given_name} {who.family_name}".strip()
+    return Principal(who.id, who.kind, name, who.email, csrf)
 
 
 def from_session(rt: Runtime, token: str, now: datetime | None = None) -> Principal | None:
@@ -142,7 +139,7 @@ def from_session(rt: Runtime, token: str, now: datetime | None = None) -> Princi
         row = conn.execute(_BY_SESSION, {"digest": _digest(token)}).first()
     if row is None or as_utc(row.expires_at) <= now:
         return None
-    return _principal_of(row, row.csrf)
+    return _principal(row, row.csrf)
 
 
 def create_api_token(rt: Runtime, staff: str | int, name: str, now: datetime | None = None) -> str:
@@ -174,7 +171,7 @@ def from_api_token(rt: Runtime, token: str) -> Principal | None:
     """Asked on every API call with a bearer: one Core read, no ORM session or commit."""
     with rt.reading() as conn:
         row = conn.execute(_BY_TOKEN, {"digest": _digest(token)}).first()
-    return _principal_of(row, None) if row else None
+    return _principal(row, None) if row else None
 
 
 def magic_link(
