@@ -4,7 +4,6 @@ people."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,7 +24,7 @@ from engine.errors import (
 )
 from engine.services.badges import urls
 from engine.services.runtime import Runtime
-from engine.store.database import POOL_SIZE
+from engine.store.database import env_count, pool_size
 
 _STATUS = {
     Unauthenticated: 401,
@@ -50,7 +49,7 @@ only fight over the GIL; more throughput comes from more worker processes."""
 
 
 def serve_threads() -> int:
-    return min(int(os.environ.get("PARCOURS_SERVE_THREADS") or SERVE_THREADS), POOL_SIZE)
+    return min(env_count("PARCOURS_SERVE_THREADS", SERVE_THREADS), pool_size())
 
 
 @asynccontextmanager

@@ -615,12 +615,12 @@ def serve(
     """Servir l'application web, l'API (/api/v1, documentée sur /docs) et les badges publics."""
     import uvicorn
 
-    from engine.api.app import create_app
+    from engine.api.app import create_app, serve_threads
 
     if threads is not None:
         os.environ["PARCOURS_SERVE_THREADS"] = str(threads)  # read by every worker's app
-
-    state.runtime()  # migrates the database once, before any worker starts
+    _run(serve_threads)  # a bad PARCOURS_* number stops here, named, not in each worker
+    _run(state.runtime)  # migrates the database once, before any worker starts
     public = public_url or os.environ.get("PARCOURS_PUBLIC_URL") or f"http://{host}:{port}"
     if workers == 1:
         app_ = create_app(state.runtime(), public)

@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session
 
+from engine.errors import InvalidInput
+
 DEFAULT_URL = "sqlite:///parcours.sqlite"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -42,11 +44,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-POOL_SIZE = int(os.environ.get("PARCOURS_DB_POOL_SIZE", "10"))
-"""Connections each process keeps open: a request holds one at a time and `parcours serve`
-runs at most this many at once per worker (8 by default), so requests never open and close
-connections under load. PostgreSQL's default limit is 100 connections: workers x (this + 4)
-must stay under it, with room for the scheduler and outbox workers."""
+POOL_SIZE = 10
+"""Connections each process keeps open (`PARCOURS_DB_POOL_SIZE`): a request holds one at a
+time and `parcours serve` runs at most this many at once per worker (8 by default), so
+requests never open and close connections under load. PostgreSQL's default limit is 100
+connections: workers x (this + 4) must stay under it, with room for the scheduler and outbox
+workers."""
+
+
+def env_count(name: str, default: int) -> int:
+    """A positive whole number from the environment, or a French error naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidInput(f"{name} : un nombre entier positif est attendu, pas « {raw} »")
+    return int(raw)
+
+
+def pool_size() -> int:
+    return env_count("PARCOURS_DB_POOL_SIZE", POOL_SIZE)
+
+
 PING_AFTER_IDLE = 30.0
 """Seconds a pooled server connection may sit idle before it is checked on checkout."""
 
@@ -78,17 +97,17 @@ def make_engine(
     url: str | None = None, *, ping_after: float = PING_AFTER_IDLE, **kw: Any
 ) -> Engine:
     url = database_url(url)
-    if make_url(url).get_backend_name() == "sqlite":
-        if make_url(url).database not in (None, "", ":memory:"):
-            # a file: keep as many connections as requests run at once (each new one costs
-            # its PRAGMAs)
-            kw.setdefault("pool_size", POOL_SIZE)
-            kw.setdefault("max_overflow", 4)
+    parsed = make_url(url)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if not sqlite or parsed.database not in (None, "", ":memory:"):
+        # a server or a SQLite file (where each new connection costs its PRAGMAs); overflow
+        # for the scheduler's and the outbox's own work when they run in the same process
+        kw.setdefault("pool_size", pool_size())
+        kw.setdefault("max_overflow", 4)
+    if sqlite:
         engine = create_engine(url, connect_args={"timeout": 5}, **kw)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    kw.setdefault("pool_size", POOL_SIZE)
-    kw.setdefault("max_overflow", 4)  # the scheduler's and the outbox's own work, if in-process
     engine = create_engine(url, **kw)
     _ping_after_idle(engine, ping_after)
     return engine

@@ -214,3 +214,17 @@ def test_badge_bake_unbake_and_verify_from_the_command_line(capsys, tmp_path) ->
         capsys, "--db", db, "badge", "bake", "inconnu", "-o", str(tmp_path / "x.png")
     )
     assert code == 1 and "introuvable" in err and not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("PARCOURS_DB_POOL_SIZE", "beaucoup"), ("PARCOURS_SERVE_THREADS", "0")],
+)
+def test_serve_names_a_bad_number_in_the_environment(
+    capsys, monkeypatch, tmp_path, variable, value
+) -> None:
+    monkeypatch.setenv(variable, value)
+    code, _, err = run(capsys, "--db", str(tmp_path / "p.sqlite"), "serve", "--port", "8799")
+    assert code == 1
+    assert f"{variable} : un nombre entier positif est attendu, pas « {value} »" in err
+    assert not (tmp_path / "p.sqlite").exists()  # stopped before touching the database
