@@ -110,19 +110,18 @@ def logout(rt: Runtime, token: str) -> None:
 
 
 _WHO = (Person.id, Person.kind, Person.given_name, Person.family_name, Person.email)
-_BY_TOKEN = (
-    select(*_WHO)
-    .join(ApiToken, ApiToken.person_id == Person.id)
-    .where(
-        ApiToken.token_hash == bindparam("digest"),
-        ApiToken.revoked_at.is_(None),
-        Person.erased_at.is_(None),
-    )
+# Both lookups start from the credential's unique index and reach the person by primary key,
+# and check `erased_at` in Python: a filter on person in SQL let PostgreSQL, before its first
+# ANALYZE of a freshly loaded table, plan a scan of every person per request (2.7 ms of the
+# server's time at 1,400 people).
+_BY_TOKEN = select(*_WHO, Person.erased_at).where(
+    Person.id
+    == select(ApiToken.person_id)
+    .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None))
+    .scalar_subquery()
 )
-_BY_SESSION = (
-    select(*_WHO, WebSession.csrf, WebSession.expires_at)
-    .join(WebSession, WebSession.person_id == Person.id)
-    .where(WebSession.token_hash == bindparam("digest"), Person.erased_at.is_(None))
+_BY_SESSION = select(*_WHO, Person.erased_at, WebSession.csrf, WebSession.expires_at).where(
+    Person.id == WebSession.person_id, WebSession.token_hash == bindparam("digest")
 )
 
 
@@ -137,7 +136,7 @@ def from_session(rt: Runtime, token: str, now: datetime | None = None) -> Princi
     now = now or utcnow()
     with rt.reading() as conn:
         row = conn.execute(_BY_SESSION, {"digest": _digest(token)}).first()
-    if row is None or as_utc(row.expires_at) <= now:
+    if row is None or row.erased_at is not None or as_utc(row.expires_at) <= now:
         return None
     return _principal(row, row.csrf)
 
@@ -171,7 +170,7 @@ def from_api_token(rt: Runtime, token: str) -> Principal | None:
     """Asked on every API call with a bearer: one Core read, no ORM session or commit."""
     with rt.reading() as conn:
         row = conn.execute(_BY_TOKEN, {"digest": _digest(token)}).first()
-    return _principal(row, None) if row else None
+    return _principal(row, None) if row and row.erased_at is None else None
 
 
 def magic_link(
