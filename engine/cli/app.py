@@ -430,7 +430,38 @@ def staff_token(
 
     token = _run(lambda: create_api_token(state.runtime(), email, name))
     typer.echo(token)
-    typer.echo("Conservez-le : il ne sera plus affiché.", err=True)
+    typer.echo(
+        "Conservez-le : il ne sera plus affiché. Pour le révoquer : "
+        f"parcours staff revoke-token N (N donné par parcours staff tokens {email}).",
+        err=True,
+    )
+
+
+@staff_app.command("tokens")
+def staff_tokens(email: str) -> None:
+    """Lister les jetons d'API d'un membre d'équipe (numéro, nom, création, révocation)."""
+    from engine.services.accounts import api_tokens
+
+    def body() -> None:
+        tokens = api_tokens(state.runtime(), email)
+        if not tokens:
+            typer.echo(f"Aucun jeton d'API pour {email}.")
+        for t in tokens:
+            state_ = f"révoqué le {t.revoked_at:%d/%m/%Y %H:%M}" if t.revoked_at else "actif"
+            typer.echo(f"{t.id}  {t.name}  créé le {t.created_at:%d/%m/%Y %H:%M}  {state_}")
+
+    _run(body)
+
+
+@staff_app.command("revoke-token")
+def staff_revoke_token(
+    token_id: Annotated[int, typer.Argument(help="N° du jeton (parcours staff tokens)")],
+) -> None:
+    """Révoquer un jeton d'API : il est refusé dès l'appel suivant."""
+    from engine.services.accounts import revoke_api_token
+
+    token = _run(lambda: revoke_api_token(state.runtime(), token_id))
+    typer.echo(f"Jeton n° {token.id} « {token.name} » révoqué.")
 
 
 # ---------------------------------------------------------------- enrollments

@@ -141,9 +141,22 @@ def from_session(rt: Runtime, token: str, now: datetime | None = None) -> Princi
     return _principal(row, row.csrf)
 
 
+@dataclass(frozen=True)
+class TokenView:
+    """An API token as its owner's administrator sees it: never the secret itself."""
+
+    id: int
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 def create_api_token(rt: Runtime, staff: str | int, name: str, now: datetime | None = None) -> str:
-    if not name.strip():
+    name = name.strip()
+    if not name:
         raise InvalidInput("nom du jeton : obligatoire (par ex. le système qui l'utilise)")
+    if len(name) > 100:
+        raise InvalidInput("nom du jeton : 100 caractères au plus")
     now = now or utcnow()
     token = "prc_" + secrets.token_urlsafe(32)
     with rt.unit_of_work() as session:
@@ -152,6 +165,34 @@ def create_api_token(rt: Runtime, staff: str | int, name: str, now: datetime | N
             ApiToken(person_id=person.id, name=name, token_hash=_digest(token), created_at=now)
         )
     return token
+
+
+def _view(token: ApiToken) -> TokenView:
+    revoked = as_utc(token.revoked_at) if token.revoked_at else None
+    return TokenView(token.id, token.name, as_utc(token.created_at), revoked)
+
+
+def api_tokens(rt: Runtime, staff: str | int) -> list[TokenView]:
+    """A staff member's tokens, oldest first, revoked ones included (they say when)."""
+    with rt.unit_of_work() as session:
+        person = find_staff(session, staff)
+        rows = session.execute(
+            select(ApiToken).where(ApiToken.person_id == person.id).order_by(ApiToken.id)
+        ).scalars()
+        return [_view(t) for t in rows]
+
+
+def revoke_api_token(rt: Runtime, token_id: int, now: datetime | None = None) -> TokenView:
+    """Stops the token at once, in every process: it is checked on each call. Revoking it again
+    changes nothing."""
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        token = session.get(ApiToken, token_id)
+        if token is None:
+            raise NotFound(f"jeton d'API n° {token_id} introuvable")
+        if token.revoked_at is None:
+            token.revoked_at = now
+        return _view(token)
 
 
 def principal(rt: Runtime, ref: str | int) -> Principal:

@@ -7,7 +7,7 @@ from sqlalchemy import insert, update
 
 from engine.services import accounts
 from engine.services.runtime import Runtime
-from engine.store.tables import ApiToken, Person
+from engine.store.tables import Person
 from tests.conftest import CIP, T0
 
 
@@ -54,8 +54,10 @@ def test_a_token_stops_working_when_revoked_or_its_holder_erased(sato, why) -> N
     token = accounts.create_api_token(sato, CIP, "mesure")
     assert accounts.from_api_token(sato, token).email == CIP
     with sato.engine.begin() as conn:
-        if why == "revoked":
-            conn.execute(update(ApiToken).values(revoked_at=T0))
-        else:
+        if why == "erased":  # erasure is for participants; this is defence in depth
             conn.execute(update(Person).where(Person.email == CIP).values(erased_at=T0))
+    if why == "revoked":
+        [mine] = accounts.api_tokens(sato, CIP)
+        assert accounts.revoke_api_token(sato, mine.id, now=T0).revoked_at == T0
+        assert accounts.revoke_api_token(sato, mine.id).revoked_at == T0  # again: unchanged
     assert accounts.from_api_token(sato, token) is None

@@ -228,3 +228,36 @@ def test_serve_names_a_bad_number_in_the_environment(
     assert code == 1
     assert f"{variable} : un nombre entier positif est attendu, pas « {value} »" in err
     assert not (tmp_path / "p.sqlite").exists()  # stopped before touching the database
+
+
+def test_an_api_token_is_listed_then_revoked_from_the_command_line(capsys, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from engine.api.app import create_app
+    from engine.services.runtime import Runtime
+    from engine.store.database import make_engine
+
+    path = tmp_path / "p.sqlite"
+    db = ["--db", str(path)]
+    assert run(capsys, *db, "init")[0] == 0
+    org = ["org", "add", "aci", "--name", "ACI", "--structure-kind", "ACI"]
+    assert run(capsys, *db, *org)[0] == 0
+    add = ["staff", "add", "cip@sato.example", "--given-name", "Claire", "--family-name", "M"]
+    assert run(capsys, *db, *add, "--role", "cip@aci")[0] == 0
+    code, token, err = run(capsys, *db, "staff", "token", "cip@sato.example", "--name", "ERP")
+    assert code == 0 and "parcours staff tokens cip@sato.example" in err
+    code, out, _ = run(capsys, *db, "staff", "tokens", "cip@sato.example")
+    assert code == 0 and out.startswith("1  ERP  créé le ") and out.strip().endswith("actif")
+
+    engine = make_engine(f"sqlite:///{path}")
+    client = TestClient(create_app(Runtime(engine)))
+    bearer = {"Authorization": f"Bearer {token.strip()}"}
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    code, out, _ = run(capsys, *db, "staff", "revoke-token", "1")
+    assert (code, out.strip()) == (0, "Jeton n° 1 « ERP » révoqué.")
+    refused = client.get("/api/v1/me", headers=bearer)
+    assert refused.status_code == 401 and "révoqué" in refused.json()["detail"]
+    assert "révoqué le " in run(capsys, *db, "staff", "tokens", "cip@sato.example")[1]
+    code, _, err = run(capsys, *db, "staff", "revoke-token", "7")
+    assert code == 1 and "jeton d'API n° 7 introuvable" in err
+    engine.dispose()
