@@ -4,16 +4,15 @@ participant reaches their own page through a link, without a password."""
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from engine import uploads
 from engine.api import auth
 from engine.api.params import RowId
+from engine.api.templating import templates
 from engine.errors import Forbidden, InvalidInput, ParcoursError, Unauthenticated
 from engine.pathways import diagram
 from engine.services import accounts, badges, committees, dashboard, privacy, requests, shares
@@ -22,9 +21,6 @@ from engine.services.accounts import Principal
 from engine.services.pathways import latest_version, list_versions
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-templates.env.filters["date"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
-templates.env.filters["datetime"] = lambda d: d.strftime("%d/%m/%Y %H:%M") if d else ""
 Text = Annotated[str, Form(max_length=2000)]
 
 EVENTS = {

@@ -440,6 +440,7 @@ def staff_token(
 @staff_app.command("tokens")
 def staff_tokens(email: str) -> None:
     """Lister les jetons d'API d'un membre d'équipe (numéro, nom, création, révocation)."""
+    from engine.dates import day_time
     from engine.services.accounts import api_tokens
 
     def body() -> None:
@@ -447,8 +448,8 @@ def staff_tokens(email: str) -> None:
         if not tokens:
             typer.echo(f"Aucun jeton d'API pour {email}.")
         for t in tokens:
-            state_ = f"révoqué le {t.revoked_at:%d/%m/%Y %H:%M}" if t.revoked_at else "actif"
-            typer.echo(f"{t.id}  {t.name}  créé le {t.created_at:%d/%m/%Y %H:%M}  {state_}")
+            state_ = f"révoqué le {day_time(t.revoked_at)}" if t.revoked_at else "actif"
+            typer.echo(f"{t.id}  {t.name}  créé le {day_time(t.created_at)}  {state_}")
 
     _run(body)
 
@@ -647,10 +648,12 @@ def serve(
     import uvicorn
 
     from engine.api.app import create_app, serve_threads
+    from engine.dates import zone
 
     if threads is not None:
         os.environ["PARCOURS_SERVE_THREADS"] = str(threads)  # read by every worker's app
     _run(serve_threads)  # a bad PARCOURS_* number stops here, named, not in each worker
+    _run(zone)  # and so does an unknown PARCOURS_TIMEZONE
     _run(state.runtime)  # migrates the database once, before any worker starts
     public = public_url or os.environ.get("PARCOURS_PUBLIC_URL") or f"http://{host}:{port}"
     if workers == 1:

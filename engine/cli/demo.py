@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from engine import dates
 from engine.cli.render import history_text
 from engine.services.accounts import set_password
 from engine.services.bootstrap import initialise
@@ -33,7 +34,7 @@ class Demo:
         return self.now
 
     def say(self, text: str) -> None:
-        self.remarks.append(f"  {self.now:%d/%m/%Y}  {text}")
+        self.remarks.append(f"  {dates.day(self.now)}  {text}")
 
 
 def run_demo(db_path: Path) -> str:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from engine.dates import day
 from engine.gates import roles_text
 from engine.services.enrollments import HistoryEntry, Status
 
@@ -15,10 +14,6 @@ KIND_LABELS = {
     "committee_decision": "décision de comité",
     "badge_issued": "badge délivré",
 }
-
-
-def day(moment: datetime) -> str:
-    return moment.strftime("%d/%m/%Y")
 
 
 def status_text(st: Status) -> str:

@@ -21,6 +21,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete, select, update
 
+from engine import dates
 from engine.errors import Conflict
 from engine.roles import Role
 from engine.services import enrollments, outbox
@@ -45,10 +46,6 @@ ESCALATE_AFTER = timedelta(days=7)
 REQUEST_REMINDER_DAYS = 14
 EXPIRY_NOTICE = timedelta(days=30)
 LOCK_TTL = timedelta(seconds=60)
-
-
-def _date(moment: datetime) -> str:
-    return as_utc(moment).strftime("%d/%m/%Y")
 
 
 def _staff(rt: Runtime, roles: set[Role]) -> dict[int, list[tuple[str, str, str]]]:
@@ -103,7 +100,7 @@ def deadlines(rt: Runtime, now: datetime | None = None) -> int:
                     stage=stage.title,
                     pathway=pathway.title,
                     days=(now - as_utc(st.stage_entered_at)).days,
-                    deadline=_date(deadline),
+                    deadline=dates.day(deadline),
                     url=f"{rt.urls.base}/parcours/{st.id}",
                 )
                 queued += 1
@@ -160,7 +157,7 @@ def request_reminders(rt: Runtime, now: datetime | None = None) -> int:
                     badge=badge,
                     given_name=given,
                     participant=person.display_name,
-                    submitted=_date(req.submitted_at),
+                    submitted=dates.day(req.submitted_at),
                     url=f"{rt.urls.base}/demandes/{req.id}",
                 )
                 queued += 1
@@ -189,7 +186,7 @@ def committee_sessions(rt: Runtime, now: datetime | None = None) -> int:
                     "badge": badge,
                     "participant": person.display_name,
                     "structure": structure or "",
-                    "submitted": _date(req.submitted_at),
+                    "submitted": dates.day(req.submitted_at),
                     "url": f"{rt.urls.base}/demandes/{req.id}",
                 }
                 for req, badge, person, structure in pending
@@ -208,7 +205,7 @@ def committee_sessions(rt: Runtime, now: datetime | None = None) -> int:
                     now=now,
                     template="comite",
                     committee=committee.name,
-                    session=_date(now),
+                    session=dates.day(now),
                     given_name=given,
                     count=len(agenda),
                     requests=agenda,
@@ -244,7 +241,7 @@ def expiry_notices(rt: Runtime, now: datetime | None = None) -> int:
                 template="expiration",
                 badge=badge,
                 given_name=person.given_name,
-                expires=_date(expires),
+                expires=dates.day(expires),
                 url=rt.urls.page(aid),
             )
             queued += 1
@@ -323,7 +320,7 @@ def start(rt: Runtime, *, tick: float = 5.0, holder: str | None = None) -> Backg
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=rt.engine, tablename="scheduler_job")},
         job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
-        timezone="Europe/Paris",
+        timezone=dates.zone(),
     )
     scheduler.start(paused=True)
     for name, spec in {**JOBS, "outbox": {"trigger": "interval", "seconds": tick}}.items():

@@ -230,6 +230,19 @@ def test_serve_names_a_bad_number_in_the_environment(
     assert not (tmp_path / "p.sqlite").exists()  # stopped before touching the database
 
 
+def test_serve_names_an_unknown_time_zone(capsys, monkeypatch, tmp_path) -> None:
+    from engine import dates
+
+    monkeypatch.setenv("PARCOURS_TIMEZONE", "Europe/Brest")
+    dates.zone.cache_clear()
+    try:
+        code, _, err = run(capsys, "--db", str(tmp_path / "p.sqlite"), "serve", "--port", "8799")
+    finally:
+        dates.zone.cache_clear()
+    assert code == 1 and "PARCOURS_TIMEZONE : fuseau horaire inconnu « Europe/Brest »" in err
+    assert not (tmp_path / "p.sqlite").exists()
+
+
 def test_an_api_token_is_listed_then_revoked_from_the_command_line(capsys, tmp_path) -> None:
     from fastapi.testclient import TestClient
 
