@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from engine.errors import Forbidden, NotFound
 from engine.roles import Role
@@ -43,19 +44,24 @@ class Page:
     total: int
 
 
-def structure_ids(session, person_id: int) -> list[int]:
-    """Structures where this staff member may act (partners act at none)."""
+def _reachable(structure: Any, person: Any) -> Any:
+    """Whether `person` may act at `structure`: a role there other than partner, or network
+    admin of a network it belongs to. The one rule for `structure_ids` and `may_see`."""
     direct = select(StaffRole.organisation_id).where(
-        StaffRole.person_id == person_id, StaffRole.role != Role.PARTNER.value
+        StaffRole.person_id == person, StaffRole.role != Role.PARTNER.value
     )
     networks = select(StaffRole.organisation_id).where(
-        StaffRole.person_id == person_id, StaffRole.role == Role.NETWORK_ADMIN.value
+        StaffRole.person_id == person, StaffRole.role == Role.NETWORK_ADMIN.value
     )
     via_network = select(Membership.structure_id).where(Membership.network_id.in_(networks))
-    rows = session.execute(
+    return or_(structure.in_(direct), structure.in_(via_network))
+
+
+def structure_ids(db: Any, person_id: int) -> list[int]:
+    """Structures where this staff member may act (partners act at none)."""
+    rows = db.execute(
         select(Organisation.id).where(
-            Organisation.kind == "structure",
-            or_(Organisation.id.in_(direct), Organisation.id.in_(via_network)),
+            Organisation.kind == "structure", _reachable(Organisation.id, person_id)
         )
     ).scalars()
     return list(rows)
@@ -98,18 +104,21 @@ def enrollments(
     return Page(items, page, per_page, total)
 
 
+# One prebuilt query per check (it runs before every enrollment read).
+_WHOSE = select(
+    Enrollment.participant_id,
+    _reachable(Enrollment.structure_id, bindparam("pid")).label("reachable"),
+).where(Enrollment.id == bindparam("eid"))
+
+
 def may_see(rt: Runtime, who: Principal, enrollment_id: int) -> None:
     """NotFound for an unknown enrollment, Forbidden for one outside the caller's reach."""
-    with rt.unit_of_work() as session:
-        row = session.execute(
-            select(Enrollment.participant_id, Enrollment.structure_id).where(
-                Enrollment.id == enrollment_id
-            )
-        ).first()
-        if row is None:
-            raise NotFound(f"parcours n° {enrollment_id} introuvable")
-        if who.kind == "participant":
-            if row[0] != who.person_id:
-                raise Forbidden("ce parcours n'est pas le vôtre")
-        elif row[1] not in structure_ids(session, who.person_id):
-            raise Forbidden("ce parcours relève d'une autre structure")
+    with rt.reading() as conn:
+        row = conn.execute(_WHOSE, {"eid": enrollment_id, "pid": who.person_id}).first()
+    if row is None:
+        raise NotFound(f"parcours n° {enrollment_id} introuvable")
+    if who.kind == "participant":
+        if row.participant_id != who.person_id:
+            raise Forbidden("ce parcours n'est pas le vôtre")
+    elif not row.reachable:
+        raise Forbidden("ce parcours relève d'une autre structure")
