@@ -1,7 +1,8 @@
 """HTTP figures: uvicorn on loopback, requests paced at a target rate (default 200/s) from
-one asyncio client, for "advance" (POST /api/v1/enrollments/{id}/advance, API token) and for the
-public badge page GET. Prints achieved requests/s and p50/p99 latency, on SQLite and on
-PostgreSQL when 127.0.0.1:5432 answers, after a warm-up that is not counted.
+one asyncio client, for "advance" (POST /api/v1/enrollments/{id}/advance, API token), for the
+public badge page GET and for an enrollment's status (GET, API token). Prints achieved
+requests/s and p50/p99 latency, on SQLite and on PostgreSQL when 127.0.0.1:5432 answers, after
+a warm-up that is not counted.
 
     python benchmarks/api.py [--rate 200] [--requests 2000] [--warmup 400] [--workers 2]
         [--threads 8] [--db sqlite|postgresql|both]
@@ -243,6 +244,9 @@ def run(name: str, url: str, rate: float, n: int, warm: int, workers: int) -> No
     _measure("advance (POST)", server, port, advance, rate, warm)
     page = [_request("GET", f"/badges/{assertions[i % len(assertions)]}", {}) for i in ids]
     _measure("public badge page (GET)", server, port, page, rate, warm)
+    # what staff read most: where an enrollment stands and what each next step still needs
+    status = [_request("GET", f"/api/v1/enrollments/{i}", headers) for i in ids]
+    _measure("enrollment status (GET)", server, port, status, rate, warm)
     server.terminate()
     server.wait(timeout=10)
 
