@@ -23,6 +23,7 @@ from engine.store.tables import (
     Person,
     WebSession,
     as_utc,
+    full_name,
     utcnow,
 )
 
@@ -127,8 +128,7 @@ _BY_SESSION = select(*_WHO, Person.erased_at, WebSession.csrf, WebSession.expire
 
 def _principal(who: Person | Any, csrf: str | None) -> Principal:
     """From a Person or a row of `_WHO` columns."""
-    name = f"{who.given_name} {who.family_name}".strip()
-    return Principal(who.id, who.kind, name, who.email, csrf)
+    return Principal(who.id, who.kind, full_name(who.given_name, who.family_name), who.email, csrf)
 
 
 def from_session(rt: Runtime, token: str, now: datetime | None = None) -> Principal | None:

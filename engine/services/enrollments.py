@@ -46,6 +46,7 @@ from engine.store.tables import (
     Person,
     StaffRole,
     as_utc,
+    full_name,
     utcnow,
 )
 from engine.uploads import Upload
@@ -469,7 +470,7 @@ def status(
     )
     return Status(
         row.id,
-        f"{row.given_name} {row.family_name}".strip() if row.given_name is not None else "?",
+        full_name(row.given_name, row.family_name) if row.given_name is not None else "?",
         row.structure_name or "?",
         pathway.id,
         pathway.title,

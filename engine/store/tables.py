@@ -46,6 +46,11 @@ class Membership(SQLModel, table=True):
     network_id: int = Field(foreign_key="organisation.id", primary_key=True)
 
 
+def full_name(given_name: str, family_name: str) -> str:
+    """How a person is named everywhere; an erased person's family name is empty."""
+    return f"{given_name} {family_name}".strip()
+
+
 class Person(SQLModel, table=True):
     """A participant or a staff member. Erasure blanks the names and e-mail, keeps the id."""
 
@@ -60,7 +65,7 @@ class Person(SQLModel, table=True):
 
     @property
     def display_name(self) -> str:
-        return f"{self.given_name} {self.family_name}".strip()
+        return full_name(self.given_name, self.family_name)
 
 
 class StaffRole(SQLModel, table=True):
