@@ -184,8 +184,8 @@ _MOVE = (
 _AUDIT = insert(AuditEvent)
 
 
-def _load(db: Db, enrollment_id: int) -> Any:
-    row = db.execute(_LOAD, {"eid": enrollment_id}).one_or_none()
+def _load(db: Db, enrollment_id: int, query: Any = _LOAD) -> Any:
+    row = db.execute(query, {"eid": enrollment_id}).one_or_none()
     if row is None:
         raise NotFound(f"parcours n° {enrollment_id} introuvable")
     return row
@@ -441,9 +441,7 @@ def status(
     # Read on every enrollment page and for each row of the dashboard: Core reads on one
     # connection, no ORM session (it cost as much as the reads).
     with rt.reading() as conn:
-        row = conn.execute(_STATUS, {"eid": enrollment_id}).first()
-        if row is None:
-            raise NotFound(f"parcours n° {enrollment_id} introuvable")
+        row = _load(conn, enrollment_id, _STATUS)
         if by is not None:
             require_staff(conn, by, row.structure_id)
         pathway = rt.pathway(conn, row.pathway_version_id)

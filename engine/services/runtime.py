@@ -78,10 +78,11 @@ class Runtime:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
-        """A connection for a single read outside any transaction, for what every request asks
-        first (who is calling). On PostgreSQL, autocommit spares the BEGIN and ROLLBACK round
-        trips; SQLite's driver opens no transaction for a read anyway, and setting its level
-        would cost a PRAGMA each way."""
+        """A connection for reads outside any transaction: who is calling, who may see an
+        enrollment, where it stands. Each statement sees what is committed when it runs, as
+        each does in PostgreSQL's READ COMMITTED transactions anyway; autocommit spares the
+        BEGIN and ROLLBACK round trips. SQLite's driver opens no transaction for a read, and
+        setting its level would cost a PRAGMA each way."""
         with self.engine.connect() as conn:
             if self.engine.dialect.name != "sqlite":
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
