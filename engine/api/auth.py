@@ -10,13 +10,13 @@ from fastapi import Request, Response
 
 from engine.errors import Forbidden, Unauthenticated
 from engine.services import accounts
-from engine.services.accounts import Principal
+from engine.services.access import Actor
 
 COOKIE = "parcours_session"
 SAFE = {"GET", "HEAD", "OPTIONS"}
 
 
-def current(request: Request) -> Principal | None:
+def current(request: Request) -> Actor | None:
     rt = request.app.state.rt
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -28,7 +28,7 @@ def current(request: Request) -> Principal | None:
     return accounts.from_session(rt, token) if token else None
 
 
-def required(request: Request) -> Principal:
+def required(request: Request) -> Actor:
     """The caller, or 401. Cookie-authenticated writes are checked against CSRF here for the
     API (header); pages check their form field with `check_form_csrf`."""
     principal = current(request)
@@ -43,14 +43,14 @@ def required(request: Request) -> Principal:
     return principal
 
 
-def staff(request: Request) -> Principal:
+def staff(request: Request) -> Actor:
     principal = required(request)
     if principal.kind != "staff":
         raise Forbidden("réservé aux équipes des structures et aux partenaires")
     return principal
 
 
-def check_form_csrf(principal: Principal, sent: str) -> None:
+def check_form_csrf(principal: Actor, sent: str) -> None:
     if principal.csrf is None or not secrets.compare_digest(sent or "", principal.csrf):
         raise Forbidden("formulaire expiré ou envoyé d'ailleurs : rechargez la page")
 

@@ -16,13 +16,13 @@ from engine.api.params import MAX_ID, RowId
 from engine.pathways import diagram
 from engine.services import accounts, badges, dashboard, people, privacy
 from engine.services import enrollments as e
-from engine.services.accounts import Principal
+from engine.services.access import Actor
 from engine.services.organisations import require_staff
 from engine.services.pathways import latest_version, list_versions
 
 router = APIRouter(prefix="/api/v1")
-Staff = Annotated[Principal, Depends(auth.staff)]
-Anyone = Annotated[Principal, Depends(auth.required)]
+Staff = Annotated[Actor, Depends(auth.staff)]
+Anyone = Annotated[Actor, Depends(auth.required)]
 PageNo = Annotated[int, Query(ge=1, le=100_000, description="Numéro de page, à partir de 1")]
 PerPage = Annotated[int, Query(ge=1, le=100, description="Éléments par page (100 au plus)")]
 

@@ -17,7 +17,7 @@ from engine.errors import Forbidden, InvalidInput, ParcoursError, Unauthenticate
 from engine.pathways import diagram
 from engine.services import accounts, badges, committees, dashboard, privacy, requests, shares
 from engine.services import enrollments as e
-from engine.services.accounts import Principal
+from engine.services.access import Actor
 from engine.services.pathways import latest_version, list_versions
 
 router = APIRouter(include_in_schema=False)
@@ -43,7 +43,7 @@ def _rt(request: Request):
     return request.app.state.rt
 
 
-def _who(request: Request, kind: str | None = None) -> Principal:
+def _who(request: Request, kind: str | None = None) -> Actor:
     principal = auth.current(request)
     if principal is None:
         raise Unauthenticated("connectez-vous pour continuer")
@@ -52,7 +52,7 @@ def _who(request: Request, kind: str | None = None) -> Principal:
     return principal
 
 
-def _page(request: Request, name: str, who: Principal | None, status: int = 200, **ctx: Any):
+def _page(request: Request, name: str, who: Actor | None, status: int = 200, **ctx: Any):
     ctx.update(who=who, u=request.app.state.urls, events=EVENTS)
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
@@ -132,7 +132,7 @@ def board(request: Request, page: int = 1) -> Response:
     )
 
 
-def _structures(rt, who: Principal) -> list[tuple[str, str]]:
+def _structures(rt, who: Actor) -> list[tuple[str, str]]:
     from sqlalchemy import select
 
     from engine.store.tables import Organisation
@@ -177,7 +177,7 @@ def _participant_of(rt, eid: int) -> int:
         return s.get(Enrollment, eid).participant_id
 
 
-def _enrollment_page(request: Request, who: Principal, eid: int, **extra: Any) -> HTMLResponse:
+def _enrollment_page(request: Request, who: Actor, eid: int, **extra: Any) -> HTMLResponse:
     rt = _rt(request)
     dashboard.may_see(rt, who, eid)
     st = e.status(rt, eid)
@@ -203,13 +203,13 @@ def _enrollment_page(request: Request, who: Principal, eid: int, **extra: Any) -
     )
 
 
-def _staff_form(request: Request, csrf: str) -> Principal:
+def _staff_form(request: Request, csrf: str) -> Actor:
     who = _who(request, "staff")
     auth.check_form_csrf(who, csrf)
     return who
 
 
-async def _act(request: Request, who: Principal, eid: int, action) -> Response:
+async def _act(request: Request, who: Actor, eid: int, action) -> Response:
     """Run a staff action on an enrollment: back to its page, or the page with the error."""
     try:
         result = action()

@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import bindparam, delete, func, select, update
 
 from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.services.access import Actor, ActorKind
 from engine.services.organisations import find_staff, require_staff
 from engine.services.runtime import Runtime
 from engine.store.tables import (
@@ -36,21 +37,6 @@ _DUMMY = _hasher.hash("une phrase de passe factice")
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The person behind a request. `csrf` is set for browser sessions, None for bearers."""
-
-    person_id: int
-    kind: str
-    name: str
-    email: str | None
-    csrf: str | None = None
-
-    @property
-    def ref(self) -> int:
-        return self.person_id
 
 
 def set_password(rt: Runtime, email: str, password: str, now: datetime | None = None) -> None:
@@ -126,12 +112,14 @@ _BY_SESSION = select(*_WHO, Person.erased_at, WebSession.csrf, WebSession.expire
 )
 
 
-def _principal(who: Person | Any, csrf: str | None) -> Principal:
+def _principal(who: Person | Any, csrf: str | None) -> Actor:
     """From a Person or a row of `_WHO` columns."""
-    return Principal(who.id, who.kind, full_name(who.given_name, who.family_name), who.email, csrf)
+    return Actor(
+        who.id, ActorKind(who.kind), full_name(who.given_name, who.family_name), who.email, csrf
+    )
 
 
-def from_session(rt: Runtime, token: str, now: datetime | None = None) -> Principal | None:
+def from_session(rt: Runtime, token: str, now: datetime | None = None) -> Actor | None:
     """Asked on every page and cookie request: one Core read, no ORM session or commit."""
     now = now or utcnow()
     with rt.reading() as conn:
@@ -195,8 +183,8 @@ def revoke_api_token(rt: Runtime, token_id: int, now: datetime | None = None) ->
         return _view(token)
 
 
-def principal(rt: Runtime, ref: str | int) -> Principal:
-    """The Principal of a person by id or a staff member by e-mail (CLI `--by`, scripts)."""
+def principal(rt: Runtime, ref: str | int) -> Actor:
+    """The Actor of a person by id or a staff member by e-mail (CLI `--by`, scripts)."""
     with rt.unit_of_work() as session:
         if isinstance(ref, int) or str(ref).isdigit():
             person = session.get(Person, int(ref))
@@ -207,7 +195,7 @@ def principal(rt: Runtime, ref: str | int) -> Principal:
         return _principal(person, None)
 
 
-def from_api_token(rt: Runtime, token: str) -> Principal | None:
+def from_api_token(rt: Runtime, token: str) -> Actor | None:
     """Asked on every API call with a bearer: one Core read, no ORM session or commit."""
     with rt.reading() as conn:
         row = conn.execute(_BY_TOKEN, {"digest": _digest(token)}).first()

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.roles import Role
-from engine.services.accounts import Principal
+from engine.services.access import Actor
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     BadgeRequest,
@@ -71,12 +71,12 @@ def create(
     name: str,
     kind: str,
     *,
-    by: Principal | int,
+    by: Actor | int,
     structure: str | None = None,
     now: datetime | None = None,
 ) -> int:
     """An internal committee belongs to one structure; a crossed one to the network."""
-    actor = by.person_id if isinstance(by, Principal) else by
+    actor = by.person_id if isinstance(by, Actor) else by
     rule = rt.committee_rules.get(kind)
     if rule is None:
         known = ", ".join(sorted(rt.committee_rules)) or "aucun"
@@ -110,10 +110,10 @@ def create(
         return committee.id  # type: ignore[return-value]
 
 
-def add_member(rt: Runtime, committee_id: int, member: str | int, *, by: Principal | int) -> None:
+def add_member(rt: Runtime, committee_id: int, member: str | int, *, by: Actor | int) -> None:
     """Add a staff member (by e-mail or id). Their structure is recorded, so a crossed
     committee can keep them from voting on their own structure's participants."""
-    actor = by.person_id if isinstance(by, Principal) else by
+    actor = by.person_id if isinstance(by, Actor) else by
     with rt.unit_of_work() as session:
         committee = session.get(Committee, committee_id)
         if committee is None:
@@ -146,7 +146,7 @@ def add_member(rt: Runtime, committee_id: int, member: str | int, *, by: Princip
         )
 
 
-def view(rt: Runtime, committee_id: int, *, by: Principal) -> CommitteeView:
+def view(rt: Runtime, committee_id: int, *, by: Actor) -> CommitteeView:
     with rt.unit_of_work() as session:
         committee = session.get(Committee, committee_id)
         if committee is None:
@@ -182,7 +182,7 @@ def view(rt: Runtime, committee_id: int, *, by: Principal) -> CommitteeView:
     )
 
 
-def mine(rt: Runtime, who: Principal) -> list[tuple[int, str, int]]:
+def mine(rt: Runtime, who: Actor) -> list[tuple[int, str, int]]:
     """(id, name, pending requests) of the committees the person sits on."""
     with rt.unit_of_work() as session:
         rows = session.execute(

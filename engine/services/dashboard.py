@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, or_, select
 
 from engine.errors import Forbidden, NotFound
 from engine.roles import Role
-from engine.services.accounts import Principal
+from engine.services.access import Actor
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     Enrollment,
@@ -68,7 +68,7 @@ def structure_ids(db: Any, person_id: int) -> list[int]:
 
 
 def enrollments(
-    rt: Runtime, who: Principal, *, page: int = 1, per_page: int = 20, active_only: bool = False
+    rt: Runtime, who: Actor, *, page: int = 1, per_page: int = 20, active_only: bool = False
 ) -> Page:
     if page < 1 or not 1 <= per_page <= 100:
         raise ValueError("page >= 1, 1 <= per_page <= 100")
@@ -111,7 +111,7 @@ _WHOSE = select(
 ).where(Enrollment.id == bindparam("eid"))
 
 
-def may_see(rt: Runtime, who: Principal, enrollment_id: int) -> None:
+def may_see(rt: Runtime, who: Actor, enrollment_id: int) -> None:
     """NotFound for an unknown enrollment, Forbidden for one outside the caller's reach."""
     with rt.reading() as conn:
         row = conn.execute(_WHOSE, {"eid": enrollment_id, "pid": who.person_id}).first()

@@ -13,7 +13,7 @@ from engine.store.tables import Evidence, EvidenceFile
 from engine.uploads import Upload
 
 if TYPE_CHECKING:
-    from engine.services.accounts import Principal
+    from engine.services.access import Actor
     from engine.services.runtime import Runtime
 
 CONTEXTS = {
@@ -76,7 +76,7 @@ def attach(
     return evidence
 
 
-def open_file(rt: Runtime, file_id: str, who: Principal) -> Upload:
+def open_file(rt: Runtime, file_id: str, who: Actor) -> Upload:
     """An evidence file, for whoever may see the enrollment or the request it proves."""
     from engine.services import dashboard, requests
 

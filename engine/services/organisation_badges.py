@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.openbadges.identity import hash_identity
 from engine.roles import Role
-from engine.services.accounts import Principal
+from engine.services.access import Actor
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     Assertion,
@@ -31,7 +31,7 @@ def award(
     badge: str,
     organisation: str,
     *,
-    by: Principal,
+    by: Actor,
     narrative: str | None = None,
     now: datetime | None = None,
 ) -> str:

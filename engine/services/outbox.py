@@ -33,7 +33,7 @@ from engine import webhooks
 from engine.connectors import DeliveryFailed, IssuedFor
 from engine.errors import Forbidden, NotFound
 from engine.roles import Role
-from engine.services.accounts import Principal
+from engine.services.access import Actor
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     Assertion,
@@ -352,7 +352,7 @@ def _send_email(item: Claimed) -> None:
 # --- administration -----------------------------------------------------------------------
 
 
-def _admin(session: Session, who: Principal) -> None:
+def _admin(session: Session, who: Actor) -> None:
     found = session.execute(
         select(StaffRole.id).where(
             StaffRole.person_id == who.person_id, StaffRole.role == Role.NETWORK_ADMIN.value
@@ -378,7 +378,7 @@ class DeliveryRow:
 
 def listing(
     rt: Runtime,
-    who: Principal | None,
+    who: Actor | None,
     *,
     status: str | None = None,
     page: int = 1,
@@ -412,9 +412,7 @@ def listing(
         ], total
 
 
-def retry(
-    rt: Runtime, delivery_id: int, who: Principal | None, now: datetime | None = None
-) -> None:
+def retry(rt: Runtime, delivery_id: int, who: Actor | None, now: datetime | None = None) -> None:
     """Send a dead (or waiting) delivery again at once, with the same idempotency key."""
     with rt.unit_of_work() as session:
         if who is not None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.services.accounts import Principal
+from engine.services.access import Actor
 from engine.services.dashboard import structure_ids
 from engine.services.organisations import find_or_add_participant, get_organisation
 from engine.services.runtime import Runtime
@@ -30,7 +30,7 @@ def add_participant(
     family_name: str,
     email: str | None = None,
     *,
-    by: Principal,
+    by: Actor,
 ) -> int:
     """Register a participant at a structure (found again by e-mail, or by name)."""
     if not given_name.strip() or not family_name.strip():
@@ -46,7 +46,7 @@ def add_participant(
 
 
 def participants(
-    rt: Runtime, who: Principal, *, page: int = 1, per_page: int = 20
+    rt: Runtime, who: Actor, *, page: int = 1, per_page: int = 20
 ) -> tuple[list[ParticipantRow], int]:
     """The participants of the caller's structures (not erased), by name."""
     with rt.unit_of_work() as session:
@@ -70,7 +70,7 @@ def participants(
     return [ParticipantRow(i, f"{g} {f}".strip(), e, o) for i, g, f, e, o in rows], total
 
 
-def get_participant(rt: Runtime, participant_id: int, who: Principal) -> ParticipantRow:
+def get_participant(rt: Runtime, participant_id: int, who: Actor) -> ParticipantRow:
     with rt.unit_of_work() as session:
         row = session.execute(
             select(

@@ -12,7 +12,7 @@ from sqlalchemy import delete, or_, select, update
 
 from engine.errors import Forbidden, NotFound
 from engine.roles import Role
-from engine.services.accounts import Principal
+from engine.services.access import Actor
 from engine.services.organisations import require_staff
 from engine.services.runtime import Runtime
 from engine.store.tables import (
@@ -39,24 +39,24 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _participant(session, participant_id: int, who: Principal | str | int) -> tuple[Person, int]:
+def _participant(session, participant_id: int, who: Actor | str | int) -> tuple[Person, int]:
     """(the participant, the acting person's id), if `who` is that participant or staff of
     their structure."""
     person = session.get(Person, participant_id)
     if person is None or person.kind != "participant":
         raise NotFound(f"participant n° {participant_id} introuvable")
-    if isinstance(who, Principal) and who.kind == "participant":
+    if isinstance(who, Actor) and who.kind == "participant":
         if who.person_id != person.id:
             raise Forbidden("vous ne pouvez consulter que vos propres données")
         return person, person.id
-    ref = who.person_id if isinstance(who, Principal) else who
+    ref = who.person_id if isinstance(who, Actor) else who
     actor_id, roles = require_staff(session, ref, person.structure_id)
     if not roles & {Role.CIP, Role.DIRECTEUR, Role.NETWORK_ADMIN}:
         raise Forbidden("seuls le CIP, la direction ou le réseau gèrent les données personnelles")
     return person, actor_id
 
 
-def export(rt: Runtime, participant_id: int, *, by: Principal | str | int) -> dict[str, Any]:
+def export(rt: Runtime, participant_id: int, *, by: Actor | str | int) -> dict[str, Any]:
     """Everything Parcours holds on one participant (GDPR art. 15 and 20)."""
     with rt.unit_of_work() as session:
         person, _ = _participant(session, participant_id, by)
@@ -162,7 +162,7 @@ def export(rt: Runtime, participant_id: int, *, by: Principal | str | int) -> di
 
 
 def erase(
-    rt: Runtime, participant_id: int, *, by: Principal | str | int, now: datetime | None = None
+    rt: Runtime, participant_id: int, *, by: Actor | str | int, now: datetime | None = None
 ) -> None:
     """Right to erasure (art. 17), in one transaction: names, e-mail, notes and evidence go;
     badges are revoked; the audit log keeps a pseudonymous `erased` event."""

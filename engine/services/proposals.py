@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.openbadges.images import default_picture
 from engine.roles import Role
-from engine.services.accounts import Principal
+from engine.services.access import Actor
 from engine.services.requests import network_admin, roles_at
 from engine.services.runtime import Runtime
 from engine.store.tables import AuditEvent, BadgeClass, Membership, Organisation, utcnow
@@ -43,7 +43,7 @@ def propose(
     description: str,
     criteria: str,
     *,
-    by: Principal,
+    by: Actor,
     tags: list[str] | None = None,
     now: datetime | None = None,
 ) -> str:
@@ -102,7 +102,7 @@ def review(
     *,
     approve: bool,
     reason: str,
-    by: Principal,
+    by: Actor,
     now: datetime | None = None,
 ) -> None:
     """The network accepts a proposed badge class (it can then be issued) or refuses it."""
@@ -132,7 +132,7 @@ def review(
     rt.forget_catalogue()
 
 
-def proposals(rt: Runtime, who: Principal, status: str = "proposed") -> list[Proposal]:
+def proposals(rt: Runtime, who: Actor, status: str = "proposed") -> list[Proposal]:
     """Proposals the caller's structures made, and those their networks must review."""
     with rt.unit_of_work() as session:
         rows = session.execute(

@@ -23,7 +23,7 @@ from engine.badges.issuing import held_badges, issue_badges
 from engine.committees import Vote, outcome
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
 from engine.roles import Role
-from engine.services.accounts import Principal
+from engine.services.access import Actor
 from engine.services.dashboard import structure_ids
 from engine.services.evidence import attach
 from engine.services.outbox import queue_issued
@@ -138,7 +138,7 @@ def _member(session: Session, committee_id: int | None, person_id: int) -> Commi
     return session.get(CommitteeMember, (committee_id, person_id))
 
 
-def _visible(session: Session, who: Principal, req: BadgeRequest, bc: BadgeClass) -> None:
+def _visible(session: Session, who: Actor, req: BadgeRequest, bc: BadgeClass) -> None:
     if who.kind == "participant":
         if req.participant_id != who.person_id:
             raise Forbidden("cette demande n'est pas la vôtre")
@@ -161,7 +161,7 @@ def configure(
     badge: str,
     *,
     mode: str,
-    by: Principal | int,
+    by: Actor | int,
     committee_id: int | None = None,
     criteria_note: str | None = None,
     now: datetime | None = None,
@@ -169,7 +169,7 @@ def configure(
     """A structure chooses how it runs a badge, within the network's frame. Choosing the
     ``network`` mode records its agreement for the network to evaluate its requests."""
     now = now or utcnow()
-    actor = by.person_id if isinstance(by, Principal) else by
+    actor = by.person_id if isinstance(by, Actor) else by
     with rt.unit_of_work() as session:
         org = session.execute(
             select(Organisation).where(Organisation.slug == structure)
@@ -262,7 +262,7 @@ def submit(
     rt: Runtime,
     badge: str,
     *,
-    by: Principal,
+    by: Actor,
     participant_id: int | None = None,
     enrollment_id: int | None = None,
     origin: str | None = None,
@@ -354,7 +354,7 @@ def add_evidence(
     request_id: int,
     kind: str,
     *,
-    by: Principal,
+    by: Actor,
     narrative: str | None = None,
     url: str | None = None,
     context: str | None = None,
@@ -443,7 +443,7 @@ def review(
     rt: Runtime,
     request_id: int,
     *,
-    by: Principal,
+    by: Actor,
     approve: bool,
     reason: str,
     now: datetime | None = None,
@@ -594,7 +594,7 @@ def _decide(
     return issued
 
 
-def withdraw(rt: Runtime, request_id: int, *, by: Principal, now: datetime | None = None) -> None:
+def withdraw(rt: Runtime, request_id: int, *, by: Actor, now: datetime | None = None) -> None:
     now = now or utcnow()
     with rt.unit_of_work() as session:
         req, bc = _load(session, request_id, lock=True)
@@ -674,7 +674,7 @@ def _load(session: Session, request_id: int, lock: bool = False) -> tuple[BadgeR
     return req, session.get(BadgeClass, req.badge_class_id)  # type: ignore[return-value]
 
 
-def get(rt: Runtime, request_id: int, *, by: Principal) -> RequestView:
+def get(rt: Runtime, request_id: int, *, by: Actor) -> RequestView:
     with rt.unit_of_work() as session:
         req, bc = _load(session, request_id)
         _visible(session, by, req, bc)
@@ -786,7 +786,7 @@ class Page:
 
 def listing(
     rt: Runtime,
-    who: Principal,
+    who: Actor,
     *,
     status: str | None = "pending",
     page: int = 1,

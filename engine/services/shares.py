@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.roles import Role
-from engine.services.accounts import Principal
+from engine.services.access import Actor
 from engine.services.dashboard import structure_ids
 from engine.services.outbox import queue_shares
 from engine.services.runtime import Runtime
@@ -68,7 +68,7 @@ def share_issued(
 
 
 def share(
-    rt: Runtime, assertion_id: str, organisation: str, *, by: Principal, now: datetime | None = None
+    rt: Runtime, assertion_id: str, organisation: str, *, by: Actor, now: datetime | None = None
 ) -> None:
     """The participant, or staff of their structure, show one badge to a partner."""
     now = now or utcnow()
@@ -147,7 +147,7 @@ def partner_organisations(session: Session, person_id: int) -> list[int]:
 
 def feed(
     rt: Runtime,
-    who: Principal,
+    who: Actor,
     *,
     page: int = 1,
     per_page: int = 20,
@@ -191,7 +191,7 @@ def feed(
     return Feed(items, page, per_page, total)
 
 
-def set_webhook(rt: Runtime, organisation: str, url: str, *, by: Principal) -> str:
+def set_webhook(rt: Runtime, organisation: str, url: str, *, by: Actor) -> str:
     """A partner's staff (or a network admin) set where the partner receives its badges;
     returns the new signing secret, shown once."""
     import secrets

@@ -1,0 +1,446 @@
+"""Who may do what: the one home of authorization.
+
+Every service takes the acting `Actor` and calls `ensure(db, actor, action, target)` before it
+changes or shows anything; routes, pages and the command line never decide. The permission
+table `PERMISSIONS` says, for each `Action`, which roles may perform it and over what scope; the
+reach rule `_reach` turns that into SQL over the actor's staff roles:
+
+- a role held **at the structure** counts when the thing acted on belongs to one of the
+  structure's networks (a SATO CIP never issues INAÉ's badges, even to a SATO participant);
+- **network admin** of a network counts for the structures of that network, and only for
+  things of that network (a badge class, a pathway, a committee, a delivery, a partner);
+- **partner** roles count only at the partner organisation itself;
+- a **participant** acts on what is theirs, where the table says so;
+- the **system** (scheduler, command line run by the server's operator) and **anonymous**
+  visitors are actors too, allowed only what the table grants them.
+
+Lists use the same rule as SQL: `structures_reached` and `networks_administered`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, and_, bindparam, exists, literal, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from engine.errors import Forbidden, NotFound
+from engine.roles import Role
+from engine.store.tables import Membership, Organisation, Person, StaffRole
+
+STAFF = frozenset({Role.CIP, Role.ENCADRANT, Role.DIRECTEUR})
+"""The roles of a structure's team."""
+
+
+class ActorKind(StrEnum):
+    STAFF = "staff"
+    """A structure's team, a network admin, or a partner organisation's staff (their roles say
+    which): they log in with a password or act through an API token."""
+    PARTICIPANT = "participant"
+    SYSTEM = "system"
+    """The scheduler and the server operator's command line."""
+    ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The one who acts. `csrf` is set for browser sessions, None for bearers."""
+
+    person_id: int | None
+    kind: ActorKind | str
+    name: str = ""
+    email: str | None = None
+    csrf: str | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(None, ActorKind.SYSTEM, "système")
+
+    @classmethod
+    def anonymous(cls) -> Actor:
+        return cls(None, ActorKind.ANONYMOUS, "visiteur")
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == ActorKind.STAFF
+
+    @property
+    def is_participant(self) -> bool:
+        return self.kind == ActorKind.PARTICIPANT
+
+    @property
+    def is_system(self) -> bool:
+        return self.kind == ActorKind.SYSTEM
+
+
+class Scope(StrEnum):
+    STRUCTURE = "structure"
+    """A thing of one structure (an enrollment, a participant, a request): the structure's team,
+    or an admin of a network the structure belongs to."""
+    NETWORK = "network"
+    """A thing of one network (a pathway, a badge class proposal, a delivery): its admins."""
+    PARTNER = "partner"
+    """A partner organisation's own business (its feed, its webhook)."""
+    PUBLIC = "public"
+    """Anyone, signed in or not (public badge pages, status lists)."""
+
+
+class Action(StrEnum):
+    ENROLLMENT_READ = "enrollment.read"
+    ENROLL = "enrollment.create"
+    ADVANCE = "enrollment.advance"
+    EVIDENCE_ADD = "enrollment.evidence"
+    GATE_VOTE = "enrollment.committee_vote"
+    BADGE_AWARD = "badge.award"
+    BADGE_REVOKE = "badge.revoke"
+    BADGE_SHARE = "badge.share"
+    RECOMMENDATION_ASK = "badge.recommendation_request"
+    RECOMMEND = "badge.recommend"
+    PARTICIPANT_READ = "participant.read"
+    PARTICIPANT_CREATE = "participant.create"
+    PARTICIPANT_LINK = "participant.link"
+    PERSONAL_DATA_EXPORT = "participant.export"
+    PERSONAL_DATA_ERASE = "participant.erase"
+    REQUEST_SUBMIT = "request.submit"
+    REQUEST_READ = "request.read"
+    REQUEST_EVIDENCE = "request.evidence"
+    REQUEST_WITHDRAW = "request.withdraw"
+    REQUEST_REVIEW = "request.review"
+    BADGE_SETTING = "structure.badge_setting"
+    COMMITTEE_MANAGE = "committee.manage"
+    COMMITTEE_READ = "committee.read"
+    BADGE_PROPOSE = "badge_class.propose"
+    BADGE_PROPOSAL_REVIEW = "badge_class.review"
+    ORGANISATION_BADGE_AWARD = "organisation_badge.award"
+    PATHWAY_READ = "pathway.read"
+    PATHWAY_MIGRATE = "pathway.migrate"
+    DELIVERY_READ = "delivery.read"
+    DELIVERY_RETRY = "delivery.retry"
+    PARTNER_FEED = "partner.feed"
+    PARTNER_WEBHOOK = "partner.webhook"
+    PUBLIC_READ = "public.read"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may perform one action. `roles` are roles at the structure (STRUCTURE scope) or at
+    the partner (PARTNER scope); `network_admin` lets the admins of the thing's network in."""
+
+    label: str
+    scope: Scope
+    roles: frozenset[Role] = frozenset()
+    network_admin: bool = True
+    participant_self: bool = False
+    committee_member: bool = False
+    system: bool = True
+
+
+def _rule(label: str, scope: Scope, roles: frozenset[Role] = frozenset(), **kw: Any) -> Rule:
+    return Rule(label, scope, frozenset(roles), **kw)
+
+
+_CIP_DIR = frozenset({Role.CIP, Role.DIRECTEUR})
+_DIR = frozenset({Role.DIRECTEUR})
+S, N, P = Scope.STRUCTURE, Scope.NETWORK, Scope.PARTNER
+
+PERMISSIONS: dict[Action, Rule] = {
+    Action.ENROLLMENT_READ: _rule("consulter un parcours", S, STAFF, participant_self=True),
+    Action.ENROLL: _rule("inscrire un participant sur un parcours", S, STAFF),
+    Action.ADVANCE: _rule("faire passer une étape", S, STAFF),
+    Action.EVIDENCE_ADD: _rule("joindre une pièce au parcours", S, STAFF),
+    Action.GATE_VOTE: _rule(
+        "voter en comité sur une étape", S, network_admin=False, committee_member=True
+    ),
+    Action.BADGE_AWARD: _rule("délivrer un badge", S, STAFF),
+    Action.BADGE_REVOKE: _rule("révoquer un badge", S, _CIP_DIR),
+    Action.BADGE_SHARE: _rule("partager un badge", S, STAFF, participant_self=True),
+    Action.RECOMMENDATION_ASK: _rule(
+        "demander une recommandation", S, STAFF, participant_self=True
+    ),
+    Action.RECOMMEND: _rule("recommander un badge", P, frozenset({Role.PARTNER})),
+    Action.PARTICIPANT_READ: _rule("consulter un participant", S, STAFF, participant_self=True),
+    Action.PARTICIPANT_CREATE: _rule("ajouter un participant", S, STAFF),
+    Action.PARTICIPANT_LINK: _rule("envoyer un lien de connexion", S, STAFF),
+    Action.PERSONAL_DATA_EXPORT: _rule(
+        "exporter des données personnelles", S, _CIP_DIR, participant_self=True
+    ),
+    Action.PERSONAL_DATA_ERASE: _rule("effacer des données personnelles", S, _CIP_DIR),
+    Action.REQUEST_SUBMIT: _rule("demander un badge", S, STAFF, participant_self=True),
+    Action.REQUEST_READ: _rule(
+        "consulter une demande de badge", S, STAFF, participant_self=True, committee_member=True
+    ),
+    Action.REQUEST_EVIDENCE: _rule(
+        "joindre une pièce à une demande", S, STAFF, participant_self=True
+    ),
+    Action.REQUEST_WITHDRAW: _rule("retirer une demande", S, STAFF, participant_self=True),
+    Action.REQUEST_REVIEW: _rule("évaluer une demande de badge", S, STAFF, committee_member=True),
+    Action.BADGE_SETTING: _rule("régler un badge pour la structure", S, _DIR),
+    Action.COMMITTEE_MANAGE: _rule("gérer un comité d'attribution", S, _DIR),
+    Action.COMMITTEE_READ: _rule("consulter un comité", S, STAFF, committee_member=True),
+    Action.BADGE_PROPOSE: _rule("proposer un badge de projet", S, STAFF),
+    Action.BADGE_PROPOSAL_REVIEW: _rule("valider un badge de projet", N),
+    Action.ORGANISATION_BADGE_AWARD: _rule("délivrer un badge à une entreprise", S, _CIP_DIR),
+    Action.PATHWAY_READ: _rule("consulter un parcours type", S, STAFF),
+    Action.PATHWAY_MIGRATE: _rule("migrer des parcours vers une nouvelle version", N),
+    Action.DELIVERY_READ: _rule("consulter les envois", N),
+    Action.DELIVERY_RETRY: _rule("relancer un envoi", N),
+    Action.PARTNER_FEED: _rule("lire le flux d'un partenaire", P, frozenset({Role.PARTNER})),
+    Action.PARTNER_WEBHOOK: _rule(
+        "régler le webhook d'un partenaire", P, frozenset({Role.PARTNER})
+    ),
+    Action.PUBLIC_READ: _rule("consulter une page publique", Scope.PUBLIC),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an action is about, reduced to what the reach rule needs."""
+
+    structure_id: int | None = None
+    """The structure (SIAE) the thing lives in."""
+    network: str | None = None
+    """The network the thing belongs to (a badge class's, a pathway's, a committee's), when it
+    belongs to one: the structure must then be of that network."""
+    participant_id: int | None = None
+    """The person it concerns, for a participant acting on what is theirs."""
+    organisation_id: int | None = None
+    """The partner organisation, for partner-scoped actions."""
+    committee_id: int | None = None
+    """The committee whose members may act (a request on its agenda, a gate it decides)."""
+
+
+# --- the reach rule as SQL --------------------------------------------------------------
+
+
+def _network_id(slug: Any) -> Any:
+    return select(Organisation.id).where(Organisation.slug == slug).scalar_subquery()
+
+
+def _reach(rule: Rule, target: Target) -> ColumnElement[bool]:
+    """Condition on `StaffRole` rows that give their holder a say over `target` under `rule`."""
+    clauses: list[ColumnElement[bool]] = []
+    network = bindparam("net", target.network) if target.network is not None else None
+    if rule.scope == Scope.STRUCTURE and target.structure_id is not None:
+        sid = bindparam("sid", target.structure_id)
+        if rule.roles:
+            direct = and_(
+                StaffRole.organisation_id == sid,
+                StaffRole.role.in_([r.value for r in rule.roles]),
+            )
+            if network is not None:
+                direct = and_(
+                    direct,
+                    exists().where(
+                        Membership.structure_id == sid,
+                        Membership.network_id == _network_id(network),
+                    ),
+                )
+            clauses.append(direct)
+        if rule.network_admin:
+            of_structure = select(Membership.network_id).where(Membership.structure_id == sid)
+            admin = and_(
+                StaffRole.role == Role.NETWORK_ADMIN.value,
+                StaffRole.organisation_id.in_(of_structure),
+            )
+            if network is not None:
+                admin = and_(admin, StaffRole.organisation_id == _network_id(network))
+            clauses.append(admin)
+    elif rule.scope == Scope.NETWORK and network is not None:
+        clauses.append(
+            and_(
+                StaffRole.role == Role.NETWORK_ADMIN.value,
+                StaffRole.organisation_id == _network_id(network),
+            )
+        )
+    elif rule.scope == Scope.PARTNER and target.organisation_id is not None:
+        oid = bindparam("oid", target.organisation_id)
+        if rule.roles:
+            clauses.append(
+                and_(
+                    StaffRole.organisation_id == oid,
+                    StaffRole.role.in_([r.value for r in rule.roles]),
+                )
+            )
+        if rule.network_admin:
+            # A partner is declared by the networks it is a member of.
+            of_partner = select(Membership.network_id).where(Membership.structure_id == oid)
+            clauses.append(
+                and_(
+                    StaffRole.role == Role.NETWORK_ADMIN.value,
+                    StaffRole.organisation_id.in_(of_partner),
+                )
+            )
+    return or_(*clauses) if clauses else literal(False)
+
+
+def roles(db: Any, actor: Actor, action: Action, target: Target) -> frozenset[Role]:
+    """The actor's roles that give them `action` over `target` (empty: none)."""
+    if not actor.is_staff or actor.person_id is None:
+        return frozenset()
+    rule = PERMISSIONS[action]
+    rows = db.execute(
+        select(StaffRole.role).where(
+            StaffRole.person_id == bindparam("pid", actor.person_id), _reach(rule, target)
+        )
+    ).scalars()
+    return frozenset(Role(r) for r in rows)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Why an action was allowed: the roles that allowed it, or the participant's own right,
+    the committee seat, the system."""
+
+    roles: frozenset[Role] = frozenset()
+    own: bool = False
+    member: bool = False
+    system: bool = False
+
+
+def check(db: Any, actor: Actor, action: Action, target: Target) -> Grant | None:
+    """The grant `actor` has for `action` on `target`, or None."""
+    rule = PERMISSIONS[action]
+    if rule.scope == Scope.PUBLIC:
+        return Grant()
+    if actor.is_system:
+        return Grant(system=True) if rule.system else None
+    if actor.is_participant:
+        own = (
+            rule.participant_self
+            and target.participant_id is not None
+            and target.participant_id == actor.person_id
+        )
+        return Grant(own=True) if own else None
+    if not actor.is_staff:
+        return None
+    found = roles(db, actor, action, target)
+    if found:
+        return Grant(roles=found)
+    if rule.committee_member and _is_member(db, actor, target.committee_id):
+        return Grant(member=True)
+    return None
+
+
+def _is_member(db: Any, actor: Actor, committee_id: int | None) -> bool:
+    from engine.store.tables import CommitteeMember
+
+    if committee_id is None or actor.person_id is None:
+        return False
+    return (
+        db.execute(
+            select(CommitteeMember.person_id).where(
+                CommitteeMember.committee_id == committee_id,
+                CommitteeMember.person_id == actor.person_id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def ensure(db: Any, actor: Actor, action: Action, target: Target) -> Grant:
+    """The grant, or Forbidden saying in French what the actor may not do."""
+    grant = check(db, actor, action, target)
+    if grant is None:
+        raise Forbidden(refusal(action, actor))
+    return grant
+
+
+def refusal(action: Action, actor: Actor) -> str:
+    rule = PERMISSIONS[action]
+    if actor.kind == ActorKind.ANONYMOUS:
+        return f"connectez-vous pour {rule.label}"
+    who = describe(rule)
+    return f"vous ne pouvez pas {rule.label} ici : réservé {who}"
+
+
+def describe(rule: Rule) -> str:
+    """Who the rule lets in, in French (the README's table and the refusals say the same)."""
+    parts = []
+    if rule.roles:
+        labels = ", ".join(r.label for r in sorted(rule.roles, key=lambda r: r.value))
+        where = "du partenaire" if rule.scope == Scope.PARTNER else "de la structure"
+        parts.append(f"{labels} {where}")
+    if rule.network_admin:
+        parts.append("administrateur du réseau concerné")
+    if rule.committee_member:
+        parts.append("membres du comité")
+    if rule.participant_self:
+        parts.append("participant lui-même")
+    return "à : " + " ; ".join(parts) if parts else "à personne"
+
+
+# --- lists ------------------------------------------------------------------------------
+
+
+def structures_reached(person: Any, roles: frozenset[Role] = STAFF) -> Select[Any]:
+    """Ids of the structures where `person` (a column or bound value) holds one of `roles`,
+    or which belong to a network they administer: what staff lists are filtered by."""
+    direct = select(StaffRole.organisation_id).where(
+        StaffRole.person_id == person, StaffRole.role.in_([r.value for r in roles])
+    )
+    administered = select(StaffRole.organisation_id).where(
+        StaffRole.person_id == person, StaffRole.role == Role.NETWORK_ADMIN.value
+    )
+    via_network = select(Membership.structure_id).where(Membership.network_id.in_(administered))
+    return direct.union(via_network)
+
+
+def reaches(structure: Any, person: Any) -> ColumnElement[bool]:
+    """Whether `person` may act at `structure` (columns or bound values): the list rule as a
+    condition, for one prebuilt query per row."""
+    direct = select(StaffRole.organisation_id).where(
+        StaffRole.person_id == person, StaffRole.role.in_([r.value for r in STAFF])
+    )
+    administered = select(StaffRole.organisation_id).where(
+        StaffRole.person_id == person, StaffRole.role == Role.NETWORK_ADMIN.value
+    )
+    via_network = select(Membership.structure_id).where(Membership.network_id.in_(administered))
+    return or_(structure.in_(direct), structure.in_(via_network))
+
+
+def networks_administered(person: Any) -> Select[Any]:
+    """Slugs of the networks `person` administers."""
+    return (
+        select(Organisation.slug)
+        .join(StaffRole, StaffRole.organisation_id == Organisation.id)
+        .where(StaffRole.person_id == person, StaffRole.role == Role.NETWORK_ADMIN.value)
+    )
+
+
+def partner_organisations(person: Any) -> Select[Any]:
+    """Ids of the partner organisations `person` works for."""
+    return select(StaffRole.organisation_id).where(
+        StaffRole.person_id == person, StaffRole.role == Role.PARTNER.value
+    )
+
+
+def structure_networks(db: Any, structure_id: int) -> list[str]:
+    return list(
+        db.execute(
+            select(Organisation.slug)
+            .join(Membership, Membership.network_id == Organisation.id)
+            .where(Membership.structure_id == structure_id)
+        ).scalars()
+    )
+
+
+# --- who is acting, from a reference -----------------------------------------------------
+
+
+def actor_for(db: Any, ref: str | int) -> Actor:
+    """The Actor of a person by id, or of a staff member by e-mail (the CLI's `--by`)."""
+    query = select(
+        Person.id, Person.kind, Person.given_name, Person.family_name, Person.email
+    ).where(Person.erased_at.is_(None))
+    if isinstance(ref, int) or str(ref).isdigit():
+        query = query.where(Person.id == int(ref))
+    else:
+        query = query.where(Person.email == str(ref), Person.kind == ActorKind.STAFF.value)
+    row = db.execute(query).first()
+    if row is None:
+        raise NotFound(f"membre de l'équipe « {ref} » introuvable")
+    from engine.store.tables import full_name
+
+    return Actor(row.id, ActorKind(row.kind), full_name(row.given_name, row.family_name), row.email)
