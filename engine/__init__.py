@@ -1,3 +1,84 @@
-"""Parcours: a plugin-based workflow engine for Open Badge pathways."""
+"""Parcours: a plugin-based workflow engine for Open Badge pathways.
+
+This package is the one door plugins import from (``from engine import hookimpl, NetworkSpec``),
+as datasette's and pytest's are; the modules behind it are private and may change. Every module
+imports this file first, so it stays light: the names below that pull in pydantic, httpx or the
+services are loaded on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import (
+    Conflict,
+    Forbidden,
+    GateRefused,
+    InvalidInput,
+    NotFound,
+    ParcoursError,
+)
+from engine.hookspecs import GateCheck, hookimpl
+from engine.roles import Role
+
+if TYPE_CHECKING:
+    from engine.badges.catalogue import BadgeClassSpec, NetworkSpec, load_catalogue
+    from engine.committees import CommitteeRule
+    from engine.connectors import Connector, DeliveryFailed, IssuedFor, ObfConnector
+    from engine.demo_context import DemoContext, RequestOutcome
+    from engine.gates import GateContext
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "BadgeClassSpec": "engine.badges.catalogue",
+    "NetworkSpec": "engine.badges.catalogue",
+    "load_catalogue": "engine.badges.catalogue",
+    "CommitteeRule": "engine.committees",
+    "Connector": "engine.connectors",
+    "DeliveryFailed": "engine.connectors",
+    "IssuedFor": "engine.connectors",
+    "ObfConnector": "engine.connectors",
+    "DemoContext": "engine.demo_context",
+    "RequestOutcome": "engine.demo_context",
+    "GateContext": "engine.gates",
+}
+"""Public names whose modules are heavy, and where they live."""
+
+__all__ = [
+    "BadgeClassSpec",
+    "CommitteeRule",
+    "Conflict",
+    "Connector",
+    "DeliveryFailed",
+    "DemoContext",
+    "Forbidden",
+    "GateCheck",
+    "GateContext",
+    "GateRefused",
+    "InvalidInput",
+    "IssuedFor",
+    "NetworkSpec",
+    "NotFound",
+    "ObfConnector",
+    "ParcoursError",
+    "RequestOutcome",
+    "Role",
+    "__version__",
+    "hookimpl",
+    "load_catalogue",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

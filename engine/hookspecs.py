@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from engine.badges.catalogue import BadgeClassSpec, NetworkSpec
     from engine.committees import CommitteeRule
     from engine.connectors import Connector
+    from engine.demo_context import DemoContext
     from engine.gates import GateContext
 
 hookspec = pluggy.HookspecMarker("parcours")
@@ -79,8 +80,11 @@ def parcours_badge_issued(assertion_id: str, badge_class: str, recipient_id: int
 
 
 @hookspec
-def parcours_demo(rt: Any, demo: Any) -> list[int]:
+def parcours_demo(demo: DemoContext) -> list[int]:
     """Play this network's demo story on a fresh database (`parcours demo`): create its
-    structures and staff, enroll participants and advance them, using ``demo.now`` and
-    ``demo.wait(days)`` for simulated time and ``demo.say(text)`` for remarks worth printing.
-    Returns the enrollment ids to summarise."""
+    structures and staff, enroll participants and advance them, ask for and review badges,
+    through ``demo``'s methods, which act as the staff member named by e-mail (``by=``) and
+    are refused where that person would be. ``demo.now`` and ``demo.wait(days)`` give
+    simulated time, ``demo.say(text)`` records remarks worth printing. The story gets no
+    Runtime: what it may do is what `engine.DemoContext` offers. Returns the enrollment ids
+    to summarise."""

@@ -3,14 +3,13 @@ plugin's demo story played on a simulated clock, then a readable summary."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
-from engine import dates
 from engine.cli.render import history_text
+from engine.demo_context import DemoContext
 from engine.services.accounts import set_password
 from engine.services.bootstrap import initialise
 from engine.services.enrollments import history, status
@@ -20,21 +19,6 @@ from engine.store.tables import CommitteeDecision, Person
 
 DEMO_PASSWORD = "demo-parcours-2026"
 """Every demo staff member's password: the demo database is local and thrown away."""
-
-
-@dataclass
-class Demo:
-    """Simulated time, so a pathway's minimum durations pass in a second, and remarks."""
-
-    now: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
-    remarks: list[str] = field(default_factory=list)
-
-    def wait(self, days: int) -> datetime:
-        self.now += timedelta(days=days)
-        return self.now
-
-    def say(self, text: str) -> None:
-        self.remarks.append(f"  {dates.day(self.now)}  {text}")
 
 
 def run_demo(db_path: Path) -> str:
@@ -50,8 +34,8 @@ def run_demo(db_path: Path) -> str:
         f"catalogue, parcours publiés : {', '.join(report.published)}",
         "",
     ]
-    demo = Demo()
-    enrollment_ids = [e for ids in rt.pm.hook.parcours_demo(rt=rt, demo=demo) for e in ids]
+    demo = DemoContext(rt)
+    enrollment_ids = [e for ids in rt.pm.hook.parcours_demo(demo=demo) for e in ids]
     with rt.unit_of_work() as session:
         names = {slug: entry.name for slug, entry in rt.catalogue(session).items()}
         deciders = {d.enrollment_id for d in session.execute(select(CommitteeDecision)).scalars()}

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.badges.catalogue import BadgeClassSpec, NetworkSpec, load_catalogue
-from engine.hookspecs import hookimpl
+from engine import BadgeClassSpec, NetworkSpec, hookimpl, load_catalogue
+
+if TYPE_CHECKING:
+    from engine import DemoContext
 
 
 @hookimpl
@@ -26,7 +29,7 @@ def parcours_badge_catalogue() -> list[BadgeClassSpec]:
 
 
 @hookimpl
-def parcours_demo(rt: object, demo: object) -> list[int]:
+def parcours_demo(demo: DemoContext) -> list[int]:
     from plugins.centre_val_de_loire.demo import play
 
-    return play(rt, demo)  # type: ignore[arg-type]
+    return play(demo)

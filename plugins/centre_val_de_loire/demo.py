@@ -3,12 +3,10 @@ the CIP and the director, from an AFEST observation."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from engine.services import people, requests
-from engine.services.accounts import principal
-from engine.services.organisations import add_staff, upsert_organisation
-from engine.services.runtime import Runtime
+if TYPE_CHECKING:
+    from engine import DemoContext
 
 TEAM = (
     ("remi.petit@chantier-blois.example", "Rémi", "Petit", "encadrant_technique"),
@@ -17,36 +15,29 @@ TEAM = (
 )
 
 
-def play(rt: Runtime, demo: Any) -> list[int]:
-    with rt.unit_of_work() as s:
-        upsert_organisation(
-            s,
-            "chantier-blois",
-            "Chantier d'insertion de Blois",
-            "structure",
-            structure_kind="ACI",
-            networks=["centre_val_de_loire"],
-        )
-        for email, given, family, role in TEAM:
-            add_staff(s, email, given, family, [("chantier-blois", role)])
-    encadrant, cip, director = (principal(rt, email) for email, *_ in TEAM)
-    sam = people.add_participant(rt, "chantier-blois", "Sam", "Girard", by=cip)
-    rid = requests.submit(
-        rt,
+def play(demo: DemoContext) -> list[int]:
+    demo.add_structure(
+        "chantier-blois", "Chantier d'insertion de Blois", "ACI", networks=["centre_val_de_loire"]
+    )
+    for email, given, family, role in TEAM:
+        demo.add_staff(email, given, family, [("chantier-blois", role)])
+    encadrant, cip, director = (email for email, *_ in TEAM)
+    sam = demo.add_participant("chantier-blois", "Sam", "Girard", by=cip)
+    rid = demo.submit_request(
         "centre_val_de_loire.entretien-espaces-verts",
         by=encadrant,
         participant_id=sam,
         narrative="Taille de haies et tonte du parc municipal, EPI portés.",
-        now=demo.now,
     )
-    requests.add_evidence(
-        rt, rid, "observation", by=encadrant, context="AFEST", narrative="Grille AFEST remplie"
+    demo.add_request_evidence(
+        rid, "observation", by=encadrant, context="AFEST", narrative="Grille AFEST remplie"
     )
     reasons = ("Gestes sûrs, travail soigné", "Projet espaces verts confirmé", "Validé")
     for who, reason in zip((encadrant, cip, director), reasons, strict=True):
-        view = requests.review(rt, rid, by=who, approve=True, reason=reason, now=demo.now)
+        outcome = demo.review_request(rid, by=who, approve=True, reason=reason)
     demo.say(
         "Centre-Val de Loire : Sam Girard obtient « Entretien des espaces verts », signé par "
-        f"l'encadrant technique, la CIP et la directrice (observation AFEST) — {view.status_label}."
+        "l'encadrant technique, la CIP et la directrice (observation AFEST) — "
+        f"{outcome.status_label}."
     )
     return []

@@ -5,12 +5,20 @@ after an agreement with the structure, and an auto-validated support badge."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.badges.catalogue import BadgeClassSpec, NetworkSpec, load_catalogue
-from engine.committees import CommitteeRule
-from engine.connectors import ObfConnector
-from engine.hookspecs import hookimpl
-from engine.roles import Role
+from engine import (
+    BadgeClassSpec,
+    CommitteeRule,
+    NetworkSpec,
+    ObfConnector,
+    Role,
+    hookimpl,
+    load_catalogue,
+)
+
+if TYPE_CHECKING:
+    from engine import DemoContext
 
 
 @hookimpl
@@ -74,7 +82,7 @@ def parcours_passport_connectors() -> dict[str, ObfConnector]:
 
 
 @hookimpl
-def parcours_demo(rt: object, demo: object) -> list[int]:
+def parcours_demo(demo: DemoContext) -> list[int]:
     from plugins.inae.demo import play
 
-    return play(rt, demo)  # type: ignore[arg-type]
+    return play(demo)

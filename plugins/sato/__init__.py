@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.badges.catalogue import BadgeClassSpec, NetworkSpec, load_catalogue
-from engine.connectors import ObfConnector
-from engine.gates import GateContext
-from engine.hookspecs import GateCheck, hookimpl
+from engine import (
+    BadgeClassSpec,
+    GateCheck,
+    GateContext,
+    NetworkSpec,
+    ObfConnector,
+    hookimpl,
+    load_catalogue,
+)
+
+if TYPE_CHECKING:
+    from engine import DemoContext
 
 HERE = Path(__file__).parent
 
@@ -45,10 +54,10 @@ def parcours_gate_checks() -> dict[str, GateCheck]:
 
 
 @hookimpl
-def parcours_demo(rt: object, demo: object) -> list[int]:
+def parcours_demo(demo: DemoContext) -> list[int]:
     from plugins.sato.demo import play
 
-    return play(rt, demo)  # type: ignore[arg-type]
+    return play(demo)
 
 
 @hookimpl

@@ -1,16 +1,20 @@
-"""Plugins are found through the `parcours` entry-point group, built-in or third-party alike."""
+"""Plugins are found through the `parcours` entry-point group, built-in or third-party alike,
+and import from one door, `engine`."""
 
 from __future__ import annotations
 
+import ast
+import subprocess
 import sys
 import textwrap
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 
-from engine.badges.catalogue import BadgeClassSpec
-from engine.errors import GateRefused, InvalidInput
-from engine.hookspecs import hookimpl
+import engine
+from engine import BadgeClassSpec, GateRefused, InvalidInput, hookimpl
+from engine.cli.demo import run_demo
 from engine.pathways import load_pathway_text
 from engine.plugins import badge_catalogue, make_plugin_manager
 from engine.services import enrollments as e
@@ -34,8 +38,7 @@ def fourth_network(tmp_path, monkeypatch):
     package.mkdir()
     (package / "__init__.py").write_text(
         textwrap.dedent("""
-        from engine.badges.catalogue import BadgeClassSpec, NetworkSpec
-        from engine.hookspecs import hookimpl
+        from engine import BadgeClassSpec, NetworkSpec, hookimpl
 
         @hookimpl
         def parcours_networks():
@@ -124,3 +127,80 @@ def test_two_plugins_cannot_claim_the_same_badge(fourth_network) -> None:
 def test_badge_ids_are_namespaced_by_network() -> None:
     with pytest.raises(ValueError, match="doit commencer par « sato. »"):
         BadgeClassSpec(id="inae.x", network="sato", name="X", description="X", criteria="X")
+
+
+PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
+
+
+def imports_behind_the_door(source: str, filename: str) -> list[str]:
+    """Each import in `source` that reaches past `engine`'s public names, as `file:line name`."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name.startswith("engine.")]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.startswith("engine."):
+                names = [node.module]
+            elif node.module == "engine":
+                names = [f"engine.{a.name}" for a in node.names if a.name not in engine.__all__]
+            else:
+                names = []
+        else:
+            names = []
+        found += [f"{filename}:{node.lineno} {name}" for name in names]
+    return found
+
+
+def test_plugins_import_only_from_the_engine_door() -> None:
+    files = sorted(PLUGINS.rglob("*.py"))
+    assert len(files) >= 7  # plugins/__init__.py and each plugin's __init__.py and demo.py
+    behind = [
+        found
+        for path in files
+        for found in imports_behind_the_door(
+            path.read_text(encoding="utf-8"), str(path.relative_to(PLUGINS.parent))
+        )
+    ]
+    assert behind == []
+
+
+@pytest.mark.parametrize(
+    ("line", "caught"),
+    [
+        ("from engine.hookspecs import hookimpl", "engine.hookspecs"),
+        ("from engine.services import enrollments", "engine.services"),
+        ("import engine.services.runtime", "engine.services.runtime"),
+        ("from engine import dates", "engine.dates"),
+    ],
+)
+def test_an_import_past_the_door_is_caught(line: str, caught: str) -> None:
+    source = f"from engine import hookimpl\nif True:\n    {line}\n"
+    assert imports_behind_the_door(source, "plugin.py") == [f"plugin.py:3 {caught}"]
+
+
+def test_the_door_offers_every_name_it_lists() -> None:
+    for name in engine.__all__:
+        assert getattr(engine, name) is not None, name
+
+
+def test_the_door_stays_light() -> None:
+    """Every module imports `engine` first: it must not pull in pydantic, the web stack or the
+    services until a plugin asks for one of their names."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, engine; print(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    heavy = {"pydantic", "httpx", "fastapi", "sqlalchemy", "engine.services", "engine.gates"}
+    assert heavy.isdisjoint(loaded)
+
+
+def test_each_network_plays_its_demo_story_through_the_demo_context(tmp_path) -> None:
+    """`parcours demo`: the stories get a DemoContext, not the Runtime, and act as the staff
+    they name by e-mail."""
+    summary = run_demo(tmp_path / "demo.sqlite")
+    assert "Awa Diallo — Femmes et métallurgie" in summary
+    assert "Yannick Le Bihan" in summary
+    assert "la CIP de Pessac ne peut pas voter" in summary
+    assert "Sam Girard obtient « Entretien des espaces verts »" in summary
