@@ -18,10 +18,11 @@ from engine.cli.demo import run_demo
 from engine.pathways import load_pathway_text
 from engine.plugins import badge_catalogue, make_plugin_manager
 from engine.services import enrollments as e
+from engine.services.access import actor_for
 from engine.services.catalogue import sync_plugins
+from engine.services.organisations import add_staff, upsert_organisation
 from engine.services.pathways import publish
 from engine.services.runtime import Runtime
-from tests.conftest import CIP
 
 
 def test_builtin_plugins_are_entry_points() -> None:
@@ -95,10 +96,22 @@ def test_a_fourth_network_runs_its_own_pathway_without_touching_the_engine(
         ),
         PATHWAY,
     )
-    eid = e.enroll(rt, "essai-accueil", "sato-interim", e.Participant("Awa", "Diallo"), by=CIP)
+    with rt.unit_of_work() as session:
+        upsert_organisation(
+            session,
+            "essai-siae",
+            "SIAE d'essai",
+            "structure",
+            structure_kind="EI",
+            networks=["essai"],
+        )
+        add_staff(session, "ines@essai.example", "Inès", "Essai", [("essai-siae", "cip")])
+    with rt.reading() as conn:
+        cip = actor_for(conn, "ines@essai.example")
+    eid = e.enroll(rt, "essai-accueil", "essai-siae", e.Participant("Awa", "Diallo"), by=cip)
     with pytest.raises(GateRefused, match="jamais avant la fin du monde"):
-        e.advance(rt, eid, "bloque", by=CIP)
-    assert e.advance(rt, eid, "terminer", by=CIP).awarded == ["essai.accueil"]
+        e.advance(rt, eid, "bloque", by=cip)
+    assert e.advance(rt, eid, "terminer", by=cip).awarded == ["essai.accueil"]
 
 
 class Copycat:
