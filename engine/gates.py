@@ -31,7 +31,9 @@ class GateContext:
     held: frozenset[str] = frozenset()
     held_known: bool = True  # False when no condition needed the badges held (not read)
     evidence: frozenset[str] = frozenset()
-    decision: tuple[bool, str] | None = None
+    decisions: Mapping[str, tuple[bool | None, str]] = field(default_factory=dict)
+    """Per trigger, the attribution committee's verdict under its rule (None: waiting) and
+    the sentence that says it."""
     actor_roles: frozenset[Role] | None = None  # None: nobody is firing (status view)
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -118,16 +120,10 @@ def evaluate(
             )
         )
     if gate.committee:
-        if ctx.decision is None:
-            out.append(Condition("committee", False, "décision du comité d'attribution attendue"))
-        else:
-            approved, reason = ctx.decision
-            verdict = "favorable" if approved else "défavorable"
-            out.append(
-                Condition(
-                    "committee", approved, f"avis {verdict} du comité d'attribution : {reason}"
-                )
-            )
+        verdict, text = ctx.decisions.get(
+            transition.trigger, (None, "décision du comité d'attribution attendue")
+        )
+        out.append(Condition("committee", verdict is True, text))
     for name in gate.checks:
         check = checks.get(name)
         message = "vérification indisponible (plugin absent)" if check is None else check(ctx)

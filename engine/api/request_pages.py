@@ -13,7 +13,7 @@ from engine.api import auth
 from engine.api.params import RowId
 from engine.api.web import Text, _go, _page, _rt, _staff_form, _who
 from engine.errors import ParcoursError
-from engine.services import committees, outbox, proposals, requests, shares
+from engine.services import committees, issuing, outbox, proposals, requests, shares
 from engine.services.badges import badge_class
 from engine.services.evidence import CONTEXTS, open_file
 
@@ -238,7 +238,7 @@ def partner_page(request: Request, page: int = 1) -> HTMLResponse:
 def support_form(request: Request, slug: str) -> HTMLResponse:
     with _rt(request).unit_of_work() as s:
         bc = badge_class(s, slug)
-    if not requests.evaluation_of(bc).public:
+    if not issuing.evaluation_of(bc).public:
         return _page(
             request,
             "message.html",

@@ -14,7 +14,6 @@ from pydantic import BaseModel, EmailStr, Field
 from engine import uploads
 from engine.api.params import MAX_ID, RowId
 from engine.api.v1 import Anyone, PageNo, PerPage, Staff, paged, rt_of
-from engine.errors import Forbidden
 from engine.services import (
     badges,
     committees,
@@ -24,7 +23,6 @@ from engine.services import (
     requests,
     shares,
 )
-from engine.services.dashboard import structure_ids
 
 router = APIRouter(prefix="/api/v1")
 
@@ -303,16 +301,8 @@ class RecommendationAsk(BaseModel):
 def ask_recommendation(
     assertion_id: str, body: RecommendationAsk, request: Request, who: Anyone
 ) -> dict[str, str]:
-    rt = rt_of(request)
-    with rt.unit_of_work() as s:
-        holder = badges.person_held(badges.load(s, assertion_id))
-        if who.kind == "participant":
-            if holder.id != who.person_id:
-                raise Forbidden("ce badge n'est pas le vôtre")
-        elif holder.structure_id not in structure_ids(s, who.person_id):
-            raise Forbidden("ce badge relève d'une autre structure")
     url = badges.request_recommendation(
-        rt, assertion_id, body.company, str(body.email), request.app.state.urls
+        rt_of(request), assertion_id, body.company, str(body.email), request.app.state.urls, by=who
     )
     return {"url": url}
 

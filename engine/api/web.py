@@ -106,7 +106,7 @@ def board(request: Request, page: int = 1) -> Response:
     listing = dashboard.enrollments(rt, who, page=max(page, 1), per_page=20)
     rows = []
     for row in listing.items:
-        st = e.status(rt, row.id) if row.status == "active" else None
+        st = e.status(rt, row.id, by=who) if row.status == "active" else None
         blocking = []
         if st:
             for step in st.next_steps:
@@ -165,7 +165,7 @@ def enroll(
         pathway,
         structure,
         e.Participant(prenom.strip(), nom.strip(), email.strip() or None),
-        by=who.ref,
+        by=who,
     )
     return _go(f"/parcours/{eid}")
 
@@ -179,8 +179,7 @@ def _participant_of(rt, eid: int) -> int:
 
 def _enrollment_page(request: Request, who: Actor, eid: int, **extra: Any) -> HTMLResponse:
     rt = _rt(request)
-    dashboard.may_see(rt, who, eid)
-    st = e.status(rt, eid)
+    st = e.status(rt, eid, by=who)
     network = latest_version(rt, st.pathway_id).network
     with rt.unit_of_work() as s:
         catalogue = sorted(
@@ -195,8 +194,8 @@ def _enrollment_page(request: Request, who: Actor, eid: int, **extra: Any) -> HT
         "enrollment.html",
         who,
         st=st,
-        history=e.history(rt, eid),
-        badges=badges.badges_of(rt, eid),
+        history=e.history(rt, eid, by=who),
+        badges=badges.badges_of(rt, eid, by=who),
         participant_id=_participant_of(rt, eid),
         catalogue=catalogue,
         **extra,
@@ -238,7 +237,7 @@ async def advance(
         request,
         who,
         eid,
-        lambda: e.advance(_rt(request), eid, trigger, by=who.ref, note=note or None),
+        lambda: e.advance(_rt(request), eid, trigger, by=who, note=note or None),
     )
 
 
@@ -255,7 +254,7 @@ async def award(
         request,
         who,
         eid,
-        lambda: e.award(_rt(request), eid, badge, by=who.ref, narrative=narrative or None),
+        lambda: e.award(_rt(request), eid, badge, by=who, narrative=narrative or None),
     )
 
 
@@ -276,7 +275,7 @@ async def add_evidence(
             _rt(request),
             eid,
             kind,
-            by=who.ref,
+            by=who,
             narrative=narrative or None,
             context=context or None,
             file=await uploads.from_form(fichier),
@@ -289,8 +288,7 @@ async def add_evidence(
 def participant_link(request: Request, eid: RowId, csrf: Annotated[str, Form()] = "") -> Response:
     who = _staff_form(request, csrf)
     rt = _rt(request)
-    dashboard.may_see(rt, who, eid)
-    token = accounts.magic_link(rt, _participant_of(rt, eid), by=who.ref, send=True)
+    token = accounts.magic_link(rt, _participant_of(rt, eid), by=who, send=True)
     link = f"{request.app.state.urls.base}/lien/{token}"
     return _enrollment_page(request, who, eid, link=link)
 
@@ -318,7 +316,12 @@ def my_page(request: Request) -> HTMLResponse:
     rt = _rt(request)
     mine = dashboard.enrollments(rt, who, per_page=100).items
     parcours = [
-        (row, e.status(rt, row.id), e.history(rt, row.id), badges.badges_of(rt, row.id))
+        (
+            row,
+            e.status(rt, row.id, by=who),
+            e.history(rt, row.id, by=who),
+            badges.badges_of(rt, row.id, by=who),
+        )
         for row in mine
     ]
     return _page(

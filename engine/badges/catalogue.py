@@ -52,6 +52,12 @@ class Evaluation(BaseModel):
     public: bool = Field(
         default=False, description="Anyone may ask for it through the public form (auto only)"
     )
+    direct: list[Role] = Field(
+        default_factory=list,
+        description="Roles that may award it alone, without a request (e.g. the encadrant "
+        "technique who saw the skill at work); otherwise only one person holding every "
+        "signature role, in a structure evaluating it by signatures",
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> Evaluation:

@@ -3,7 +3,7 @@
 Every service takes the acting `Actor` and calls `ensure(db, actor, action, target)` before it
 changes or shows anything; routes, pages and the command line never decide. The permission
 table `PERMISSIONS` says, for each `Action`, which roles may perform it and over what scope; the
-reach rule `_reach` turns that into SQL over the actor's staff roles:
+reach rule `reach` turns that into SQL over the actor's staff roles:
 
 - a role held **at the structure** counts when the thing acted on belongs to one of the
   structure's networks (a SATO CIP never issues INAÉ's badges, even to a SATO participant);
@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, exists, literal, or_, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
 from engine.errors import Forbidden, NotFound
 from engine.roles import Role
@@ -81,6 +81,9 @@ class Scope(StrEnum):
     or an admin of a network the structure belongs to."""
     NETWORK = "network"
     """A thing of one network (a pathway, a badge class proposal, a delivery): its admins."""
+    NETWORK_MEMBERS = "network_members"
+    """A thing of one network done by any of its structures (a company badge): their teams,
+    or the network's admins."""
     PARTNER = "partner"
     """A partner organisation's own business (its feed, its webhook)."""
     PUBLIC = "public"
@@ -98,6 +101,7 @@ class Action(StrEnum):
     BADGE_SHARE = "badge.share"
     RECOMMENDATION_ASK = "badge.recommendation_request"
     RECOMMEND = "badge.recommend"
+    ENDORSE = "organisation.endorse"
     PARTICIPANT_READ = "participant.read"
     PARTICIPANT_CREATE = "participant.create"
     PARTICIPANT_LINK = "participant.link"
@@ -159,7 +163,15 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.RECOMMENDATION_ASK: _rule(
         "demander une recommandation", S, STAFF, participant_self=True
     ),
-    Action.RECOMMEND: _rule("recommander un badge", P, frozenset({Role.PARTNER})),
+    Action.RECOMMEND: _rule(
+        "recommander un badge", P, frozenset({Role.PARTNER}), network_admin=False
+    ),
+    Action.ENDORSE: _rule(
+        "soutenir au nom d'une organisation",
+        P,
+        frozenset({Role.PARTNER, Role.DIRECTEUR, Role.NETWORK_ADMIN}),
+        network_admin=False,
+    ),
     Action.PARTICIPANT_READ: _rule("consulter un participant", S, STAFF, participant_self=True),
     Action.PARTICIPANT_CREATE: _rule("ajouter un participant", S, STAFF),
     Action.PARTICIPANT_LINK: _rule("envoyer un lien de connexion", S, STAFF),
@@ -181,7 +193,9 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.COMMITTEE_READ: _rule("consulter un comité", S, STAFF, committee_member=True),
     Action.BADGE_PROPOSE: _rule("proposer un badge de projet", S, STAFF),
     Action.BADGE_PROPOSAL_REVIEW: _rule("valider un badge de projet", N),
-    Action.ORGANISATION_BADGE_AWARD: _rule("délivrer un badge à une entreprise", S, _CIP_DIR),
+    Action.ORGANISATION_BADGE_AWARD: _rule(
+        "délivrer un badge à une entreprise", Scope.NETWORK_MEMBERS, _CIP_DIR
+    ),
     Action.PATHWAY_READ: _rule("consulter un parcours type", S, STAFF),
     Action.PATHWAY_MIGRATE: _rule("migrer des parcours vers une nouvelle version", N),
     Action.DELIVERY_READ: _rule("consulter les envois", N),
@@ -218,12 +232,18 @@ def _network_id(slug: Any) -> Any:
     return select(Organisation.id).where(Organisation.slug == slug).scalar_subquery()
 
 
-def _reach(rule: Rule, target: Target) -> ColumnElement[bool]:
-    """Condition on `StaffRole` rows that give their holder a say over `target` under `rule`."""
+def _param(name: str, value: Any) -> Any:
+    """A bound value, or the column or expression a prebuilt query passes instead."""
+    return value if isinstance(value, ClauseElement) else bindparam(name, value)
+
+
+def reach(rule: Rule, target: Target) -> ColumnElement[bool]:
+    """Condition on `StaffRole` rows that give their holder a say over `target` under `rule`.
+    The target's fields may be values or columns (a prebuilt query that joins the roles)."""
     clauses: list[ColumnElement[bool]] = []
-    network = bindparam("net", target.network) if target.network is not None else None
+    network = _param("net", target.network) if target.network is not None else None
     if rule.scope == Scope.STRUCTURE and target.structure_id is not None:
-        sid = bindparam("sid", target.structure_id)
+        sid = _param("sid", target.structure_id)
         if rule.roles:
             direct = and_(
                 StaffRole.organisation_id == sid,
@@ -247,15 +267,34 @@ def _reach(rule: Rule, target: Target) -> ColumnElement[bool]:
             if network is not None:
                 admin = and_(admin, StaffRole.organisation_id == _network_id(network))
             clauses.append(admin)
-    elif rule.scope == Scope.NETWORK and network is not None:
+    elif rule.scope in (Scope.STRUCTURE, Scope.NETWORK) and network is not None:
+        # a thing of the network tied to no structure (a crossed committee): its admins
         clauses.append(
             and_(
                 StaffRole.role == Role.NETWORK_ADMIN.value,
                 StaffRole.organisation_id == _network_id(network),
             )
         )
+    elif rule.scope == Scope.NETWORK_MEMBERS and network is not None:
+        members = select(Membership.structure_id).where(
+            Membership.network_id == _network_id(network)
+        )
+        if rule.roles:
+            clauses.append(
+                and_(
+                    StaffRole.organisation_id.in_(members),
+                    StaffRole.role.in_([r.value for r in rule.roles]),
+                )
+            )
+        if rule.network_admin:
+            clauses.append(
+                and_(
+                    StaffRole.role == Role.NETWORK_ADMIN.value,
+                    StaffRole.organisation_id == _network_id(network),
+                )
+            )
     elif rule.scope == Scope.PARTNER and target.organisation_id is not None:
-        oid = bindparam("oid", target.organisation_id)
+        oid = _param("oid", target.organisation_id)
         if rule.roles:
             clauses.append(
                 and_(
@@ -282,7 +321,7 @@ def roles(db: Any, actor: Actor, action: Action, target: Target) -> frozenset[Ro
     rule = PERMISSIONS[action]
     rows = db.execute(
         select(StaffRole.role).where(
-            StaffRole.person_id == bindparam("pid", actor.person_id), _reach(rule, target)
+            StaffRole.person_id == bindparam("pid", actor.person_id), reach(rule, target)
         )
     ).scalars()
     return frozenset(Role(r) for r in rows)
@@ -374,17 +413,25 @@ def describe(rule: Rule) -> str:
 # --- lists ------------------------------------------------------------------------------
 
 
-def structures_reached(person: Any, roles: frozenset[Role] = STAFF) -> Select[Any]:
-    """Ids of the structures where `person` (a column or bound value) holds one of `roles`,
-    or which belong to a network they administer: what staff lists are filtered by."""
-    direct = select(StaffRole.organisation_id).where(
+def structures_staffed(person: Any, roles: frozenset[Role] = STAFF) -> Select[Any]:
+    """Ids of the structures where `person` (a column or bound value) holds one of `roles`."""
+    return select(StaffRole.organisation_id).where(
         StaffRole.person_id == person, StaffRole.role.in_([r.value for r in roles])
     )
+
+
+def structures_administered(person: Any) -> Select[Any]:
+    """Ids of the structures of the networks `person` administers."""
     administered = select(StaffRole.organisation_id).where(
         StaffRole.person_id == person, StaffRole.role == Role.NETWORK_ADMIN.value
     )
-    via_network = select(Membership.structure_id).where(Membership.network_id.in_(administered))
-    return direct.union(via_network)
+    return select(Membership.structure_id).where(Membership.network_id.in_(administered))
+
+
+def structures_reached(person: Any, roles: frozenset[Role] = STAFF) -> Select[Any]:
+    """Ids of the structures where `person` holds one of `roles`, or which belong to a network
+    they administer: what staff lists are filtered by."""
+    return structures_staffed(person, roles).union(structures_administered(person))
 
 
 def reaches(structure: Any, person: Any) -> ColumnElement[bool]:
@@ -424,6 +471,20 @@ def structure_networks(db: Any, structure_id: int) -> list[str]:
             .where(Membership.structure_id == structure_id)
         ).scalars()
     )
+
+
+def enrollment_target(db: Any, enrollment_id: int) -> Target:
+    """What the access rule needs of an enrollment; NotFound when there is none."""
+    from engine.store.tables import Enrollment, PathwayVersion
+
+    row = db.execute(
+        select(Enrollment.structure_id, PathwayVersion.network, Enrollment.participant_id)
+        .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
+        .where(Enrollment.id == enrollment_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"parcours n° {enrollment_id} introuvable")
+    return Target(structure_id=row[0], network=row[1], participant_id=row[2])
 
 
 # --- who is acting, from a reference -----------------------------------------------------

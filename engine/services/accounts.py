@@ -14,8 +14,9 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import bindparam, delete, func, select, update
 
 from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.services.access import Actor, ActorKind
-from engine.services.organisations import find_staff, require_staff
+from engine.services import access
+from engine.services.access import Action, Actor, ActorKind, Target
+from engine.services.organisations import find_staff
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     ApiToken,
@@ -206,7 +207,7 @@ def magic_link(
     rt: Runtime,
     participant_id: int,
     *,
-    by: str | int,
+    by: Actor,
     now: datetime | None = None,
     send: bool = False,
 ) -> str:
@@ -222,7 +223,13 @@ def magic_link(
         person = session.get(Person, participant_id)
         if person is None or person.kind != "participant" or person.erased_at:
             raise NotFound(f"participant n° {participant_id} introuvable")
-        actor_id, _ = require_staff(session, by, person.structure_id)
+        access.ensure(
+            session,
+            by,
+            Action.PARTICIPANT_LINK,
+            Target(structure_id=person.structure_id),
+        )
+        actor_id = by.person_id
         session.add(
             MagicLink(
                 token_hash=_digest(token),

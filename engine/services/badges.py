@@ -20,8 +20,10 @@ from engine.openbadges.baking import bake_png, bake_svg
 from engine.openbadges.images import qr_png
 from engine.openbadges.status import LIST_SIZE, encode, locate
 from engine.openbadges.urls import PublicUrls, public_base_url
-from engine.roles import OrganisationKind, Role
-from engine.services.organisations import get_organisation, require_staff
+from engine.roles import OrganisationKind
+from engine.services import access
+from engine.services.access import Action, Actor, Target
+from engine.services.organisations import get_organisation
 from engine.services.outbox import queue_email
 from engine.services.runtime import Runtime
 from engine.store.tables import (
@@ -34,6 +36,7 @@ from engine.store.tables import (
     Organisation,
     Person,
     RecommendationRequest,
+    Share,
     as_utc,
     utcnow,
 )
@@ -80,6 +83,25 @@ _LOAD = (
     .outerjoin(_HOLDER_ORG, _HOLDER_ORG.id == Assertion.recipient_org_id)
     .where(Assertion.id == bindparam("aid"))
 )
+
+
+MAX_STATUS_LISTS = 100_000
+"""Far more lists than an issuer will ever fill; a bound for the number in public URLs."""
+
+
+def _holder_target(session: Session, badge: IssuedBadge) -> Target:
+    """Whose badge it is, for the access rule: the holder's structure (the enrollment's when
+    it was earned on a parcours), the holder, and the badge's network."""
+    structure_id = None
+    if badge.assertion.enrollment_id is not None:
+        structure_id = session.get(Enrollment, badge.assertion.enrollment_id).structure_id  # type: ignore[union-attr]
+    elif badge.holder is not None:
+        structure_id = badge.holder.structure_id
+    return Target(
+        structure_id=structure_id,
+        network=badge.badge_class.network,
+        participant_id=badge.assertion.recipient_id,
+    )
 
 
 def load(session: Session, assertion_id: str) -> IssuedBadge:
@@ -283,9 +305,14 @@ def profile_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
 
 
 def status_list_jwt(rt: Runtime, slug: str, number: int, u: PublicUrls) -> str:
-    """The issuer's signed Bitstring Status List number `number`."""
+    """The issuer's signed Bitstring Status List number `number`. Only issuers have lists: a
+    partner or a structure gets a 404 (and no signing key made for it)."""
+    if not 0 <= number < MAX_STATUS_LISTS:
+        raise NotFound(f"liste de statut n° {number} introuvable")
     with rt.unit_of_work() as session:
         org = get_organisation(session, slug)
+        if org.kind != OrganisationKind.NETWORK:
+            raise NotFound(f"« {slug} » ne délivre pas de badges : aucune liste de statut")
         lo, hi = number * LIST_SIZE, (number + 1) * LIST_SIZE
         revoked = session.execute(
             select(Assertion.status_index).where(
@@ -335,7 +362,7 @@ def qr_code(rt: Runtime, assertion_id: str, u: PublicUrls) -> bytes:
 
 
 def revoke(
-    rt: Runtime, assertion_id: str, reason: str, *, by: str | int, now: datetime | None = None
+    rt: Runtime, assertion_id: str, reason: str, *, by: Actor, now: datetime | None = None
 ) -> None:
     """Withdraw a badge, with its reason, audited; its pages, lists and status bits say so."""
     now = now or utcnow()
@@ -345,12 +372,8 @@ def revoke(
         badge = load(session, assertion_id)
         if badge.revoked:
             raise Conflict(f"le badge {badge.badge_class.name} est déjà révoqué")
-        structure_id = None
-        if badge.assertion.enrollment_id is not None:
-            structure_id = session.get(Enrollment, badge.assertion.enrollment_id).structure_id
-        actor_id, roles = require_staff(session, by, structure_id or badge.issuer.id)
-        if not roles & {Role.DIRECTEUR, Role.NETWORK_ADMIN, Role.CIP}:
-            raise Forbidden("seuls un CIP, un directeur ou le réseau peuvent révoquer un badge")
+        access.ensure(session, by, Action.BADGE_REVOKE, _holder_target(session, badge))
+        actor_id = by.person_id
         changed = session.execute(
             update(Assertion)
             .where(Assertion.id == assertion_id, Assertion.revoked_at.is_(None))
@@ -383,11 +406,13 @@ def endorse(
     subject_ref: str,
     comment: str,
     *,
-    requested: bool = False,
+    by: Actor,
     now: datetime | None = None,
 ) -> str:
     """An organisation vouches for an issuer or a badge class, or recommends one person's badge
-    (subject_kind "assertion"). Only organisations endorse: people hold badges."""
+    (subject_kind "assertion"), through someone who works for it. Only organisations endorse:
+    people hold badges. A person's badge is recommended only by a partner it was shared with
+    (or through the link its holder sent, see `answer_recommendation`)."""
     now = now or utcnow()
     if subject_kind not in SUBJECT_KINDS:
         raise InvalidInput(
@@ -397,15 +422,26 @@ def endorse(
         raise InvalidInput("commentaire : le soutien doit dire pourquoi")
     with rt.unit_of_work() as session:
         org = get_organisation(session, endorser)
+        target = Target(organisation_id=org.id)
         if subject_kind == "issuer":
             get_organisation(session, subject_ref)
+            access.ensure(session, by, Action.ENDORSE, target)
         elif subject_kind == "badge_class":
             badge_class(session, subject_ref)
+            access.ensure(session, by, Action.ENDORSE, target)
         else:
             badge = load(session, subject_ref)
+            access.ensure(session, by, Action.RECOMMEND, target)
+            shared = session.execute(
+                select(Share.id).where(
+                    Share.assertion_id == subject_ref, Share.organisation_id == org.id
+                )
+            ).first()
+            if shared is None and not by.is_system:
+                raise Forbidden(f"ce badge n'a pas été partagé avec {org.name}")
             if badge.revoked:
                 raise Conflict("on ne peut recommander un badge révoqué")
-        return _add_endorsement(session, org.id, subject_kind, subject_ref, comment, now, requested)
+        return _add_endorsement(session, org.id, subject_kind, subject_ref, comment, now, False)
 
 
 def _add_endorsement(
@@ -514,6 +550,7 @@ def request_recommendation(
     email: str,
     u: PublicUrls,
     *,
+    by: Actor,
     days: int = 30,
     now: datetime | None = None,
 ) -> str:
@@ -525,6 +562,8 @@ def request_recommendation(
     token = secrets.token_urlsafe(24)
     with rt.unit_of_work() as session:
         badge = load(session, assertion_id)
+        person_held(badge)
+        access.ensure(session, by, Action.RECOMMENDATION_ASK, _holder_target(session, badge))
         if badge.revoked:
             raise Conflict("on ne peut demander de recommandation pour un badge révoqué")
         org = get_organisation(session, company)
@@ -644,9 +683,11 @@ def public_badge(rt: Runtime, assertion_id: str) -> PublicBadge:
     )
 
 
-def badges_of(rt: Runtime, enrollment_id: int) -> list[tuple[str, str, bool]]:
+def badges_of(rt: Runtime, enrollment_id: int, *, by: Actor) -> list[tuple[str, str, bool]]:
     """(assertion id, badge name, revoked) of the badges an enrollment earned."""
     with rt.unit_of_work() as session:
+        target = access.enrollment_target(session, enrollment_id)
+        access.ensure(session, by, Action.ENROLLMENT_READ, target)
         rows = session.execute(
             select(Assertion.id, BadgeClass.name, Assertion.revoked_at)
             .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.roles import Role
-from engine.services.access import Actor
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.services import access
+from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     BadgeRequest,
@@ -55,15 +55,10 @@ def _roles(session: Session, person_id: int) -> list[tuple[int, str, str, str]]:
     )
 
 
-def _may_manage(session: Session, who: int, committee: Committee) -> None:
-    roles = _roles(session, who)
-    if any(slug == committee.network and r == Role.NETWORK_ADMIN for _, slug, _, r in roles):
-        return
-    if committee.structure_id is not None and any(
-        oid == committee.structure_id and r == Role.DIRECTEUR for oid, _, _, r in roles
-    ):
-        return
-    raise Forbidden("seuls le réseau ou le directeur de la structure gèrent ce comité")
+def _target(committee: Committee) -> Target:
+    return Target(
+        structure_id=committee.structure_id, network=committee.network, committee_id=committee.id
+    )
 
 
 def create(
@@ -71,12 +66,11 @@ def create(
     name: str,
     kind: str,
     *,
-    by: Actor | int,
+    by: Actor,
     structure: str | None = None,
     now: datetime | None = None,
 ) -> int:
     """An internal committee belongs to one structure; a crossed one to the network."""
-    actor = by.person_id if isinstance(by, Actor) else by
     rule = rt.committee_rules.get(kind)
     if rule is None:
         known = ", ".join(sorted(rt.committee_rules)) or "aucun"
@@ -104,21 +98,20 @@ def create(
             structure_id=structure_id,
             created_at=now or utcnow(),
         )
-        _may_manage(session, actor, committee)
+        access.ensure(session, by, Action.COMMITTEE_MANAGE, _target(committee))
         session.add(committee)
         session.flush()
         return committee.id  # type: ignore[return-value]
 
 
-def add_member(rt: Runtime, committee_id: int, member: str | int, *, by: Actor | int) -> None:
+def add_member(rt: Runtime, committee_id: int, member: str | int, *, by: Actor) -> None:
     """Add a staff member (by e-mail or id). Their structure is recorded, so a crossed
     committee can keep them from voting on their own structure's participants."""
-    actor = by.person_id if isinstance(by, Actor) else by
     with rt.unit_of_work() as session:
         committee = session.get(Committee, committee_id)
         if committee is None:
             raise NotFound(f"comité n° {committee_id} introuvable")
-        _may_manage(session, actor, committee)
+        access.ensure(session, by, Action.COMMITTEE_MANAGE, _target(committee))
         query = select(Person).where(Person.kind == "staff")
         query = query.where(
             Person.id == int(member) if str(member).isdigit() else Person.email == member
@@ -151,8 +144,7 @@ def view(rt: Runtime, committee_id: int, *, by: Actor) -> CommitteeView:
         committee = session.get(Committee, committee_id)
         if committee is None:
             raise NotFound(f"comité n° {committee_id} introuvable")
-        if session.get(CommitteeMember, (committee.id, by.person_id)) is None:
-            _may_manage(session, by.person_id, committee)
+        access.ensure(session, by, Action.COMMITTEE_READ, _target(committee))
         rows = session.execute(
             select(Person.id, Person.given_name, Person.family_name, Organisation.name)
             .join(CommitteeMember, CommitteeMember.person_id == Person.id)

@@ -12,33 +12,30 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from engine import gates
-from engine.badges.issuing import held_badges, issue_badges
-from engine.errors import Conflict, GateRefused, InvalidInput, NotFound
+from engine.badges.issuing import held_badges
+from engine.committees import Vote, outcome
+from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
 from engine.machine import machine_for
 from engine.pathways.model import Pathway, Transition
 from engine.roles import Role
+from engine.services import access, events, issuing
+from engine.services.access import Action, Actor, Target
 from engine.services.evidence import attach
-from engine.services.organisations import (
-    check_roles,
-    find_or_add_participant,
-    get_organisation,
-    granted_at,
-    require_staff,
-    staff_match,
-)
-from engine.services.outbox import queue_issued
+from engine.services.organisations import find_or_add_participant, get_organisation
 from engine.services.pathways import latest_version
 from engine.services.runtime import Db, Runtime
-from engine.services.shares import share_issued
 from engine.store.tables import (
     AuditEvent,
+    BadgeClass,
+    Committee,
     CommitteeDecision,
+    CommitteeMember,
     Enrollment,
     Evidence,
     Organisation,
@@ -117,57 +114,86 @@ _LOAD = select(
 
 _PARTICIPANT = aliased(Person)
 
-
-def _load_with_roles(match: Any) -> Any:
-    """The enrollment, its participant's e-mail (hashed into the badges it may issue) and the
-    acting staff member's roles at its structure, in one query: one row per role (a single
-    row with NULLs when the person has none)."""
-    return (
-        select(
-            *_LOAD.selected_columns,
-            _PARTICIPANT.email.label("participant_email"),
-            Person.id.label("actor_id"),
-            StaffRole.role,
-        )
-        .select_from(Enrollment)
-        .join(_PARTICIPANT, _PARTICIPANT.id == Enrollment.participant_id)
-        .outerjoin(Person, and_(Person.kind == "staff", match))
-        .outerjoin(StaffRole, granted_at(Enrollment.structure_id))
-        .where(Enrollment.id == bindparam("eid"))
+# The enrollment, its participant's e-mail (hashed into the badges it may issue), its pathway's
+# network and the acting staff member's roles that let them advance it (the access rule, joined
+# in): one query, one row per role (a single row with a NULL role when they have none).
+_LOAD_AS = (
+    select(
+        *_LOAD.selected_columns,
+        _PARTICIPANT.email.label("participant_email"),
+        PathwayVersion.network,
+        StaffRole.role,
     )
+    .select_from(Enrollment)
+    .join(_PARTICIPANT, _PARTICIPANT.id == Enrollment.participant_id)
+    .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
+    .outerjoin(
+        StaffRole,
+        and_(
+            StaffRole.person_id == bindparam("pid"),
+            access.reach(
+                access.PERMISSIONS[Action.ADVANCE],
+                Target(structure_id=Enrollment.structure_id, network=PathwayVersion.network),
+            ),
+        ),
+    )
+    .where(Enrollment.id == bindparam("eid"))
+)
 
 
-# What `status` shows, with the participant's and structure's names, in one query.
+# What `status` shows, with the participant's and structure's names and the pathway's network,
+# in one query.
 _STATUS = (
     select(
         *_LOAD.selected_columns,
         Person.given_name,
         Person.family_name,
         Organisation.name.label("structure_name"),
+        PathwayVersion.network,
     )
     .select_from(Enrollment)
     .outerjoin(Person, Person.id == Enrollment.participant_id)
     .outerjoin(Organisation, Organisation.id == Enrollment.structure_id)
+    .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
     .where(Enrollment.id == bindparam("eid"))
 )
-_LOAD_AS = {
-    "id": _load_with_roles(Person.id == bindparam("ref")),
-    "email": _load_with_roles(Person.email == bindparam("ref")),
-}
 _EVIDENCE = select(Evidence.kind).where(
     Evidence.enrollment_id == bindparam("eid"),
     Evidence.stage == bindparam("stage"),
     Evidence.added_at >= bindparam("since"),
 )
-_DECISION = (
-    select(CommitteeDecision.approved, CommitteeDecision.reason)
+_VOTES = (
+    select(
+        CommitteeDecision.trigger,
+        CommitteeDecision.approved,
+        CommitteeDecision.reason,
+        CommitteeMember.structure_id,
+    )
+    .join(
+        CommitteeMember,
+        and_(
+            CommitteeMember.person_id == CommitteeDecision.decided_by,
+            CommitteeMember.committee_id == bindparam("cid"),
+        ),
+    )
     .where(
         CommitteeDecision.enrollment_id == bindparam("eid"),
         CommitteeDecision.stage == bindparam("stage"),
         CommitteeDecision.trigger.in_(bindparam("triggers", expanding=True)),
         CommitteeDecision.decided_at >= bindparam("since"),
     )
-    .order_by(CommitteeDecision.id.desc())
+    .order_by(CommitteeDecision.id)
+)
+# The committee that decides an enrollment's gates: the structure's own, else its network's.
+_GATE_COMMITTEE = (
+    select(Committee.id, Committee.kind, Committee.name, Committee.structure_id)
+    .where(
+        or_(
+            Committee.structure_id == bindparam("sid"),
+            and_(Committee.structure_id.is_(None), Committee.network == bindparam("net")),
+        )
+    )
+    .order_by(Committee.structure_id.is_(None), Committee.id)
     .limit(1)
 )
 _MOVE = (
@@ -191,6 +217,42 @@ def _load(db: Db, enrollment_id: int, query: Any = _LOAD) -> Any:
     return row
 
 
+def gate_committee(db: Db, structure_id: int, network: str) -> Any:
+    """(id, kind, name, structure_id) of the committee deciding this structure's gates: its own
+    internal committee, else its network's crossed one; None when there is none yet."""
+    return db.execute(_GATE_COMMITTEE, {"sid": structure_id, "net": network}).first()
+
+
+def _decisions(
+    rt: Runtime, db: Db, row: Any, network: str, triggers: list[str], scope: dict[str, Any]
+) -> dict[str, tuple[bool | None, str]]:
+    """Per trigger, the committee's verdict under its rule (None: still waiting) and its text.
+    Only votes of the committee's members count."""
+    committee = gate_committee(db, row.structure_id, network)
+    if committee is None:
+        waiting = (None, "aucun comité d'attribution n'est encore constitué pour cette étape")
+        return dict.fromkeys(triggers, waiting)
+    rule = rt.committee_rules.get(committee.kind)
+    if rule is None:
+        return dict.fromkeys(triggers, (None, f"règle du comité « {committee.kind} » absente"))
+    votes: dict[str, list[Any]] = {t: [] for t in triggers}
+    for vote in db.execute(_VOTES, {**scope, "triggers": triggers, "cid": committee.id}):
+        votes[vote.trigger].append(vote)
+    out: dict[str, tuple[bool | None, str]] = {}
+    for trigger, cast in votes.items():
+        verdict = outcome(rule, [Vote(bool(v.approved), v.structure_id) for v in cast])
+        yes = sum(bool(v.approved) for v in cast)
+        count = f"{yes} pour, {len(cast) - yes} contre"
+        if verdict is None:
+            text = f"décision du comité « {committee.name} » attendue ({count} ; {rule.explain()})"
+        else:
+            word = "favorable" if verdict else "défavorable"
+            reasons = " ; ".join(v.reason for v in cast)
+            text = f"avis {word} du comité « {committee.name} » ({count}) : {reasons}"
+        out[trigger] = (verdict, text)
+    return out
+
+
 def _context(
     rt: Runtime,
     db: Db,
@@ -211,14 +273,14 @@ def _context(
     held = held_badges(db, row.participant_id) if need_badges else None
     entered = as_utc(row.stage_entered_at)
     scope = {"eid": row.id, "stage": row.stage, "since": entered}
+    network = pathway.network
     evidence: frozenset[str] = frozenset()
     if any(t.gate.evidence or t.gate.checks for t in transitions):
         evidence = frozenset(db.execute(_EVIDENCE, scope).scalars())
-    decision = None
+    decisions: dict[str, tuple[bool | None, str]] = {}
     committee = [t.trigger for t in transitions if t.gate.committee]
     if committee:
-        last = db.execute(_DECISION, {**scope, "triggers": committee}).first()
-        decision = (bool(last.approved), last.reason) if last else None
+        decisions = _decisions(rt, db, row, network, committee, scope)
     return gates.GateContext(
         pathway=pathway,
         enrollment_id=row.id,
@@ -232,26 +294,9 @@ def _context(
         held=held or frozenset(),
         held_known=held is not None,
         evidence=evidence,
-        decision=decision,
+        decisions=decisions,
         actor_roles=actor_roles,
     )
-
-
-def _after_commit(
-    rt: Runtime,
-    enrollment_id: int,
-    pathway_id: str,
-    stage: str,
-    at: datetime,
-    issued: list[tuple[str, str, int]],
-) -> None:
-    rt.pm.hook.parcours_stage_entered(
-        enrollment_id=enrollment_id, pathway_id=pathway_id, stage=stage, at=at
-    )
-    for assertion_id, badge, recipient in issued:
-        rt.pm.hook.parcours_badge_issued(
-            assertion_id=assertion_id, badge_class=badge, recipient_id=recipient
-        )
 
 
 def enroll(
@@ -260,7 +305,7 @@ def enroll(
     structure: str,
     participant: Participant,
     *,
-    by: str | int,
+    by: Actor,
     version: int | None = None,
     note: str | None = None,
     now: datetime | None = None,
@@ -272,7 +317,7 @@ def enroll(
         org = get_organisation(session, structure)
         if org.kind != "structure":
             raise InvalidInput(f"« {structure} » n'est pas une structure (SIAE)")
-        actor_id, _ = require_staff(session, by, org.id)
+        access.ensure(session, by, Action.ENROLL, Target(structure_id=org.id, network=pv.network))
         pathway = rt.pathway(session, pv.id)
         person = find_or_add_participant(
             session, org.id, participant.given_name, participant.family_name, participant.email
@@ -298,32 +343,35 @@ def enroll(
         )
         session.add(enrollment)
         session.flush()
-        issued = issue_badges(
+        issued = issuing.issue(
+            rt,
             session,
-            rt.catalogue(session),
             pathway.stage(pathway.initial).awards.on_enter,
-            person.id,
-            enrollment.id,
-            actor_id,
-            now,
-            held=held_badges(session, person.id),
+            basis=issuing.Basis.PATHWAY,
+            recipient_id=person.id,  # type: ignore[arg-type]
+            structure_id=org.id,  # type: ignore[arg-type]
+            enrollment_id=enrollment.id,
+            actor_id=by.person_id,
+            now=now,
+            held=held_badges(session, person.id),  # type: ignore[arg-type]
             email=person.email,
         )
-        queue_issued(rt, session, issued, now)
         session.add(
             AuditEvent(
                 enrollment_id=enrollment.id,
                 at=now,
-                actor_id=actor_id,
+                actor_id=by.person_id,
                 kind="enrolled",
                 to_stage=pathway.initial,
                 note=note,
                 details={"version": pv.version, "awarded": [b for _, b, _ in issued]},
             )
         )
-        enrollment_id = enrollment.id
-    _after_commit(rt, enrollment_id, pathway_id, pathway.initial, now, issued)
-    return enrollment_id
+        events.collect(
+            session,
+            events.StageEntered(enrollment.id, pathway_id, pathway.initial, now),  # type: ignore[arg-type]
+        )
+        return enrollment.id  # type: ignore[return-value]
 
 
 def advance(
@@ -331,7 +379,7 @@ def advance(
     enrollment_id: int,
     trigger: str,
     *,
-    by: str | int,
+    by: Actor,
     note: str | None = None,
     now: datetime | None = None,
     expected_revision: int | None = None,
@@ -341,11 +389,18 @@ def advance(
     now = now or utcnow()
     try:
         with rt.transaction() as conn:
-            key, value = staff_match(by)
-            rows = conn.execute(_LOAD_AS[key], {"eid": enrollment_id, "ref": value}).all()
+            rows = conn.execute(_LOAD_AS, {"eid": enrollment_id, "pid": by.person_id}).all()
             if not rows:
                 raise NotFound(f"parcours n° {enrollment_id} introuvable")
             row = rows[0]
+            roles = frozenset(Role(r.role) for r in rows if r.role)
+            if not roles and not by.is_system:
+                access.ensure(
+                    conn,
+                    by,
+                    Action.ADVANCE,
+                    Target(structure_id=row.structure_id, network=row.network),
+                )
             if expected_revision is not None and row.revision != expected_revision:
                 raise Conflict(
                     f"le parcours n° {enrollment_id} a changé entre-temps "
@@ -353,16 +408,14 @@ def advance(
                 )
             if row.status != "active":
                 raise InvalidInput(f"le parcours n° {enrollment_id} est terminé ({row.status})")
-            actor_id, roles = check_roles(
-                conn, by, row.actor_id, [r.role for r in rows], row.structure_id
-            )
             pathway = rt.pathway(conn, row.pathway_version_id)
             machine = machine_for(pathway)
             transition = pathway.transition(row.stage, trigger)
             if transition is None:
                 machine.fire(row.stage, trigger, [])  # raises the French "not possible" error
                 raise InvalidInput(trigger)  # pragma: no cover
-            ctx = _context(rt, conn, row, pathway, [transition], now, roles)
+            actor_roles = None if by.is_system else roles
+            ctx = _context(rt, conn, row, pathway, [transition], now, actor_roles)
             conditions = gates.evaluate(transition, ctx, rt.gate_checks)
             unmet = gates.unmet(conditions)
             dest = machine.fire(row.stage, trigger, unmet)
@@ -387,27 +440,26 @@ def advance(
                     f"le parcours n° {enrollment_id} vient d'être modifié par "
                     "quelqu'un d'autre : rechargez-le et recommencez"
                 )
-            issued = issue_badges(
+            issued = issuing.issue(
+                rt,
                 conn,
-                rt.catalogue(conn),
                 pathway.awards_for(transition, row.stage),
-                row.participant_id,
-                row.id,
-                actor_id,
-                now,
+                basis=issuing.Basis.PATHWAY,
+                recipient_id=row.participant_id,
+                structure_id=row.structure_id,
+                enrollment_id=row.id,
+                actor_id=by.person_id,
+                now=now,
                 held=ctx.held if ctx.held_known else None,
                 email=row.participant_email,
+                shares=pathway.shares_for(transition, row.stage),
             )
-            queue_issued(rt, conn, issued, now)
-            shares = pathway.shares_for(transition, row.stage)
-            if shares and issued:
-                share_issued(conn, shares, issued, actor_id, now)
             conn.execute(
                 _AUDIT,
                 {
                     "enrollment_id": row.id,
                     "at": now,
-                    "actor_id": actor_id,
+                    "actor_id": by.person_id,
                     "kind": "transition",
                     "trigger": trigger,
                     "from_stage": row.stage,
@@ -419,6 +471,7 @@ def advance(
                     },
                 },
             )
+            events.collect(conn, events.StageEntered(row.id, pathway.id, dest, now))
     except OperationalError as exc:
         # SQLite reports a writer that lost the race as "database is locked".
         if "locked" in str(exc).lower() or "busy" in str(exc).lower():
@@ -427,23 +480,25 @@ def advance(
                 "quelqu'un d'autre : réessayez"
             ) from None
         raise
-    _after_commit(rt, row.id, pathway.id, dest, now, issued)
     return AdvanceResult(
         row.id, trigger, row.stage, dest, [b for _, b, _ in issued], conditions, row.revision + 1
     )
 
 
-def status(
-    rt: Runtime, enrollment_id: int, *, by: str | int | None = None, now: datetime | None = None
-) -> Status:
+def _read_target(row: Any) -> Target:
+    return Target(
+        structure_id=row.structure_id, network=row.network, participant_id=row.participant_id
+    )
+
+
+def status(rt: Runtime, enrollment_id: int, *, by: Actor, now: datetime | None = None) -> Status:
     """Where the enrollment stands and, for each next step, what is still missing."""
     now = now or utcnow()
     # Read on every enrollment page and for each row of the dashboard: Core reads on one
     # connection, no ORM session (it cost as much as the reads).
     with rt.reading() as conn:
         row = _load(conn, enrollment_id, _STATUS)
-        if by is not None:
-            require_staff(conn, by, row.structure_id)
+        access.ensure(conn, by, Action.ENROLLMENT_READ, _read_target(row))
         pathway = rt.pathway(conn, row.pathway_version_id)
         outgoing = pathway.transitions_from(row.stage) if row.status == "active" else []
         ctx = _context(rt, conn, row, pathway, outgoing, now, None)
@@ -497,12 +552,11 @@ class HistoryEntry:
     details: dict[str, Any] | None
 
 
-def history(rt: Runtime, enrollment_id: int, *, by: str | int | None = None) -> list[HistoryEntry]:
+def history(rt: Runtime, enrollment_id: int, *, by: Actor) -> list[HistoryEntry]:
     with rt.unit_of_work() as session:
-        row = _load(session, enrollment_id)
-        if by is not None:
-            require_staff(session, by, row.structure_id)
-        events = session.execute(
+        row = _load(session, enrollment_id, _STATUS)
+        access.ensure(session, by, Action.ENROLLMENT_READ, _read_target(row))
+        events_ = session.execute(
             select(AuditEvent, Person.given_name, Person.family_name)
             .outerjoin(Person, Person.id == AuditEvent.actor_id)
             .where(AuditEvent.enrollment_id == enrollment_id)
@@ -519,16 +573,17 @@ def history(rt: Runtime, enrollment_id: int, *, by: str | int | None = None) -> 
             e.note,
             e.details,
         )
-        for e, g, f in events
+        for e, g, f in events_
     ]
 
 
-def _staff_on(session: Session, enrollment_id: int, by: str | int) -> tuple[Any, Person]:
-    row = _load(session, enrollment_id)
-    actor_id, _ = require_staff(session, by, row.structure_id)
+def _active(session: Session, enrollment_id: int, by: Actor, action: Action) -> tuple[Any, Any]:
+    """The active enrollment and the actor's grant for `action` on it."""
+    row = _load(session, enrollment_id, _STATUS)
+    grant = access.ensure(session, by, action, _read_target(row))
     if row.status != "active":
         raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
-    return row, actor_id
+    return row, grant
 
 
 def add_evidence(
@@ -536,7 +591,7 @@ def add_evidence(
     enrollment_id: int,
     kind: str,
     *,
-    by: str | int,
+    by: Actor,
     narrative: str | None = None,
     url: str | None = None,
     context: str | None = None,
@@ -547,11 +602,11 @@ def add_evidence(
     its file when there is one (already checked by `engine.uploads.check`)."""
     now = now or utcnow()
     with rt.unit_of_work() as session:
-        row, actor_id = _staff_on(session, enrollment_id, by)
+        row, _ = _active(session, enrollment_id, by, Action.EVIDENCE_ADD)
         evidence = attach(
             session,
             kind=kind,
-            added_by=actor_id,
+            added_by=by.person_id,
             now=now,
             enrollment_id=row.id,
             stage=row.stage,
@@ -564,7 +619,7 @@ def add_evidence(
             AuditEvent(
                 enrollment_id=row.id,
                 at=now,
-                actor_id=actor_id,
+                actor_id=by.person_id,
                 kind="evidence",
                 from_stage=row.stage,
                 note=narrative,
@@ -576,7 +631,7 @@ def add_evidence(
                 },
             )
         )
-        return evidence.id
+        return evidence.id  # type: ignore[return-value]
 
 
 def record_decision(
@@ -586,28 +641,65 @@ def record_decision(
     approved: bool,
     reason: str,
     *,
-    by: str | int,
+    by: Actor,
     now: datetime | None = None,
 ) -> int:
-    """Record an attribution committee's decision on a transition that requires one."""
+    """A member of the attribution committee votes on a transition that requires one. The
+    committee is the structure's own, else its network's; its rule (quorum, crossed or internal,
+    majority) turns the members' votes into the gate's decision."""
     now = now or utcnow()
     if not reason.strip():
         raise InvalidInput("une décision de comité doit être motivée (--reason)")
     with rt.unit_of_work() as session:
-        row, actor_id = _staff_on(session, enrollment_id, by)
+        row = _load(session, enrollment_id, _STATUS)
+        if row.status != "active":
+            raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
         pathway = rt.pathway(session, row.pathway_version_id)
         transition = pathway.transition(row.stage, trigger)
         if transition is None or not transition.gate.committee:
             raise InvalidInput(
                 f"« {trigger} » ne demande pas de décision de comité depuis l'étape « {row.stage} »"
             )
+        committee = gate_committee(session, row.structure_id, row.network)
+        if committee is None:
+            raise InvalidInput(
+                "aucun comité d'attribution ne décide encore cette étape : le directeur de la "
+                "structure ou le réseau doit en constituer un"
+            )
+        target = _read_target(row)
+        access.ensure(
+            session,
+            by,
+            Action.GATE_VOTE,
+            Target(target.structure_id, target.network, committee_id=committee.id),
+        )
+        rule = rt.committee_rules.get(committee.kind)
+        if rule is None:
+            raise InvalidInput(f"règle de comité « {committee.kind} » absente (plugin manquant)")
+        member = session.get(CommitteeMember, (committee.id, by.person_id))
+        if rule.crossed and member is not None and member.structure_id == row.structure_id:
+            raise Forbidden(
+                "conflit d'intérêts : en comité croisé, un membre de la structure du "
+                "participant ne vote pas"
+            )
+        already = session.execute(
+            select(CommitteeDecision.id).where(
+                CommitteeDecision.enrollment_id == row.id,
+                CommitteeDecision.stage == row.stage,
+                CommitteeDecision.trigger == trigger,
+                CommitteeDecision.decided_by == by.person_id,
+                CommitteeDecision.decided_at >= as_utc(row.stage_entered_at),
+            )
+        ).first()
+        if already is not None:
+            raise Conflict("vous avez déjà voté sur ce passage")
         decision = CommitteeDecision(
             enrollment_id=row.id,
             stage=row.stage,
             trigger=trigger,
             approved=approved,
             reason=reason,
-            decided_by=actor_id,
+            decided_by=by.person_id,  # type: ignore[arg-type]
             decided_at=now,
         )
         session.add(decision)
@@ -616,15 +708,14 @@ def record_decision(
             AuditEvent(
                 enrollment_id=row.id,
                 at=now,
-                actor_id=actor_id,
+                actor_id=by.person_id,
                 kind="committee_decision",
                 trigger=trigger,
                 from_stage=row.stage,
-                note=reason,
-                details={"approved": approved},
+                details={"approved": approved, "committee": committee.id},
             )
         )
-        return decision.id
+        return decision.id  # type: ignore[return-value]
 
 
 def award(
@@ -632,56 +723,64 @@ def award(
     enrollment_id: int,
     badge: str,
     *,
-    by: str | int,
+    by: Actor,
     narrative: str | None = None,
     now: datetime | None = None,
 ) -> str:
-    """Issue one badge by hand (typically a sub-badge evaluated by the encadrant technique)."""
+    """Issue one badge by hand, where the badge's catalogue lets the actor's role award it alone
+    (typically a sub-badge evaluated by the encadrant technique); otherwise a request is the
+    way."""
     now = now or utcnow()
     with rt.unit_of_work() as session:
-        row, actor_id = _staff_on(session, enrollment_id, by)
-        entry = rt.catalogue_entry(session, badge)
-        catalogue = rt.catalogue(session)
-        if entry is None:
+        row = _load(session, enrollment_id, _STATUS)
+        bc = session.execute(
+            select(BadgeClass).where(BadgeClass.slug == badge, BadgeClass.status == "active")
+        ).scalar_one_or_none()
+        if bc is None:
             raise NotFound(f"badge « {badge} » introuvable dans les catalogues chargés")
-        if entry.recipient != "person":
-            raise InvalidInput(f"le badge {entry.name} se délivre à une organisation")
+        grant = access.ensure(
+            session,
+            by,
+            Action.BADGE_AWARD,
+            Target(structure_id=row.structure_id, network=bc.network),
+        )
+        if row.status != "active":
+            raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
+        if bc.recipient_kind != "person":
+            raise InvalidInput(f"le badge {bc.name} se délivre à une organisation")
+        if not grant.system:
+            issuing.ensure_direct(session, bc, row.structure_id, grant.roles)
         held = held_badges(session, row.participant_id)
         if badge in held:
-            raise Conflict(f"le badge {entry.name} est déjà détenu")
-        if entry.requires and entry.requires.missing(set(held)):
-            missing = ", ".join(
-                catalogue[b].name if b in catalogue else b
-                for b in entry.requires.missing(set(held))
-            )
-            raise GateRefused(badge, [f"pour le badge {entry.name}, il manque : {missing}"])
-        evidence = [{"narrative": narrative}] if narrative else []
-        issued = issue_badges(
+            raise Conflict(f"le badge {bc.name} est déjà détenu")
+        entry = rt.catalogue_entry(session, badge)
+        if entry and entry.requires and entry.requires.missing(set(held)):
+            names = rt.badge_lookups(session)[0]
+            missing = ", ".join(names.get(b, b) for b in entry.requires.missing(set(held)))
+            raise GateRefused(badge, [f"pour le badge {bc.name}, il manque : {missing}"])
+        issued = issuing.issue(
+            rt,
             session,
-            catalogue,
             [badge],
-            row.participant_id,
-            row.id,
-            actor_id,
-            now,
+            basis=issuing.Basis.DIRECT,
+            recipient_id=row.participant_id,
+            structure_id=row.structure_id,
+            enrollment_id=row.id,
+            actor_id=by.person_id,
+            now=now,
             held=held,
-            evidence=evidence,
+            evidence=[{"narrative": narrative}] if narrative else [],
         )
-        queue_issued(rt, session, issued, now)
         session.add(
             AuditEvent(
                 enrollment_id=row.id,
                 at=now,
-                actor_id=actor_id,
+                actor_id=by.person_id,
                 kind="badge_issued",
                 from_stage=row.stage,
                 note=narrative,
                 details={"awarded": [badge]},
             )
-        )
-    for assertion_id, slug, recipient in issued:
-        rt.pm.hook.parcours_badge_issued(
-            assertion_id=assertion_id, badge_class=slug, recipient_id=recipient
         )
     return issued[0][0]
 

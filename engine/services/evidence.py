@@ -78,7 +78,7 @@ def attach(
 
 def open_file(rt: Runtime, file_id: str, who: Actor) -> Upload:
     """An evidence file, for whoever may see the enrollment or the request it proves."""
-    from engine.services import dashboard, requests
+    from engine.services import access, requests
 
     with rt.unit_of_work() as session:
         row = session.execute(
@@ -92,5 +92,7 @@ def open_file(rt: Runtime, file_id: str, who: Actor) -> Upload:
     if request_id is not None:
         requests.get(rt, request_id, by=who)  # raises unless the caller may see the request
     else:
-        dashboard.may_see(rt, who, enrollment_id)
+        with rt.reading() as conn:
+            target = access.enrollment_target(conn, enrollment_id)
+            access.ensure(conn, who, access.Action.ENROLLMENT_READ, target)
     return Upload(file.filename, file.media_type, file.content)

@@ -4,24 +4,19 @@ address, hashed like a person's."""
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from datetime import datetime
 
 from sqlalchemy import select
 
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.openbadges.identity import hash_identity
-from engine.roles import Role
-from engine.services.access import Actor
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.services import access, issuing
+from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     Assertion,
     AuditEvent,
     BadgeClass,
-    Membership,
     Organisation,
-    StaffRole,
     utcnow,
 )
 
@@ -54,22 +49,7 @@ def award(
         network = s.execute(
             select(Organisation).where(Organisation.slug == bc.network)
         ).scalar_one()
-        members = select(Membership.structure_id).where(Membership.network_id == network.id)
-        allowed = s.execute(
-            select(StaffRole.id).where(
-                StaffRole.person_id == by.person_id,
-                (
-                    (StaffRole.organisation_id == network.id)
-                    & (StaffRole.role == Role.NETWORK_ADMIN.value)
-                )
-                | (
-                    StaffRole.organisation_id.in_(members)
-                    & StaffRole.role.in_([Role.CIP.value, Role.DIRECTEUR.value])
-                ),
-            )
-        ).first()
-        if allowed is None:
-            raise Forbidden(f"seuls le réseau {network.name} et ses structures délivrent ce badge")
+        access.ensure(s, by, Action.ORGANISATION_BADGE_AWARD, Target(network=bc.network))
         held = s.execute(
             select(Assertion.id).where(
                 Assertion.recipient_org_id == org.id,
@@ -85,20 +65,16 @@ def award(
                 f"{org.name} n'a ni e-mail ni site web : il faut l'un des deux pour l'identifier "
                 "dans le badge"
             )
-        assertion_id, salt = str(uuid.uuid4()), secrets.token_hex(16)
-        s.add(
-            Assertion(
-                id=assertion_id,
-                badge_class_id=bc.id,
-                recipient_org_id=org.id,
-                issued_by=by.person_id,
-                issuer_id=network.id,
-                issued_on=now,
-                salt=salt,
-                evidence=[{"narrative": narrative}] if narrative else [],
-                recipient_type="email" if org.email else "url",
-                recipient_identity=hash_identity(contact, salt),
-            )
+        assertion_id = issuing.issue_to_organisation(
+            rt,
+            s,
+            bc,
+            org,
+            issuer_id=network.id,  # type: ignore[arg-type]
+            contact=contact,
+            actor_id=by.person_id,
+            now=now,
+            evidence=[{"narrative": narrative}] if narrative else [],
         )
         s.add(
             AuditEvent(

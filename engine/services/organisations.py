@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Connection, and_, bindparam, or_, select
+from sqlalchemy import select
 from sqlmodel import Session
 
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.errors import InvalidInput, NotFound
 from engine.roles import OrganisationKind, Role, StructureKind
 from engine.store.tables import Membership, Organisation, Person, StaffRole
 
@@ -110,80 +108,6 @@ def find_staff(session: Session, ref: str | int) -> Person:
     if person is None:
         raise NotFound(f"membre de l'équipe « {ref} » introuvable")
     return person
-
-
-def granted_at(structure: Any) -> Any:
-    """Join condition for the StaffRole rows that give Person a say at `structure` (a column
-    or a bound parameter): a role at the structure itself, or network-admin of one of its
-    networks."""
-    networks = select(Membership.network_id).where(Membership.structure_id == structure)
-    return and_(
-        StaffRole.person_id == Person.id,
-        or_(
-            StaffRole.organisation_id == structure,
-            and_(
-                StaffRole.organisation_id.in_(networks),
-                StaffRole.role == Role.NETWORK_ADMIN.value,
-            ),
-        ),
-    )
-
-
-def staff_match(ref: str | int) -> tuple[str, Any]:
-    """(statement key, bound value) for a staff reference given as id or e-mail."""
-    by_id = isinstance(ref, int) or str(ref).isdigit()
-    return ("id", int(ref)) if by_id else ("email", ref)
-
-
-def _roles_query(match: Any) -> Any:
-    """Built once: every state change asks who may act."""
-    granted = granted_at(bindparam("sid"))
-    return (
-        select(Person.id, StaffRole.role)
-        .select_from(Person)
-        .outerjoin(StaffRole, granted)
-        .where(Person.kind == "staff", match)
-    )
-
-
-_ROLES = {
-    "id": _roles_query(Person.id == bindparam("ref")),
-    "email": _roles_query(Person.email == bindparam("ref")),
-}
-
-
-def require_staff(
-    db: Connection | Session, ref: str | int, structure_id: int
-) -> tuple[int, frozenset[Role]]:
-    """The acting staff member's id and roles there; Forbidden when they have none, so staff
-    of one SIAE never reach another's participants unless a network role grants it."""
-    key, value = staff_match(ref)
-    rows = db.execute(_ROLES[key], {"ref": value, "sid": structure_id}).all()
-    return check_roles(db, ref, rows[0][0] if rows else None, [r for _, r in rows], structure_id)
-
-
-def check_roles(
-    db: Connection | Session,
-    ref: str | int,
-    person_id: int | None,
-    roles_found: list[str | None],
-    structure_id: int,
-) -> tuple[int, frozenset[Role]]:
-    """Turn looked-up roles into (person id, roles), or the French NotFound / Forbidden."""
-    if person_id is None:
-        raise NotFound(f"membre de l'équipe « {ref} » introuvable")
-    roles = frozenset(Role(role) for role in roles_found if role)
-    if not roles:
-        given, family = db.execute(
-            select(Person.given_name, Person.family_name).where(Person.id == person_id)
-        ).one()
-        structure = db.execute(
-            select(Organisation.name).where(Organisation.id == structure_id)
-        ).scalar_one_or_none()
-        raise Forbidden(
-            f"{given} {family} n'a aucun rôle dans la structure « {structure or structure_id} »"
-        )
-    return person_id, roles
 
 
 def find_or_add_participant(

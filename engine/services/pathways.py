@@ -10,14 +10,14 @@ from pathlib import Path
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, PathwayInvalid, Problem
+from engine.errors import Conflict, InvalidInput, NotFound, PathwayInvalid, Problem
 from engine.pathways.loader import load_pathway_file
 from engine.pathways.model import Pathway
 from engine.plugins import badge_catalogue, networks
-from engine.roles import Role
-from engine.services.organisations import find_staff, get_organisation
+from engine.services import access
+from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
-from engine.store.tables import AuditEvent, Enrollment, PathwayVersion, StaffRole, utcnow
+from engine.store.tables import AuditEvent, Enrollment, PathwayVersion, utcnow
 
 
 def pathway_files(rt: Runtime) -> list[Path]:
@@ -124,7 +124,7 @@ def migrate(
     to_version: int,
     mapping: dict[str, str],
     *,
-    by: str | int,
+    by: Actor,
     note: str | None = None,
     now: datetime | None = None,
 ) -> MigrationReport:
@@ -136,19 +136,7 @@ def migrate(
     now = now or utcnow()
     target_row = latest_version(rt, pathway_id, to_version)
     with rt.unit_of_work() as session:
-        actor = find_staff(session, by)
-        network = get_organisation(session, target_row.network)
-        allowed = session.execute(
-            select(StaffRole.id).where(
-                StaffRole.person_id == actor.id,
-                StaffRole.organisation_id == network.id,
-                StaffRole.role == Role.NETWORK_ADMIN,
-            )
-        ).first()
-        if not allowed:
-            raise Forbidden(
-                f"seul un administrateur du réseau « {network.name} » peut migrer ses parcours"
-            )
+        access.ensure(session, by, Action.PATHWAY_MIGRATE, Target(network=target_row.network))
         target = rt.pathway(session, target_row.id)
         stages = set(target.stage_ids)
         for old, new in mapping.items():
@@ -203,7 +191,7 @@ def migrate(
                     {
                         "enrollment_id": r.id,
                         "at": now,
-                        "actor_id": actor.id,
+                        "actor_id": by.person_id,
                         "kind": "migration",
                         "from_stage": r.stage,
                         "to_stage": mapping.get(r.stage, r.stage),

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.services.access import Actor
-from engine.services.dashboard import structure_ids
+from engine.errors import InvalidInput, NotFound
+from engine.services import access
+from engine.services.access import Action, Actor, Target
 from engine.services.organisations import find_or_add_participant, get_organisation
 from engine.services.runtime import Runtime
 from engine.store.tables import Organisation, Person
@@ -39,8 +39,7 @@ def add_participant(
         org = get_organisation(session, structure)
         if org.kind != "structure":
             raise InvalidInput(f"« {structure} » n'est pas une structure (SIAE)")
-        if org.id not in structure_ids(session, by.person_id):
-            raise Forbidden("vous n'avez aucun rôle dans cette structure")
+        access.ensure(session, by, Action.PARTICIPANT_CREATE, Target(structure_id=org.id))
         person = find_or_add_participant(session, org.id, given_name, family_name, email)
         return person.id  # type: ignore[return-value]
 
@@ -58,7 +57,7 @@ def participants(
             .where(
                 Person.kind == "participant",
                 Person.erased_at.is_(None),
-                Person.structure_id.in_(structure_ids(session, who.person_id)),
+                Person.structure_id.in_(access.structures_reached(who.person_id)),
             )
         )
         total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
@@ -86,9 +85,10 @@ def get_participant(rt: Runtime, participant_id: int, who: Actor) -> Participant
         ).first()
         if row is None:
             raise NotFound(f"participant n° {participant_id} introuvable")
-        if who.kind == "participant":
-            if who.person_id != participant_id:
-                raise Forbidden("ce n'est pas vous")
-        elif row[5] not in structure_ids(session, who.person_id):
-            raise Forbidden("ce participant relève d'une autre structure")
+        access.ensure(
+            session,
+            who,
+            Action.PARTICIPANT_READ,
+            Target(structure_id=row[5], participant_id=participant_id),
+        )
     return ParticipantRow(row[0], f"{row[1]} {row[2]}".strip(), row[3], row[4])

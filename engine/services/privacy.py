@@ -10,10 +10,9 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
-from engine.errors import Forbidden, NotFound
-from engine.roles import Role
-from engine.services.access import Actor
-from engine.services.organisations import require_staff
+from engine.errors import NotFound
+from engine.services import access
+from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     Assertion,
@@ -39,27 +38,23 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _participant(session, participant_id: int, who: Actor | str | int) -> tuple[Person, int]:
-    """(the participant, the acting person's id), if `who` is that participant or staff of
-    their structure."""
+def _participant(
+    session, participant_id: int, who: Actor, action: Action
+) -> tuple[Person, int | None]:
+    """(the participant, the acting person's id), if `who` may perform `action` on their
+    data: the person themself (export), or the CIP, the direction or the network."""
     person = session.get(Person, participant_id)
     if person is None or person.kind != "participant":
         raise NotFound(f"participant n° {participant_id} introuvable")
-    if isinstance(who, Actor) and who.kind == "participant":
-        if who.person_id != person.id:
-            raise Forbidden("vous ne pouvez consulter que vos propres données")
-        return person, person.id
-    ref = who.person_id if isinstance(who, Actor) else who
-    actor_id, roles = require_staff(session, ref, person.structure_id)
-    if not roles & {Role.CIP, Role.DIRECTEUR, Role.NETWORK_ADMIN}:
-        raise Forbidden("seuls le CIP, la direction ou le réseau gèrent les données personnelles")
-    return person, actor_id
+    target = Target(structure_id=person.structure_id, participant_id=person.id)
+    access.ensure(session, who, action, target)
+    return person, who.person_id
 
 
-def export(rt: Runtime, participant_id: int, *, by: Actor | str | int) -> dict[str, Any]:
+def export(rt: Runtime, participant_id: int, *, by: Actor) -> dict[str, Any]:
     """Everything Parcours holds on one participant (GDPR art. 15 and 20)."""
     with rt.unit_of_work() as session:
-        person, _ = _participant(session, participant_id, by)
+        person, _ = _participant(session, participant_id, by, Action.PERSONAL_DATA_EXPORT)
         enrollments = session.execute(
             select(Enrollment, PathwayVersion.pathway_id, PathwayVersion.title)
             .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
@@ -161,14 +156,12 @@ def export(rt: Runtime, participant_id: int, *, by: Actor | str | int) -> dict[s
         }
 
 
-def erase(
-    rt: Runtime, participant_id: int, *, by: Actor | str | int, now: datetime | None = None
-) -> None:
+def erase(rt: Runtime, participant_id: int, *, by: Actor, now: datetime | None = None) -> None:
     """Right to erasure (art. 17), in one transaction: names, e-mail, notes and evidence go;
     badges are revoked; the audit log keeps a pseudonymous `erased` event."""
     now = now or utcnow()
     with rt.unit_of_work() as session:
-        person, actor = _participant(session, participant_id, by)
+        person, actor = _participant(session, participant_id, by, Action.PERSONAL_DATA_ERASE)
         if person.erased_at is not None:
             return
         ids = list(

@@ -8,13 +8,12 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.openbadges.images import default_picture
-from engine.roles import Role
-from engine.services.access import Actor
-from engine.services.requests import network_admin, roles_at
+from engine.services import access
+from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
 from engine.store.tables import AuditEvent, BadgeClass, Membership, Organisation, utcnow
 
@@ -62,9 +61,9 @@ def propose(
             raise NotFound(f"structure « {structure} » ou réseau « {network} » introuvable")
         if session.get(Membership, (org.id, net.id)) is None:
             raise InvalidInput(f"network : {org.name} n'est pas membre du réseau {net.name}")
-        roles = roles_at(session, by.person_id, org.id)
-        if not roles & {Role.CIP, Role.DIRECTEUR, Role.ENCADRANT, Role.NETWORK_ADMIN}:
-            raise Forbidden("vous n'avez aucun rôle dans cette structure")
+        access.ensure(
+            session, by, Action.BADGE_PROPOSE, Target(structure_id=org.id, network=network)
+        )
         base = f"{network}.projet-{_slug(name)}"
         taken = session.execute(
             select(func.count(BadgeClass.id)).where(BadgeClass.slug.like(f"{base}%"))
@@ -114,8 +113,7 @@ def review(
         ).scalar_one_or_none()
         if bc is None:
             raise NotFound(f"badge « {slug} » introuvable")
-        if not network_admin(session, by.person_id, bc.network):
-            raise Forbidden("seul le réseau valide les badges proposés par ses structures")
+        access.ensure(session, by, Action.BADGE_PROPOSAL_REVIEW, Target(network=bc.network))
         if bc.status != "proposed":
             raise Conflict(f"le badge {bc.name} a déjà été examiné ({bc.status})")
         bc.status = "active" if approve else "refused"
@@ -134,20 +132,24 @@ def review(
 
 def proposals(rt: Runtime, who: Actor, status: str = "proposed") -> list[Proposal]:
     """Proposals the caller's structures made, and those their networks must review."""
+    query = (
+        select(BadgeClass, Organisation.slug)
+        .join(Organisation, Organisation.id == BadgeClass.proposed_by)
+        .where(BadgeClass.status == status)
+        .order_by(BadgeClass.id)
+    )
+    if who.is_staff:
+        query = query.where(
+            or_(
+                BadgeClass.proposed_by.in_(access.structures_staffed(who.person_id)),
+                BadgeClass.network.in_(access.networks_administered(who.person_id)),
+            )
+        )
+    elif not who.is_system:
+        return []
     with rt.unit_of_work() as session:
-        rows = session.execute(
-            select(BadgeClass, Organisation.slug, Organisation.id)
-            .join(Organisation, Organisation.id == BadgeClass.proposed_by)
-            .where(BadgeClass.status == status)
-            .order_by(BadgeClass.id)
-        ).all()
-        visible = [
-            (bc, structure)
-            for bc, structure, structure_id in rows
-            if roles_at(session, who.person_id, structure_id)
-            or network_admin(session, who.person_id, bc.network)
-        ]
+        rows = session.execute(query).all()
     return [
         Proposal(bc.slug, bc.name, bc.description, bc.criteria, bc.network, s, bc.status)
-        for bc, s in visible
+        for bc, s in rows
     ]

@@ -15,18 +15,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from engine.badges.catalogue import MODE_LABELS, Evaluation
-from engine.badges.issuing import held_badges, issue_badges
+from engine.badges.issuing import held_badges
 from engine.committees import Vote, outcome
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
 from engine.roles import Role
-from engine.services.access import Actor
-from engine.services.dashboard import structure_ids
+from engine.services import access, issuing
+from engine.services.access import Action, Actor, Target
 from engine.services.evidence import attach
-from engine.services.outbox import queue_issued
+from engine.services.issuing import evaluation_of
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     AuditEvent,
@@ -42,7 +42,6 @@ from engine.store.tables import (
     Organisation,
     Person,
     Review,
-    StaffRole,
     utcnow,
 )
 from engine.uploads import Upload
@@ -59,10 +58,6 @@ STATUS_LABELS = {
     "rejected": "refusée",
     "withdrawn": "retirée",
 }
-
-
-def evaluation_of(bc: BadgeClass) -> Evaluation:
-    return Evaluation.model_validate(bc.evaluation or {})
 
 
 @dataclass
@@ -94,62 +89,13 @@ class RequestView:
     reviews: list[dict[str, Any]] = field(default_factory=list)
 
 
-# --- who may do what --------------------------------------------------------------------
-
-
-def roles_at(session: Session, person_id: int, structure_id: int | None) -> set[Role]:
-    """Roles giving a say at `structure_id`: held there, or network admin of one of its networks."""
-    if structure_id is None:
-        return set()
-    networks = select(Membership.network_id).where(Membership.structure_id == structure_id)
-    rows = session.execute(
-        select(StaffRole.role).where(
-            StaffRole.person_id == person_id,
-            or_(
-                StaffRole.organisation_id == structure_id,
-                and_(
-                    StaffRole.organisation_id.in_(networks),
-                    StaffRole.role == Role.NETWORK_ADMIN.value,
-                ),
-            ),
-        )
-    ).scalars()
-    return {Role(r) for r in rows}
-
-
-def network_admin(session: Session, person_id: int, network: str) -> bool:
-    return (
-        session.execute(
-            select(StaffRole.id)
-            .join(Organisation, Organisation.id == StaffRole.organisation_id)
-            .where(
-                StaffRole.person_id == person_id,
-                StaffRole.role == Role.NETWORK_ADMIN.value,
-                Organisation.slug == network,
-            )
-        ).first()
-        is not None
+def _target(req: BadgeRequest, bc: BadgeClass) -> Target:
+    return Target(
+        structure_id=req.structure_id,
+        network=bc.network,
+        participant_id=req.participant_id,
+        committee_id=req.committee_id,
     )
-
-
-def _member(session: Session, committee_id: int | None, person_id: int) -> CommitteeMember | None:
-    if committee_id is None:
-        return None
-    return session.get(CommitteeMember, (committee_id, person_id))
-
-
-def _visible(session: Session, who: Actor, req: BadgeRequest, bc: BadgeClass) -> None:
-    if who.kind == "participant":
-        if req.participant_id != who.person_id:
-            raise Forbidden("cette demande n'est pas la vôtre")
-        return
-    if req.structure_id is not None and roles_at(session, who.person_id, req.structure_id):
-        return
-    if _member(session, req.committee_id, who.person_id) is not None:
-        return  # the committee's rule grants its members the requests on its agenda
-    if req.mode in ("network", "auto") and network_admin(session, who.person_id, bc.network):
-        return
-    raise Forbidden("cette demande relève d'une autre structure")
 
 
 # --- structure settings ------------------------------------------------------------------
@@ -161,7 +107,7 @@ def configure(
     badge: str,
     *,
     mode: str,
-    by: Actor | int,
+    by: Actor,
     committee_id: int | None = None,
     criteria_note: str | None = None,
     now: datetime | None = None,
@@ -169,17 +115,17 @@ def configure(
     """A structure chooses how it runs a badge, within the network's frame. Choosing the
     ``network`` mode records its agreement for the network to evaluate its requests."""
     now = now or utcnow()
-    actor = by.person_id if isinstance(by, Actor) else by
+    actor = by.person_id
     with rt.unit_of_work() as session:
         org = session.execute(
             select(Organisation).where(Organisation.slug == structure)
         ).scalar_one_or_none()
         if org is None or org.kind != "structure":
             raise NotFound(f"structure « {structure} » introuvable")
-        roles = roles_at(session, actor, org.id)
-        if not roles & {Role.DIRECTEUR, Role.NETWORK_ADMIN}:
-            raise Forbidden("seul le directeur de la structure ou le réseau règle ses badges")
         bc = _badge_class(session, badge)
+        access.ensure(
+            session, by, Action.BADGE_SETTING, Target(structure_id=org.id, network=bc.network)
+        )
         evaluation = evaluation_of(bc)
         if mode not in evaluation.modes:
             allowed = ", ".join(evaluation.modes)
@@ -275,12 +221,11 @@ def submit(
     or a collective action), optionally with a first file, in one transaction. Auto-validated
     badges are issued at once."""
     now = now or utcnow()
-    if who_is_participant := by.kind == "participant":
+    if by.is_participant:
         participant_id, origin = by.person_id, origin or "participant"
     origin = origin or "suivi"
     if origin not in ORIGINS or (origin == "public"):
         raise InvalidInput(f"origin : attendu {', '.join(o for o in ORIGINS if o != 'public')}")
-    issued: list[tuple[str, str, int]] = []
     with rt.unit_of_work() as session:
         if participant_id is None and enrollment_id is not None:
             participant_id = session.execute(
@@ -295,9 +240,15 @@ def submit(
             if enrollment is None or enrollment.participant_id != person.id:
                 raise NotFound(f"parcours n° {enrollment_id} introuvable pour ce participant")
             structure_id = enrollment.structure_id
-        if not who_is_participant and structure_id not in structure_ids(session, by.person_id):
-            raise Forbidden("ce participant relève d'une autre structure")
         bc = _badge_class(session, badge)
+        access.ensure(
+            session,
+            by,
+            Action.REQUEST_SUBMIT,
+            Target(structure_id=structure_id, network=bc.network, participant_id=person.id),
+        )
+        # the participant's own right says nothing of networks: the badge's must be theirs
+        issuing.check_network(session, structure_id, bc.name, bc.network)
         if bc.recipient_kind != "person":
             raise InvalidInput(f"le badge {bc.name} se délivre à une organisation")
         held = held_badges(session, person.id)
@@ -343,10 +294,8 @@ def submit(
                 file=file,
             )
         if mode == "auto":
-            issued = _decide(rt, session, req, bc, True, MODE_LABELS["auto"], None, now)
-        request_id = req.id
-    _announce(rt, issued)
-    return request_id  # type: ignore[return-value]
+            _decide(rt, session, req, bc, True, MODE_LABELS["auto"], None, now)
+        return req.id  # type: ignore[return-value]
 
 
 def add_evidence(
@@ -365,9 +314,7 @@ def add_evidence(
     now = now or utcnow()
     with rt.unit_of_work() as session:
         req, bc = _load(session, request_id)
-        _visible(session, by, req, bc)
-        if by.kind != "participant" and not roles_at(session, by.person_id, req.structure_id):
-            raise Forbidden("seuls le participant et sa structure joignent des pièces")
+        access.ensure(session, by, Action.REQUEST_EVIDENCE, _target(req, bc))
         if req.status != "pending":
             raise InvalidInput(f"la demande n° {request_id} est {STATUS_LABELS[req.status]}")
         evidence = attach(
@@ -398,7 +345,6 @@ def public_request(
     now = now or utcnow()
     if not given_name.strip() or not family_name.strip():
         raise InvalidInput("prénom et nom : obligatoires (un badge est détenu par une personne)")
-    issued: list[tuple[str, str, int]] = []
     with rt.unit_of_work() as session:
         bc = _badge_class(session, badge)
         if not evaluation_of(bc).public:
@@ -430,10 +376,8 @@ def public_request(
         )
         session.add(req)
         session.flush()
-        issued = _decide(rt, session, req, bc, True, MODE_LABELS["auto"], None, now)
-        assertion_id = req.assertion_id
-    _announce(rt, issued)
-    return assertion_id  # type: ignore[return-value]
+        _decide(rt, session, req, bc, True, MODE_LABELS["auto"], None, now)
+        return req.assertion_id  # type: ignore[return-value]
 
 
 # --- deciding ----------------------------------------------------------------------------
@@ -453,11 +397,9 @@ def review(
     now = now or utcnow()
     if not reason.strip():
         raise InvalidInput("reason : une évaluation doit être motivée")
-    if by.kind == "participant":
-        raise Forbidden("un participant n'évalue pas de demande")
-    issued: list[tuple[str, str, int]] = []
     with rt.unit_of_work() as session:
         req, bc = _load(session, request_id, lock=True)
+        grant = access.ensure(session, by, Action.REQUEST_REVIEW, _target(req, bc))
         if req.status != "pending":
             raise Conflict(f"la demande n° {request_id} est déjà {STATUS_LABELS[req.status]}")
         if req.participant_id == by.person_id:
@@ -465,7 +407,7 @@ def review(
         reviews = list(session.execute(select(Review).where(Review.request_id == req.id)).scalars())
         if any(r.person_id == by.person_id for r in reviews):
             raise Conflict("vous avez déjà donné votre avis sur cette demande")
-        role, structure_id = _reviewer(session, req, bc, by.person_id, reviews, rt)
+        role, structure_id = _reviewer(session, req, bc, by, grant, reviews, rt)
         mine = Review(
             request_id=req.id,
             person_id=by.person_id,
@@ -481,8 +423,7 @@ def review(
         _audit(session, req, by.person_id, now, "badge_review", {"approve": approve})
         verdict = _verdict(rt, session, req, bc, reviews)
         if verdict is not None:
-            issued = _decide(rt, session, req, bc, verdict, _summary(reviews), by.person_id, now)
-    _announce(rt, issued)
+            _decide(rt, session, req, bc, verdict, _summary(reviews), by.person_id, now)
     return get(rt, request_id, by=by)
 
 
@@ -490,13 +431,14 @@ def _reviewer(
     session: Session,
     req: BadgeRequest,
     bc: BadgeClass,
-    person_id: int,
+    by: Actor,
+    grant: access.Grant,
     reviews: list[Review],
     rt: Runtime,
 ) -> tuple[str | None, int | None]:
     """(role signed as, reviewer's structure), or Forbidden saying why this person may not."""
     if req.mode == "signatures":
-        mine = roles_at(session, person_id, req.structure_id)
+        mine = grant.roles
         signed = {x.role for x in reviews}
         still = [r for r in evaluation_of(bc).signatures if r.value not in signed]
         usable = [r for r in still if r in mine or Role.NETWORK_ADMIN in mine]
@@ -505,11 +447,11 @@ def _reviewer(
             raise Forbidden(f"signatures encore attendues : {needed} ; vous n'avez pas ce rôle")
         return usable[0].value, req.structure_id
     if req.mode == "network":
-        if not network_admin(session, person_id, bc.network):
+        if Role.NETWORK_ADMIN not in grant.roles:
             raise Forbidden("cette demande est évaluée par le réseau")
         return Role.NETWORK_ADMIN.value, None
     if req.mode == "committee":
-        member = _member(session, req.committee_id, person_id)
+        member = session.get(CommitteeMember, (req.committee_id, by.person_id))
         if member is None:
             raise Forbidden("seuls les membres du comité votent")
         committee = session.get(Committee, req.committee_id)
@@ -556,10 +498,9 @@ def _decide(
     reason: str,
     actor: int | None,
     now: datetime,
-) -> list[tuple[str, str, int]]:
+) -> None:
     req.status = "approved" if approve else "rejected"
     req.decided_at, req.decision_reason = now, reason
-    issued: list[tuple[str, str, int]] = []
     if approve:
         evidence = [{"narrative": req.narrative}] if req.narrative else []
         for ev in session.execute(select(Evidence).where(Evidence.request_id == req.id)).scalars():
@@ -567,18 +508,18 @@ def _decide(
                 {k: v for k, v in (("name", ev.kind), ("narrative", ev.narrative)) if v}
                 | ({"id": ev.url} if ev.url else {})
             )
-        issued = issue_badges(
+        issued = issuing.issue(
+            rt,
             session,
-            {bc.slug: rt.catalogue_entry(session, bc.slug)},
             [bc.slug],
-            req.participant_id,
-            req.enrollment_id,
-            actor,
-            now,
-            held=None,
+            basis=issuing.Basis.PUBLIC if req.origin == "public" else issuing.Basis.REQUEST,
+            recipient_id=req.participant_id,
+            structure_id=req.structure_id,
+            enrollment_id=req.enrollment_id,
+            actor_id=actor,
+            now=now,
             evidence=evidence,
         )
-        queue_issued(rt, session, issued, now)
         if not issued:
             raise Conflict(f"le badge {bc.name} est déjà détenu")
         req.assertion_id = issued[0][0]
@@ -591,16 +532,13 @@ def _decide(
         "badge_request_decided",
         {"badge": bc.slug, "approved": approve, "assertion": req.assertion_id},
     )
-    return issued
 
 
 def withdraw(rt: Runtime, request_id: int, *, by: Actor, now: datetime | None = None) -> None:
     now = now or utcnow()
     with rt.unit_of_work() as session:
         req, bc = _load(session, request_id, lock=True)
-        _visible(session, by, req, bc)
-        if by.kind != "participant" and not roles_at(session, by.person_id, req.structure_id):
-            raise Forbidden("seuls le participant et sa structure retirent une demande")
+        access.ensure(session, by, Action.REQUEST_WITHDRAW, _target(req, bc))
         if req.status != "pending":
             raise Conflict(f"la demande n° {request_id} est déjà {STATUS_LABELS[req.status]}")
         req.status, req.decided_at = "withdrawn", now
@@ -627,13 +565,6 @@ def _audit(
             details={"request": req.id, **details},
         )
     )
-
-
-def _announce(rt: Runtime, issued: list[tuple[str, str, int]]) -> None:
-    for assertion_id, slug, recipient in issued:
-        rt.pm.hook.parcours_badge_issued(
-            assertion_id=assertion_id, badge_class=slug, recipient_id=recipient
-        )
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -677,7 +608,7 @@ def _load(session: Session, request_id: int, lock: bool = False) -> tuple[BadgeR
 def get(rt: Runtime, request_id: int, *, by: Actor) -> RequestView:
     with rt.unit_of_work() as session:
         req, bc = _load(session, request_id)
-        _visible(session, by, req, bc)
+        access.ensure(session, by, Action.REQUEST_READ, _target(req, bc))
         return _view(rt, session, req, bc, detail=True)
 
 
@@ -799,27 +730,20 @@ def listing(
         query = select(BadgeRequest, BadgeClass).join(
             BadgeClass, BadgeClass.id == BadgeRequest.badge_class_id
         )
-        if who.kind == "participant":
+        if who.is_participant:
             query = query.where(BadgeRequest.participant_id == who.person_id)
-        else:
+        elif who.is_staff:
             committees = select(CommitteeMember.committee_id).where(
                 CommitteeMember.person_id == who.person_id
             )
-            networks = (
-                select(Organisation.slug)
-                .join(StaffRole, StaffRole.organisation_id == Organisation.id)
-                .where(
-                    StaffRole.person_id == who.person_id,
-                    StaffRole.role == Role.NETWORK_ADMIN.value,
-                )
-            )
             query = query.where(
                 or_(
-                    BadgeRequest.structure_id.in_(structure_ids(session, who.person_id)),
+                    BadgeRequest.structure_id.in_(access.structures_reached(who.person_id)),
                     BadgeRequest.committee_id.in_(committees),
-                    and_(BadgeRequest.mode == "network", BadgeClass.network.in_(networks)),
                 )
             )
+        elif not who.is_system:
+            raise Forbidden(access.refusal(Action.REQUEST_READ, who))
         if status:
             query = query.where(BadgeRequest.status == status)
         if committee_id is not None:

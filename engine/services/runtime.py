@@ -19,6 +19,7 @@ from engine.hookspecs import GateCheck
 from engine.openbadges.urls import PublicUrls, public_base_url
 from engine.pathways.model import BadgeRequirement, Pathway
 from engine.plugins import committee_rules, default_plugin_manager, gate_checks
+from engine.services import events
 from engine.store.database import make_engine, unit_of_work
 from engine.store.tables import BadgeClass, Organisation, PathwayVersion
 
@@ -67,14 +68,21 @@ class Runtime:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
+        """One transaction; the events its work collected are dispatched once it commits."""
         with unit_of_work(self.engine) as session:
             yield session
+            collected = events.take(session)
+        events.dispatch(self.pm, collected)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A Core-level unit of work for hot paths: one transaction, no ORM session."""
+        """A Core-level unit of work for hot paths: one transaction, no ORM session; its events
+        are dispatched after commit as `unit_of_work`'s are."""
         with self.engine.begin() as conn:
+            events.take(conn)  # a pooled connection's info outlives a failed transaction
             yield conn
+            collected = events.take(conn)
+        events.dispatch(self.pm, collected)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

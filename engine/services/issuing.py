@@ -1,0 +1,213 @@
+"""The one way a badge is issued.
+
+Enrolling, advancing, a direct award, a decided badge request and a company badge all end here,
+so the rules that give a badge its value hold on every path:
+- the badge belongs to one of the issuing structure's networks (a SATO structure never issues
+  INAÉ's badges);
+- it is issued on a basis its catalogue allows: earned through a pathway's gate, awarded alone by
+  a role the catalogue lets award it (`Evaluation.direct`, or every signature it needs held by
+  one person, in a structure that evaluates it by signatures), or a request decided under its
+  evaluation mode (signatures, network, committee, auto);
+- the assertion rows, the connector deliveries, the shares with partners and the events are
+  written in the caller's transaction; plugin hooks hear of the badges after commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select
+
+from engine.badges.catalogue import MODE_LABELS, Evaluation
+from engine.badges.issuing import issue_badges
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.openbadges.identity import hash_identity
+from engine.roles import Role
+from engine.services import events
+from engine.services.outbox import queue_issued
+from engine.services.runtime import CatalogueEntry, Db, Runtime
+from engine.services.shares import share_issued
+from engine.store.tables import Assertion, BadgeClass, BadgeSetting, Membership, Organisation
+
+Issued = tuple[str, str, int]
+"""(assertion id, badge class, recipient person id) of each badge issued."""
+
+
+class Basis(StrEnum):
+    """What entitles the badge."""
+
+    PATHWAY = "pathway"
+    """Earned by entering a stage or passing a transition: the pathway's gate is the rule."""
+    DIRECT = "direct"
+    """Awarded alone by a staff member, where the catalogue allows it for their role."""
+    REQUEST = "request"
+    """A badge request decided under the badge's evaluation mode."""
+    PUBLIC = "public"
+    """Asked through the network's public form (a support badge anyone may have): issued by
+    the network itself, outside any structure."""
+
+
+_NETWORKS = (
+    select(Organisation.slug)
+    .join(Membership, Membership.network_id == Organisation.id)
+    .where(Membership.structure_id == bindparam("sid"))
+)
+
+
+def structure_networks(db: Db, structure_id: int | None) -> frozenset[str]:
+    if structure_id is None:
+        return frozenset()
+    return frozenset(db.execute(_NETWORKS, {"sid": structure_id}).scalars())
+
+
+def check_network(db: Db, structure_id: int | None, badge_name: str, network: str) -> None:
+    """Forbidden unless the structure belongs to the badge's network."""
+    if network not in structure_networks(db, structure_id):
+        structure = db.execute(
+            select(Organisation.name).where(Organisation.id == structure_id)
+        ).scalar()
+        raise Forbidden(
+            f"le badge {badge_name} est délivré au nom du réseau « {network} », dont la "
+            f"structure « {structure or '?'} » ne fait pas partie"
+        )
+
+
+def evaluation_of(bc: BadgeClass) -> Evaluation:
+    return Evaluation.model_validate(bc.evaluation or {})
+
+
+def structure_mode(db: Db, bc: BadgeClass, structure_id: int | None) -> str:
+    """The evaluation mode the structure chose for this badge, else the catalogue's first."""
+    if structure_id is not None:
+        chosen = db.execute(
+            select(BadgeSetting.mode).where(
+                BadgeSetting.structure_id == structure_id, BadgeSetting.badge_class_id == bc.id
+            )
+        ).scalar()
+        if chosen:
+            return chosen
+    return evaluation_of(bc).modes[0]
+
+
+def ensure_direct(db: Db, bc: BadgeClass, structure_id: int | None, roles: frozenset[Role]) -> None:
+    """Forbidden unless the catalogue lets one holder of `roles` award this badge alone."""
+    evaluation = evaluation_of(bc)
+    if set(evaluation.direct) & roles:
+        return
+    mode = structure_mode(db, bc, structure_id)
+    if mode == "auto":
+        return
+    if mode == "signatures" and set(evaluation.signatures) <= roles:
+        return
+    if mode == "signatures":
+        needed = ", ".join(r.label for r in evaluation.signatures)
+        raise Forbidden(
+            f"le badge {bc.name} demande les signatures : {needed} ; déposez une demande de "
+            "badge pour que chacun signe"
+        )
+    raise Forbidden(
+        f"le badge {bc.name} se délivre par {MODE_LABELS.get(mode, mode)} : déposez une demande "
+        "de badge"
+    )
+
+
+def _entries(rt: Runtime, db: Db, badges: Iterable[str]) -> dict[str, CatalogueEntry]:
+    entries = {}
+    for badge in badges:
+        entry = rt.catalogue_entry(db, badge)
+        if entry is None:
+            raise NotFound(f"badge « {badge} » introuvable dans les catalogues")
+        entries[badge] = entry
+    return entries
+
+
+def issue(
+    rt: Runtime,
+    db: Db,
+    badges: Iterable[str],
+    *,
+    basis: Basis,
+    recipient_id: int,
+    structure_id: int | None,
+    enrollment_id: int | None,
+    actor_id: int | None,
+    now: datetime,
+    held: frozenset[str] | None = None,
+    email: str | bool | None = False,
+    evidence: list[dict[str, Any]] | None = None,
+    shares: Mapping[str, list[str]] | None = None,
+) -> list[Issued]:
+    """Issue each badge the person does not hold yet, in the caller's transaction. The caller
+    has established `basis` (the gate passed, `ensure_direct`, the request's verdict); this
+    checks the networks and writes everything an issued badge entails."""
+    badges = list(dict.fromkeys(badges))
+    if not badges:
+        return []
+    entries = _entries(rt, db, badges)
+    for entry in entries.values():
+        if entry.recipient != "person":
+            raise InvalidInput(f"le badge {entry.name} se délivre à une organisation")
+    if structure_id is None and basis != Basis.PUBLIC:
+        raise Forbidden("un badge se délivre au nom d'une structure de son réseau")
+    networks = structure_networks(db, structure_id)
+    for entry in entries.values():
+        if basis != Basis.PUBLIC and entry.network not in networks:
+            check_network(db, structure_id, entry.name, entry.network)
+    issued = issue_badges(
+        db,
+        entries,
+        badges,
+        recipient_id,
+        enrollment_id,
+        actor_id,
+        now,
+        held=held,
+        evidence=evidence,
+        email=email,
+    )
+    queue_issued(rt, db, issued, now)
+    if shares and issued:
+        share_issued(db, shares, issued, actor_id, now)
+    events.collect(db, *(events.BadgeIssued(a, b, r) for a, b, r in issued))
+    return issued
+
+
+def issue_to_organisation(
+    rt: Runtime,
+    db: Db,
+    bc: BadgeClass,
+    holder: Organisation,
+    *,
+    issuer_id: int,
+    contact: str,
+    actor_id: int | None,
+    now: datetime,
+    evidence: list[dict[str, Any]],
+) -> str:
+    """A badge recognising an organisation (a company hosting fragile publics): its e-mail,
+    else its web address, hashed as the recipient; connectors and hooks hear of it as of any
+    badge. The caller has checked who may award it."""
+    assertion_id, salt = str(uuid.uuid4()), secrets.token_hex(16)
+    db.execute(
+        insert(Assertion).values(
+            id=assertion_id,
+            badge_class_id=bc.id,
+            recipient_org_id=holder.id,
+            issued_by=actor_id,
+            issuer_id=issuer_id,
+            issued_on=now,
+            salt=salt,
+            evidence=evidence,
+            recipient_type="email" if holder.email else "url",
+            recipient_identity=hash_identity(contact, salt),
+        )
+    )
+    issued = [(assertion_id, bc.slug, None)]
+    queue_issued(rt, db, issued, now)  # type: ignore[arg-type]
+    events.collect(db, events.BadgeIssued(assertion_id, bc.slug, None))
+    return assertion_id
