@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine.dates import day
 from engine.gates import roles_text
-from engine.services.enrollments import HistoryEntry, Status
+
+if TYPE_CHECKING:
+    from engine.services.enrollments import HistoryEntry, Status
 
 KIND_LABELS = {
     "enrolled": "inscription",

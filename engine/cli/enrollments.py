@@ -1,0 +1,158 @@
+"""`parcours enroll`, `advance`, `status`, `history`, `award`, `decide` and
+`parcours evidence add`: what a structure's team does along one person's pathway."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from engine.cli.context import By, Note, actor, run, state
+
+commands = typer.Typer()
+"""Top-level commands: `parcours enroll`, not `parcours enrollment enroll`."""
+evidence_commands = typer.Typer(help="Pièces justificatives.", no_args_is_help=True)
+
+CheckedBy = Annotated[
+    str | None,
+    typer.Option("--by", help="Vérifie que ce membre d'équipe a accès à ce parcours"),
+]
+
+
+@commands.command()
+def enroll(
+    pathway: Annotated[str, typer.Option(help="Identifiant du parcours")],
+    structure: Annotated[str, typer.Option(help="Structure (SIAE) qui accompagne")],
+    given_name: Annotated[str, typer.Option("--given-name", help="Prénom")],
+    family_name: Annotated[str, typer.Option("--family-name", help="Nom")],
+    by: By,
+    email: Annotated[str | None, typer.Option(help="E-mail (facultatif)")] = None,
+    version: Annotated[int | None, typer.Option(help="Version (défaut : la plus récente)")] = None,
+    note: Note = None,
+) -> None:
+    """Inscrire une personne sur un parcours."""
+    from engine.services import enrollments as svc
+
+    def body() -> None:
+        eid = svc.enroll(
+            state.runtime(),
+            pathway,
+            structure,
+            svc.Participant(given_name, family_name, email),
+            by=actor(by),
+            version=version,
+            note=note,
+        )
+        typer.echo(f"parcours n° {eid} créé pour {given_name} {family_name}")
+
+    run(body)
+
+
+@commands.command()
+def advance(enrollment: int, trigger: str, by: By, note: Note = None) -> None:
+    """Faire passer une personne à l'étape suivante ; explique toute condition non remplie."""
+    from engine.services import enrollments as svc
+
+    def body() -> None:
+        rt = state.runtime()
+        result = svc.advance(rt, enrollment, trigger, by=actor(by), note=note)
+        typer.echo(f"parcours n° {enrollment} : {result.from_stage} → {result.to_stage}")
+        if result.awarded:
+            with rt.unit_of_work() as s:
+                names = rt.catalogue(s)
+            for badge in result.awarded:
+                typer.echo(f"  badge délivré : {names[badge].name}")
+
+    run(body)
+
+
+@commands.command()
+def status(enrollment: int, by: CheckedBy = None) -> None:
+    """Où en est la personne, et ce qu'il lui faut pour chaque étape suivante."""
+    from engine.cli.render import status_text
+    from engine.services import enrollments as svc
+
+    run(lambda: typer.echo(status_text(svc.status(state.runtime(), enrollment, by=actor(by)))))
+
+
+@commands.command()
+def history(enrollment: int, by: CheckedBy = None) -> None:
+    """Historique complet : qui a fait quoi, quand, et pourquoi."""
+    from engine.cli.render import history_text
+    from engine.services import enrollments as svc
+
+    def body() -> None:
+        rt = state.runtime()
+        entries = svc.history(rt, enrollment, by=actor(by))
+        with rt.unit_of_work() as s:
+            names = {k: v.name for k, v in rt.catalogue(s).items()}
+        typer.echo(history_text(entries, names))
+
+    run(body)
+
+
+@evidence_commands.command("add")
+def evidence_add(
+    enrollment: int,
+    kind: str,
+    by: By,
+    narrative: Annotated[str | None, typer.Option(help="Description")] = None,
+    url: Annotated[str | None, typer.Option(help="Lien vers le document")] = None,
+    context: Annotated[
+        str | None, typer.Option(help="Contexte d'apprentissage (AFEST, PMSMP, ...)")
+    ] = None,
+) -> None:
+    """Joindre une pièce justificative à l'étape en cours."""
+    from engine.services import enrollments as svc
+
+    def body() -> None:
+        svc.add_evidence(
+            state.runtime(),
+            enrollment,
+            kind,
+            by=actor(by),
+            narrative=narrative,
+            url=url,
+            context=context,
+        )
+        typer.echo(f"pièce « {kind} » jointe au parcours n° {enrollment}")
+
+    run(body)
+
+
+@commands.command()
+def award(
+    enrollment: int,
+    badge: str,
+    by: By,
+    narrative: Annotated[str | None, typer.Option(help="Preuve ou commentaire")] = None,
+) -> None:
+    """Délivrer un badge (par exemple un sous-badge évalué par l'encadrant technique)."""
+    from engine.services import enrollments as svc
+
+    def body() -> None:
+        svc.award(state.runtime(), enrollment, badge, by=actor(by), narrative=narrative)
+        typer.echo(f"badge « {badge} » délivré (parcours n° {enrollment})")
+
+    run(body)
+
+
+@commands.command()
+def decide(
+    enrollment: int,
+    trigger: str,
+    by: By,
+    reason: Annotated[str, typer.Option(help="Motifs de la décision")],
+    approve: Annotated[bool, typer.Option("--approve/--reject", help="Avis du comité")] = True,
+) -> None:
+    """Enregistrer la décision du comité d'attribution sur un passage."""
+    from engine.services import enrollments as svc
+
+    def body() -> None:
+        svc.record_decision(state.runtime(), enrollment, trigger, approve, reason, by=actor(by))
+        typer.echo(
+            f"décision {'favorable' if approve else 'défavorable'} enregistrée "
+            f"pour « {trigger} » (parcours n° {enrollment})"
+        )
+
+    run(body)
