@@ -274,3 +274,17 @@ def test_an_api_token_is_listed_then_revoked_from_the_command_line(capsys, tmp_p
     code, _, err = run(capsys, *db, "staff", "revoke-token", "7")
     assert code == 1 and "jeton d'API n° 7 introuvable" in err
     engine.dispose()
+
+
+def test_the_operator_needs_no_by_but_an_unknown_by_is_named(capsys, tmp_path) -> None:
+    db = ["--db", str(tmp_path / "p.sqlite")]
+    assert run(capsys, *db, "init")[0] == 0
+    # The server's operator reads every delivery: the command line acts as the system.
+    code, out, err = run(capsys, *db, "outbox", "list")
+    assert (code, out.strip()) == (0, "0 envoi(s)"), err
+    code, _, err = run(capsys, *db, "status", "1", "--by", "personne@nulle.part")
+    assert code == 1
+    assert "Erreur : membre de l'équipe « personne@nulle.part » introuvable" in err
+    enroll = ["enroll", "--pathway", "sato-eiti", "--structure", "sato-interim"]
+    code, _, err = run(capsys, *db, *enroll, "--given-name", "A", "--family-name", "B", "--by", "9")
+    assert code == 1 and "membre de l'équipe « 9 » introuvable" in err
