@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 from engine import (
     BadgeClassSpec,
+    CommitteeRule,
     GateCheck,
     GateContext,
     NetworkSpec,
     ObfConnector,
+    Role,
     hookimpl,
     load_catalogue,
 )
@@ -51,6 +53,19 @@ def _met_adie_or_bge(ctx: GateContext) -> str | None:
 @hookimpl
 def parcours_gate_checks() -> dict[str, GateCheck]:
     return {"sato.rdv_adie_bge": _met_adie_or_bge}
+
+
+@hookimpl
+def parcours_committee_rules() -> dict[str, CommitteeRule]:
+    """The steps that need a committee (the contract with the GEIQ, the EiTi's autonomy) are
+    decided by the structure's validation commission: two of its team agree, by majority."""
+    return {
+        "sato.validation": CommitteeRule(
+            title="Commission de validation de la structure",
+            quorum=2,
+            member_roles=[Role.CIP, Role.ENCADRANT, Role.DIRECTEUR],
+        )
+    }
 
 
 @hookimpl
