@@ -234,7 +234,8 @@ def _network_id(slug: Any) -> Any:
 
 def _param(name: str, value: Any) -> Any:
     """A bound value, or the column or expression a prebuilt query passes instead."""
-    return value if isinstance(value, ClauseElement) else bindparam(name, value)
+    column = isinstance(value, ClauseElement) or hasattr(value, "__clause_element__")
+    return value if column else bindparam(name, value)
 
 
 def reach(rule: Rule, target: Target) -> ColumnElement[bool]:
@@ -471,6 +472,25 @@ def structure_networks(db: Any, structure_id: int) -> list[str]:
             .where(Membership.structure_id == structure_id)
         ).scalars()
     )
+
+
+def request_target(db: Any, request_id: int) -> Target:
+    """What the access rule needs of a badge request; NotFound when there is none."""
+    from engine.store.tables import BadgeClass, BadgeRequest
+
+    row = db.execute(
+        select(
+            BadgeRequest.structure_id,
+            BadgeClass.network,
+            BadgeRequest.participant_id,
+            BadgeRequest.committee_id,
+        )
+        .join(BadgeClass, BadgeClass.id == BadgeRequest.badge_class_id)
+        .where(BadgeRequest.id == request_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"demande n° {request_id} introuvable")
+    return Target(structure_id=row[0], network=row[1], participant_id=row[2], committee_id=row[3])
 
 
 def enrollment_target(db: Any, enrollment_id: int) -> Target:

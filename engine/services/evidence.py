@@ -78,7 +78,7 @@ def attach(
 
 def open_file(rt: Runtime, file_id: str, who: Actor) -> Upload:
     """An evidence file, for whoever may see the enrollment or the request it proves."""
-    from engine.services import access, requests
+    from engine.services import access
 
     with rt.unit_of_work() as session:
         row = session.execute(
@@ -89,10 +89,11 @@ def open_file(rt: Runtime, file_id: str, who: Actor) -> Upload:
         if row is None:
             raise NotFound("pièce introuvable")
         file, enrollment_id, request_id = row
-    if request_id is not None:
-        requests.get(rt, request_id, by=who)  # raises unless the caller may see the request
-    else:
-        with rt.reading() as conn:
+    with rt.reading() as conn:
+        if request_id is not None:
+            target = access.request_target(conn, request_id)
+            access.ensure(conn, who, access.Action.REQUEST_READ, target)
+        else:
             target = access.enrollment_target(conn, enrollment_id)
             access.ensure(conn, who, access.Action.ENROLLMENT_READ, target)
     return Upload(file.filename, file.media_type, file.content)
