@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from engine.services import access
+from engine.services.access import Actor
 from engine.services.bootstrap import initialise
 from engine.services.organisations import add_staff, upsert_organisation
 from engine.services.runtime import Runtime
@@ -26,6 +28,16 @@ ENCADRANT = "marc.legall@sato-interim.example"
 DIRECTRICE = "helene.kerbrat@sato.example"
 OTHER_CIP = "jean.durand@autre-siae.example"
 NETWORK_ADMIN = "admin@sato.example"
+
+SYSTEM = Actor.system()
+"""The scheduler or the operator's command line: for reads a test makes that are not about who
+may read."""
+
+
+def actor(rt: Runtime, ref: str | int) -> Actor:
+    """The Actor of a staff member by e-mail, or of anyone by person id, as services take it."""
+    with rt.reading() as c:
+        return access.actor_for(c, ref)
 
 
 @pytest.fixture(params=BACKENDS)
