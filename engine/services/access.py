@@ -525,3 +525,28 @@ def actor_for(db: Any, ref: str | int) -> Actor:
     from engine.store.tables import full_name
 
     return Actor(row.id, ActorKind(row.kind), full_name(row.given_name, row.family_name), row.email)
+
+
+def markdown_table() -> str:
+    """The permission table as the README shows it (a test keeps the two the same)."""
+    scope_words = {
+        Scope.STRUCTURE: "structure (+ network)",
+        Scope.NETWORK: "network",
+        Scope.NETWORK_MEMBERS: "network's structures",
+        Scope.PARTNER: "partner",
+        Scope.PUBLIC: "public",
+    }
+    lines = [
+        "| action | scope | roles | network admin | participant (own) | committee members |",
+        "|---|---|---|---|---|---|",
+    ]
+    for action, rule in PERMISSIONS.items():
+        roles = ", ".join(r.value for r in sorted(rule.roles, key=lambda r: r.value)) or "—"
+        public = rule.scope == Scope.PUBLIC
+        lines.append(
+            f"| `{action.value}` | {scope_words[rule.scope]} | {roles} | "
+            f"{'yes' if rule.network_admin and not public else '—'} | "
+            f"{'yes' if rule.participant_self else '—'} | "
+            f"{'yes' if rule.committee_member else '—'} |"
+        )
+    return "\n".join(lines)

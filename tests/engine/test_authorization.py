@@ -412,3 +412,9 @@ def test_a_committee_gate_needs_the_committees_votes_under_its_rule(
     e.record_decision(rt, eid, "valider", True, "d'accord", by=a["cip"], now=T0)
     result = e.advance(rt, eid, "valider", by=a["directeur"], now=T0)
     assert result.to_stage == "contrat"
+
+
+def test_the_readme_shows_the_permission_table_of_the_code() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("<!-- permission-table -->\n", 1)[1].split("\n<!-- /permission-table")[0]
+    assert shown == access.markdown_table(), "regenerate with access.markdown_table()"
