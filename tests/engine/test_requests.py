@@ -12,11 +12,11 @@ from sqlalchemy import select
 from engine.badges.issuing import held_badges
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput
 from engine.services import committees, people, requests
-from engine.services.accounts import principal
 from engine.services.organisations import add_staff, upsert_organisation
 from engine.services.runtime import Runtime
 from engine.store.tables import Assertion, AuditEvent
 from engine.uploads import check
+from tests.conftest import CIP, actor
 
 PESSAC_CIP = "cip@regie-pessac.example"
 PESSAC_DIR = "direction@regie-pessac.example"
@@ -58,7 +58,7 @@ def inae(rt: Runtime) -> Runtime:
 
 def _lina(rt: Runtime) -> int:
     return people.add_participant(
-        rt, "regie-pessac", "Lina", "Haddad", "lina@example.org", by=principal(rt, PESSAC_CIP)
+        rt, "regie-pessac", "Lina", "Haddad", "lina@example.org", by=actor(rt, PESSAC_CIP)
     )
 
 
@@ -69,7 +69,7 @@ def _png() -> bytes:
 
 
 def _crossed(rt: Runtime) -> int:
-    admin = principal(rt, INAE)
+    admin = actor(rt, INAE)
     cid = committees.create(rt, "Comité croisé Nouvelle-Aquitaine", "inae.croise", by=admin)
     for member in (PESSAC_CIP, LIMOGES_CIP, POITIERS_ET, INAE):
         committees.add_member(rt, cid, member, by=admin)
@@ -81,7 +81,7 @@ def test_a_crossed_committee_decides_with_quorum_and_no_member_of_the_participan
 ) -> None:
     cid = _crossed(inae)
     lina = _lina(inae)
-    cip = principal(inae, PESSAC_CIP)
+    cip = actor(inae, PESSAC_CIP)
     rid = requests.submit(
         inae,
         "inae.ponctualite",
@@ -105,16 +105,16 @@ def test_a_crossed_committee_decides_with_quorum_and_no_member_of_the_participan
     with pytest.raises(Forbidden, match="conflit d'intérêts"):
         requests.review(inae, rid, by=cip, approve=True, reason="Je la connais bien")
     requests.review(
-        inae, rid, by=principal(inae, LIMOGES_CIP), approve=True, reason="Fiche de présence nette"
+        inae, rid, by=actor(inae, LIMOGES_CIP), approve=True, reason="Fiche de présence nette"
     )
     after_two = requests.review(
-        inae, rid, by=principal(inae, POITIERS_ET), approve=True, reason="Critères remplis"
+        inae, rid, by=actor(inae, POITIERS_ET), approve=True, reason="Critères remplis"
     )
     assert after_two.status == "pending" and "quorum : 3 votes" in after_two.waiting_for[0]
     assert "ponctualite" not in " ".join(held_badges_of(inae, lina))
 
     done = requests.review(
-        inae, rid, by=principal(inae, INAE), approve=False, reason="Durée un peu courte"
+        inae, rid, by=actor(inae, INAE), approve=False, reason="Durée un peu courte"
     )
     assert done.status == "approved" and done.assertion_id
     assert done.decision_reason.startswith("2 avis favorables, 1 défavorable")
@@ -132,7 +132,7 @@ def test_a_crossed_committee_decides_with_quorum_and_no_member_of_the_participan
         ]
     assert kinds == ["badge_requested"] + ["badge_review"] * 3 + ["badge_request_decided"]
     with pytest.raises(Conflict, match="déjà badge délivré"):
-        requests.review(inae, rid, by=principal(inae, PESSAC_DIR), approve=True, reason="Oui")
+        requests.review(inae, rid, by=actor(inae, PESSAC_DIR), approve=True, reason="Oui")
 
 
 def held_badges_of(rt: Runtime, person_id: int) -> frozenset[str]:
@@ -145,15 +145,15 @@ def test_committee_members_of_other_siae_see_the_agenda_other_staff_do_not(
 ) -> None:
     cid = _crossed(inae)
     rid = requests.submit(
-        inae, "inae.engagement", by=principal(inae, PESSAC_CIP), participant_id=_lina(inae)
+        inae, "inae.engagement", by=actor(inae, PESSAC_CIP), participant_id=_lina(inae)
     )
-    member = principal(inae, LIMOGES_CIP)
+    member = actor(inae, LIMOGES_CIP)
     agenda = requests.listing(inae, member, committee_id=cid)
     assert [r.id for r in agenda.items] == [rid]
     assert committees.view(inae, cid, by=member).pending == 1
     with inae.unit_of_work() as s:
         add_staff(s, "autre@envie-limoges.example", "Tom", "Vidal", [("envie-limoges", "cip")])
-    outsider = principal(inae, "autre@envie-limoges.example")
+    outsider = actor(inae, "autre@envie-limoges.example")
     assert requests.listing(inae, outsider).total == 0
     with pytest.raises(Forbidden):
         requests.get(inae, rid, by=outsider)
@@ -162,7 +162,7 @@ def test_committee_members_of_other_siae_see_the_agenda_other_staff_do_not(
 
 
 def test_a_structure_chooses_evaluation_by_the_network_within_its_frame(inae: Runtime) -> None:
-    director, cip = principal(inae, PESSAC_DIR), principal(inae, PESSAC_CIP)
+    director, cip = actor(inae, PESSAC_DIR), actor(inae, PESSAC_CIP)
     with pytest.raises(Forbidden, match="directeur"):
         requests.configure(inae, "regie-pessac", "inae.travail-equipe", mode="network", by=cip)
     with pytest.raises(InvalidInput, match="hors du cadre du réseau"):
@@ -182,13 +182,13 @@ def test_a_structure_chooses_evaluation_by_the_network_within_its_frame(inae: Ru
     assert "Adaptation de la structure : Observé sur le chantier" in view.criteria
     with pytest.raises(Forbidden, match="évaluée par le réseau"):
         requests.review(inae, rid, by=director, approve=True, reason="Très bien")
-    done = requests.review(inae, rid, by=principal(inae, INAE), approve=True, reason="Conforme")
+    done = requests.review(inae, rid, by=actor(inae, INAE), approve=True, reason="Conforme")
     assert done.status == "approved"
     assert "inae.travail-equipe" in held_badges_of(inae, lina)
 
 
 def test_centre_val_de_loire_badges_need_each_configured_signature(inae: Runtime) -> None:
-    et, cip, director = (principal(inae, x) for x in (CVL_ET, CVL_CIP, CVL_DIR))
+    et, cip, director = (actor(inae, x) for x in (CVL_ET, CVL_CIP, CVL_DIR))
     sam = people.add_participant(inae, "chantier-blois", "Sam", "Girard", by=cip)
     rid = requests.submit(
         inae, "centre_val_de_loire.entretien-espaces-verts", by=et, participant_id=sam
@@ -196,8 +196,20 @@ def test_centre_val_de_loire_badges_need_each_configured_signature(inae: Runtime
     requests.add_evidence(inae, rid, "observation", by=et, context="AFEST", narrative="Taille")
     view = requests.review(inae, rid, by=et, approve=True, reason="Gestes sûrs, EPI portés")
     assert view.waiting_for == ["signature : CIP", "signature : directeur"]
+    with pytest.raises(Forbidden, match="vous ne pouvez pas évaluer une demande de badge ici"):
+        requests.review(inae, rid, by=actor(inae, PESSAC_CIP), approve=True, reason="x")
+    with inae.unit_of_work() as s:
+        add_staff(
+            s,
+            "atelier@chantier-blois.example",
+            "Luc",
+            "Faure",
+            [("chantier-blois", "encadrant_technique")],
+        )
     with pytest.raises(Forbidden, match="signatures encore attendues : CIP, directeur"):
-        requests.review(inae, rid, by=principal(inae, PESSAC_CIP), approve=True, reason="x")
+        requests.review(
+            inae, rid, by=actor(inae, "atelier@chantier-blois.example"), approve=True, reason="x"
+        )
     requests.review(inae, rid, by=cip, approve=True, reason="Projet espaces verts confirmé")
     assert "centre_val_de_loire.entretien-espaces-verts" not in held_badges_of(inae, sam)
     done = requests.review(inae, rid, by=director, approve=True, reason="Validé")
@@ -212,20 +224,25 @@ def test_centre_val_de_loire_badges_need_each_configured_signature(inae: Runtime
 
 
 def test_a_request_is_refused_when_unfit(inae: Runtime, sato: Runtime) -> None:
-    cip = principal(inae, PESSAC_CIP)
+    cip = actor(inae, PESSAC_CIP)
     lina = _lina(inae)
     _crossed(inae)
     requests.submit(inae, "inae.autonomie", by=cip, participant_id=lina)
     with pytest.raises(Conflict, match="déjà en attente"):
         requests.submit(inae, "inae.autonomie", by=cip, participant_id=lina)
-    with pytest.raises(Forbidden, match="autre structure"):
-        requests.submit(
-            inae, "inae.autonomie", by=principal(inae, LIMOGES_CIP), participant_id=lina
-        )
-    with pytest.raises(GateRefused, match="il manque"):
+    with pytest.raises(Forbidden, match="vous ne pouvez pas demander un badge ici"):
+        requests.submit(inae, "inae.autonomie", by=actor(inae, LIMOGES_CIP), participant_id=lina)
+    # A badge of another network: not for an INAÉ SIAE to issue, even if Lina asks herself.
+    with pytest.raises(Forbidden, match="vous ne pouvez pas demander un badge ici"):
         requests.submit(inae, "sato.decouvert-industrie", by=cip, participant_id=lina)
+    with pytest.raises(Forbidden, match="au nom du réseau « sato »"):
+        requests.submit(inae, "sato.decouvert-industrie", by=actor(inae, lina))
+    sato_cip = actor(sato, CIP)
+    awa = people.add_participant(sato, "sato-interim", "Awa", "Diallo", by=sato_cip)
+    with pytest.raises(GateRefused, match="il manque"):
+        requests.submit(sato, "sato.decouvert-industrie", by=sato_cip, participant_id=awa)
     with pytest.raises(InvalidInput, match="évaluation doit être motivée"):
-        requests.review(inae, 1, by=principal(inae, LIMOGES_CIP), approve=True, reason="  ")
+        requests.review(inae, 1, by=actor(inae, LIMOGES_CIP), approve=True, reason="  ")
 
 
 def test_the_support_badge_is_given_at_once_to_anyone_who_asks(inae: Runtime) -> None:
@@ -249,22 +266,22 @@ def test_erasure_reaches_requests_their_evidence_and_reviews(inae: Runtime) -> N
     from engine.store.tables import BadgeRequest, EvidenceFile, Review
 
     _crossed(inae)
-    cip = principal(inae, PESSAC_CIP)
+    cip = actor(inae, PESSAC_CIP)
     lina = _lina(inae)
     done = requests.submit(
         inae, "inae.autonomie", by=cip, participant_id=lina, narrative="Lina a mené seule..."
     )
     requests.add_evidence(inae, done, "photo", by=cip, file=check("chantier.png", _png()))
-    requests.review(inae, done, by=principal(inae, LIMOGES_CIP), approve=True, reason="Lina ok")
+    requests.review(inae, done, by=actor(inae, LIMOGES_CIP), approve=True, reason="Lina ok")
     pending = requests.submit(inae, "inae.adaptation", by=cip, participant_id=lina)
-    exported = privacy.export(inae, lina, by=PESSAC_CIP)
+    exported = privacy.export(inae, lina, by=cip)
     assert [d["badge"] for d in exported["demandes_de_badge"]] == [
         "inae.autonomie",
         "inae.adaptation",
     ]
     assert exported["pieces"][0]["demande"] == done
 
-    privacy.erase(inae, lina, by=PESSAC_CIP)
+    privacy.erase(inae, lina, by=cip)
     with inae.unit_of_work() as s:
         assert s.execute(select(EvidenceFile)).first() is None
         rows = {r.id: r for r in s.execute(select(BadgeRequest)).scalars()}
@@ -285,7 +302,7 @@ def test_committee_sessions_and_reminders_reach_the_members_once(inae: Runtime) 
 
     _crossed(inae)
     requests.submit(
-        inae, "inae.engagement", by=principal(inae, PESSAC_CIP), participant_id=_lina(inae), now=T0
+        inae, "inae.engagement", by=actor(inae, PESSAC_CIP), participant_id=_lina(inae), now=T0
     )
     assert scheduler.committee_sessions(inae, now=T0) == 4
     scheduler.committee_sessions(inae, now=T0)  # same session: nothing new
