@@ -15,7 +15,16 @@ from engine.api.params import RowId
 from engine.api.templating import templates
 from engine.errors import Forbidden, InvalidInput, ParcoursError, Unauthenticated
 from engine.pathways import diagram
-from engine.services import accounts, badges, committees, dashboard, privacy, requests, shares
+from engine.services import (
+    access,
+    accounts,
+    badges,
+    committees,
+    dashboard,
+    privacy,
+    requests,
+    shares,
+)
 from engine.services import enrollments as e
 from engine.services.access import Actor
 from engine.services.pathways import latest_version, list_versions
@@ -53,7 +62,11 @@ def _who(request: Request, kind: str | None = None) -> Actor:
 
 
 def _page(request: Request, name: str, who: Actor | None, status: int = 200, **ctx: Any):
-    ctx.update(who=who, u=request.app.state.urls, events=EVENTS)
+    can: frozenset[str] = frozenset()
+    if who is not None:
+        with _rt(request).reading() as conn:
+            can = frozenset(a.value for a in access.capabilities(conn, who))
+    ctx.update(who=who, u=request.app.state.urls, events=EVENTS, can=can)
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 

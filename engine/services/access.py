@@ -527,6 +527,42 @@ def actor_for(db: Any, ref: str | int) -> Actor:
     return Actor(row.id, ActorKind(row.kind), full_name(row.given_name, row.family_name), row.email)
 
 
+def capabilities(db: Any, actor: Actor) -> frozenset[Action]:
+    """The actions `actor` may perform somewhere: what a menu offers. Whether they may on a
+    given thing is still `ensure`'s to say."""
+    rules = PERMISSIONS.items()
+    if actor.is_system:
+        return frozenset(a for a, r in rules if r.system)
+    public = {a for a, r in rules if r.scope == Scope.PUBLIC}
+    if actor.is_participant:
+        return frozenset(public | {a for a, r in rules if r.participant_self})
+    if not actor.is_staff or actor.person_id is None:
+        return frozenset(public)
+    from engine.store.tables import CommitteeMember
+
+    held = {
+        Role(r)
+        for r in db.execute(
+            select(StaffRole.role).where(StaffRole.person_id == actor.person_id)
+        ).scalars()
+    }
+    member = (
+        db.execute(
+            select(CommitteeMember.committee_id).where(CommitteeMember.person_id == actor.person_id)
+        ).first()
+        is not None
+    )
+    admin = Role.NETWORK_ADMIN in held
+    return frozenset(
+        public
+        | {
+            a
+            for a, r in rules
+            if held & r.roles or (admin and r.network_admin) or (member and r.committee_member)
+        }
+    )
+
+
 def markdown_table() -> str:
     """The permission table as the README shows it (a test keeps the two the same)."""
     scope_words = {

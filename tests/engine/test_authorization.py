@@ -418,3 +418,17 @@ def test_the_readme_shows_the_permission_table_of_the_code() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     shown = readme.split("<!-- permission-table -->\n", 1)[1].split("\n<!-- /permission-table")[0]
     assert shown == access.markdown_table(), "regenerate with access.markdown_table()"
+
+
+def test_the_menu_offers_only_what_the_actor_may_open(world: World) -> None:
+    """The pages' menu comes from the same table: a CIP is offered no « Envois » (network
+    admins only), a partner no dashboard, a participant nothing of staff."""
+    with world.rt.reading() as conn:
+        can = {k: access.capabilities(conn, world.actors[k]) for k in ACTORS}
+    assert Action.DELIVERY_READ not in can["cip"]
+    assert Action.DELIVERY_READ in can["admin_sato"]
+    assert Action.ENROLLMENT_READ not in can["geiq"]
+    assert Action.PARTNER_FEED in can["geiq"]
+    assert Action.ENROLLMENT_READ in can["participant_self"]
+    assert Action.BADGE_AWARD not in can["participant_self"]
+    assert can["anonymous"] == {Action.PUBLIC_READ}
