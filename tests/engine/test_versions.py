@@ -11,7 +11,7 @@ from engine.pathways import load_pathway_text
 from engine.services import enrollments as e
 from engine.services.pathways import migrate, publish
 from engine.services.runtime import Runtime
-from tests.conftest import CIP, NETWORK_ADMIN, T0
+from tests.conftest import CIP, NETWORK_ADMIN, T0, actor
 
 WORKFLOWS = Path(__file__).parents[2] / "workflows"
 V1 = (WORKFLOWS / "sato-femmes-metallurgie.yaml").read_text(encoding="utf-8")
@@ -50,7 +50,7 @@ def test_enrollments_stay_pinned_and_new_ones_take_the_newest(sato: Runtime) -> 
         "sato-femmes-metallurgie",
         "sato-interim",
         e.Participant("Awa", "Diallo"),
-        by=CIP,
+        by=actor(sato, CIP),
         now=T0,
     )
     publish_text(sato, V2)
@@ -59,11 +59,13 @@ def test_enrollments_stay_pinned_and_new_ones_take_the_newest(sato: Runtime) -> 
         "sato-femmes-metallurgie",
         "sato-interim",
         e.Participant("Léa", "Morin"),
-        by=CIP,
+        by=actor(sato, CIP),
         now=T0,
     )
-    assert (e.status(sato, old).version, e.status(sato, old).stage) == (1, "decouverte")
-    assert (e.status(sato, new).version, e.status(sato, new).stage) == (2, "orientation")
+    cip = actor(sato, CIP)
+    old_st, new_st = e.status(sato, old, by=cip), e.status(sato, new, by=cip)
+    assert (old_st.version, old_st.stage) == (1, "decouverte")
+    assert (new_st.version, new_st.stage) == (2, "orientation")
 
 
 def test_migration_refuses_stages_that_no_longer_exist_unless_mapped(sato: Runtime) -> None:
@@ -72,28 +74,34 @@ def test_migration_refuses_stages_that_no_longer_exist_unless_mapped(sato: Runti
         "sato-femmes-metallurgie",
         "sato-interim",
         e.Participant("Awa", "Diallo"),
-        by=CIP,
+        by=actor(sato, CIP),
         now=T0,
     )
     publish_text(sato, V2)
     with pytest.raises(InvalidInput, match="« decouverte » \\(1 parcours\\)"):
-        migrate(sato, "sato-femmes-metallurgie", 2, {}, by=NETWORK_ADMIN)
-    assert e.status(sato, eid).version == 1
+        migrate(sato, "sato-femmes-metallurgie", 2, {}, by=actor(sato, NETWORK_ADMIN))
+    assert e.status(sato, eid, by=actor(sato, CIP)).version == 1
     with pytest.raises(InvalidInput, match="l'étape « nulle-part » n'existe pas"):
-        migrate(sato, "sato-femmes-metallurgie", 2, {"decouverte": "nulle-part"}, by=NETWORK_ADMIN)
+        migrate(
+            sato,
+            "sato-femmes-metallurgie",
+            2,
+            {"decouverte": "nulle-part"},
+            by=actor(sato, NETWORK_ADMIN),
+        )
 
     report = migrate(
         sato,
         "sato-femmes-metallurgie",
         2,
         {"decouverte": "orientation"},
-        by=NETWORK_ADMIN,
+        by=actor(sato, NETWORK_ADMIN),
         note="Fusion découverte/orientation",
     )
     assert (report.moved, report.by_stage) == (1, {"decouverte": "orientation"})
-    st = e.status(sato, eid)
+    st = e.status(sato, eid, by=actor(sato, CIP))
     assert (st.version, st.stage, st.revision) == (2, "orientation", 2)
-    last = e.history(sato, eid)[-1]
+    last = e.history(sato, eid, by=actor(sato, CIP))[-1]
     assert (last.kind, last.from_stage, last.to_stage, last.actor, last.note) == (
         "migration",
         "decouverte",
@@ -101,13 +109,13 @@ def test_migration_refuses_stages_that_no_longer_exist_unless_mapped(sato: Runti
         "Anne Réseau",
         "Fusion découverte/orientation",
     )
-    assert e.advance(sato, eid, "sortir", by=CIP).to_stage == "sortie-anticipee"
+    assert e.advance(sato, eid, "sortir", by=actor(sato, CIP)).to_stage == "sortie-anticipee"
 
 
 def test_only_a_network_admin_may_migrate(sato: Runtime) -> None:
     publish_text(sato, V2)
     with pytest.raises(Forbidden, match="administrateur du réseau"):
-        migrate(sato, "sato-femmes-metallurgie", 2, {}, by=CIP)
+        migrate(sato, "sato-femmes-metallurgie", 2, {}, by=actor(sato, CIP))
 
 
 def test_finished_enrollments_are_left_alone(sato: Runtime) -> None:
@@ -116,10 +124,10 @@ def test_finished_enrollments_are_left_alone(sato: Runtime) -> None:
         "sato-femmes-metallurgie",
         "sato-interim",
         e.Participant("Awa", "Diallo"),
-        by=CIP,
+        by=actor(sato, CIP),
         now=T0,
     )
-    e.advance(sato, eid, "sortir", by=CIP)
+    e.advance(sato, eid, "sortir", by=actor(sato, CIP))
     publish_text(sato, V2)
-    assert migrate(sato, "sato-femmes-metallurgie", 2, {}, by=NETWORK_ADMIN).moved == 0
-    assert e.status(sato, eid).version == 1
+    assert migrate(sato, "sato-femmes-metallurgie", 2, {}, by=actor(sato, NETWORK_ADMIN)).moved == 0
+    assert e.status(sato, eid, by=actor(sato, CIP)).version == 1
