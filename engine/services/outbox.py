@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -32,8 +32,8 @@ from sqlmodel import Session
 from engine import webhooks
 from engine.connectors import DeliveryFailed, IssuedFor
 from engine.errors import Forbidden, NotFound
-from engine.roles import Role
-from engine.services.access import Actor
+from engine.services import access
+from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     Assertion,
@@ -43,7 +43,6 @@ from engine.store.tables import (
     PartnerWebhook,
     Person,
     Share,
-    StaffRole,
     utcnow,
 )
 
@@ -60,9 +59,17 @@ def backoff(attempts: int) -> timedelta:
 
 
 def enqueue(
-    db: Db, *, key: str, channel: str, target: str, payload: dict[str, Any], now: datetime
+    db: Db,
+    *,
+    key: str,
+    channel: str,
+    target: str,
+    payload: dict[str, Any],
+    now: datetime,
+    network: str | None = None,
 ) -> None:
-    """Queue one delivery in the caller's transaction; a key already queued is left as it is."""
+    """Queue one delivery in the caller's transaction; a key already queued is left as it is.
+    `network` is the network the delivery is about: its admins see and retry it."""
     dialect = db.get_bind().dialect.name if isinstance(db, Session) else db.dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     db.execute(
@@ -71,6 +78,7 @@ def enqueue(
             key=key,
             channel=channel,
             target=target,
+            network=network,
             payload=payload,
             status="pending",
             attempts=0,
@@ -114,11 +122,13 @@ def queue_issued(
                     target=connector.name,
                     payload=payload,
                     now=now,
+                    network=entry.network,
                 )
 
 
 def queue_shares(db: Db, shares: list[tuple[str, int]], now: datetime) -> None:
-    """Webhook deliveries for badges shared with partners that have a webhook."""
+    """Webhook deliveries for badges shared with partners that have a webhook; each belongs to
+    the network of the badge shared."""
     if not shares:
         return
     hooked = dict(
@@ -128,20 +138,40 @@ def queue_shares(db: Db, shares: list[tuple[str, int]], now: datetime) -> None:
             .where(PartnerWebhook.organisation_id.in_({org for _, org in shares}))
         ).all()
     )
-    for assertion_id, org in shares:
-        if org in hooked:
-            enqueue(
-                db,
-                key=f"webhook:{hooked[org]}:{assertion_id}",
-                channel="webhook",
-                target=hooked[org],
-                payload={"assertion_id": assertion_id},
-                now=now,
-            )
+    wanted = [(assertion_id, org) for assertion_id, org in shares if org in hooked]
+    if not wanted:
+        return
+    networks = dict(
+        db.execute(
+            select(Assertion.id, BadgeClass.network)
+            .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
+            .where(Assertion.id.in_({assertion_id for assertion_id, _ in wanted}))
+        ).all()
+    )
+    for assertion_id, org in wanted:
+        enqueue(
+            db,
+            key=f"webhook:{hooked[org]}:{assertion_id}",
+            channel="webhook",
+            target=hooked[org],
+            payload={"assertion_id": assertion_id},
+            now=now,
+            network=networks.get(assertion_id),
+        )
 
 
-def queue_email(db: Db, *, key: str, to: str, template: str, now: datetime, **context: Any) -> None:
-    """Queue one e-mail rendered from a French template of `engine.mail`."""
+def queue_email(
+    db: Db,
+    *,
+    key: str,
+    to: str,
+    template: str,
+    now: datetime,
+    network: str | None = None,
+    **context: Any,
+) -> None:
+    """Queue one e-mail rendered from a French template of `engine.mail`; `network` is the
+    network of what it is about (a badge's, a request's), when there is one."""
     from engine import mail
 
     subject, body = mail.render(template, **context)
@@ -152,6 +182,7 @@ def queue_email(db: Db, *, key: str, to: str, template: str, now: datetime, **co
         target=to,
         payload={"subject": subject, "body": body},
         now=now,
+        network=network,
     )
 
 
@@ -352,22 +383,13 @@ def _send_email(item: Claimed) -> None:
 # --- administration -----------------------------------------------------------------------
 
 
-def _admin(session: Session, who: Actor) -> None:
-    found = session.execute(
-        select(StaffRole.id).where(
-            StaffRole.person_id == who.person_id, StaffRole.role == Role.NETWORK_ADMIN.value
-        )
-    ).first()
-    if found is None:
-        raise Forbidden("réservé aux administrateurs de réseau")
-
-
 @dataclass(frozen=True)
 class DeliveryRow:
     id: int
     key: str
     channel: str
     target: str
+    network: str | None
     status: str
     attempts: int
     next_attempt_at: datetime
@@ -378,17 +400,22 @@ class DeliveryRow:
 
 def listing(
     rt: Runtime,
-    who: Actor | None,
+    who: Actor,
     *,
     status: str | None = None,
     page: int = 1,
     per_page: int = 50,
 ) -> tuple[list[DeliveryRow], int]:
-    """Deliveries, newest first; `who` None is the command line (a local administrator)."""
+    """Deliveries `who` may see, newest first: every one for the system (the scheduler, the
+    operator's command line), their networks' for a network admin."""
     with rt.unit_of_work() as session:
-        if who is not None:
-            _admin(session, who)
         query = select(Delivery)
+        if not who.is_system:
+            # A network admin's own networks; rows of no known network stay with the system.
+            networks = access.networks_administered(bindparam("pid", who.person_id))
+            if not who.is_staff or session.execute(networks.limit(1)).first() is None:
+                raise Forbidden(access.refusal(Action.DELIVERY_READ, who))
+            query = query.where(Delivery.network.in_(networks))
         if status:
             query = query.where(Delivery.status == status)
         total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
@@ -401,6 +428,7 @@ def listing(
                 d.key,
                 d.channel,
                 d.target,
+                d.network,
                 d.status,
                 d.attempts,
                 d.next_attempt_at,
@@ -412,14 +440,14 @@ def listing(
         ], total
 
 
-def retry(rt: Runtime, delivery_id: int, who: Actor | None, now: datetime | None = None) -> None:
-    """Send a dead (or waiting) delivery again at once, with the same idempotency key."""
+def retry(rt: Runtime, delivery_id: int, who: Actor, now: datetime | None = None) -> None:
+    """Send a dead (or waiting) delivery again at once, with the same idempotency key: the
+    system, or an admin of the delivery's network."""
     with rt.unit_of_work() as session:
-        if who is not None:
-            _admin(session, who)
         row = session.get(Delivery, delivery_id)
         if row is None:
             raise NotFound(f"envoi n° {delivery_id} introuvable")
+        access.ensure(session, who, Action.DELIVERY_RETRY, Target(network=row.network))
         if row.status in ("sent", "sending"):
             raise Forbidden(f"l'envoi n° {delivery_id} est {row.status}")
         row.status, row.attempts, row.next_attempt_at = "pending", 0, now or utcnow()

@@ -93,6 +93,7 @@ def deadlines(rt: Runtime, now: datetime | None = None) -> int:
                     key=f"echeance:{st.id}:{st.revision}:{role}:{email}",
                     to=email,
                     now=now,
+                    network=pathway.network,
                     template="echeance",
                     escalade=role == "directeur",
                     given_name=given,
@@ -152,6 +153,7 @@ def request_reminders(rt: Runtime, now: datetime | None = None) -> int:
                     key=f"demande:{req.id}:{days // 7}:{email}",
                     to=email,
                     now=now,
+                    network=network,
                     template="demande",
                     days=days,
                     badge=badge,
@@ -203,6 +205,7 @@ def committee_sessions(rt: Runtime, now: datetime | None = None) -> int:
                     key=f"comite:{committee.id}:{now.date().isoformat()}:{email}",
                     to=email,
                     now=now,
+                    network=committee.network,
                     template="comite",
                     committee=committee.name,
                     session=dates.day(now),
@@ -221,7 +224,7 @@ def expiry_notices(rt: Runtime, now: datetime | None = None) -> int:
     queued = 0
     with rt.unit_of_work() as s:
         rows = s.execute(
-            select(Assertion.id, Assertion.expires, BadgeClass.name, Person)
+            select(Assertion.id, Assertion.expires, BadgeClass.name, BadgeClass.network, Person)
             .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
             .join(Person, Person.id == Assertion.recipient_id)
             .where(
@@ -232,12 +235,13 @@ def expiry_notices(rt: Runtime, now: datetime | None = None) -> int:
                 Person.email.is_not(None),
             )
         ).all()
-        for aid, expires, badge, person in rows:
+        for aid, expires, badge, network, person in rows:
             outbox.queue_email(
                 s,
                 key=f"expiration:{aid}",
                 to=person.email,
                 now=now,
+                network=network,
                 template="expiration",
                 badge=badge,
                 given_name=person.given_name,

@@ -417,6 +417,9 @@ class Delivery(SQLModel, table=True):
     key: str = Field(max_length=200, unique=True)
     channel: str = Field(max_length=20)
     target: str = Field(max_length=254)
+    network: str | None = Field(default=None, max_length=80, index=True)
+    """The network the delivery is about (the badge's, the request's): its admins see and
+    retry it. None when unknown: then only the server's operator does."""
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     status: str = Field(default="pending", max_length=20)
     attempts: int = 0

@@ -19,14 +19,18 @@ from sqlalchemy import select
 
 from engine import webhooks
 from engine.api.app import create_app
+from engine.errors import Forbidden
 from engine.services import accounts, outbox, people, requests, shares
 from engine.services import enrollments as e
+from engine.services.access import Actor
 from engine.services.accounts import principal, set_password
 from engine.services.organisations import add_staff, upsert_organisation
-from engine.store.tables import Delivery
+from engine.store.tables import Delivery, as_utc
 from tests.conftest import CIP, NETWORK_ADMIN, T0
 from tests.third_party import free_port, serving
 from tests.web.conftest import BASE, PASSWORD, WORKFLOWS, login
+
+INAE_ADMIN = "badges@inae.example"
 
 
 class Receiver:
@@ -80,10 +84,11 @@ def _geiq_with_webhook(web, url: str) -> str:
 
 
 def _complete_atelier(web, name: str = "Diallo", now=T0) -> int:
-    eid = e.enroll(web, "atelier-decouverte", "sato-interim", e.Participant("Awa", name), by=CIP)
-    e.advance(web, eid, "demarrer", by=CIP, now=now)
-    e.add_evidence(web, eid, "fiche-atelier", by=CIP, now=now)
-    e.advance(web, eid, "valider-atelier", by=CIP, now=now)  # shares with the GEIQ
+    cip = principal(web, CIP)
+    eid = e.enroll(web, "atelier-decouverte", "sato-interim", e.Participant("Awa", name), by=cip)
+    e.advance(web, eid, "demarrer", by=cip, now=now)
+    e.add_evidence(web, eid, "fiche-atelier", by=cip, now=now)
+    e.advance(web, eid, "valider-atelier", by=cip, now=now)  # shares with the GEIQ
     return eid
 
 
@@ -146,8 +151,8 @@ def test_a_dead_delivery_is_shown_and_retried_by_an_admin(web) -> None:
             now += outbox.MAX_BACKOFF
         admin = principal(web, NETWORK_ADMIN)
         [dead], total = outbox.listing(web, admin, status="dead")
-        assert total == 1 and dead.attempts == outbox.MAX_ATTEMPTS
-        with pytest.raises(Exception, match="administrateurs de réseau"):
+        assert total == 1 and dead.attempts == outbox.MAX_ATTEMPTS and dead.network == "sato"
+        with pytest.raises(Forbidden, match="consulter les envois ici"):
             outbox.listing(web, principal(web, CIP))
         receiver.down = False
         # the network admin sees it in the web app and sends it again
@@ -164,6 +169,54 @@ def test_a_dead_delivery_is_shown_and_retried_by_an_admin(web) -> None:
         assert sent.status_code == 303
         assert outbox.work(web) == (1, 0)
     assert list(receiver.taken) == [dead.key]
+
+
+def test_a_network_admin_sees_and_retries_only_their_networks_deliveries(web) -> None:
+    """The tester's story: INAÉ's admin listed every network's deliveries (participants'
+    addresses among them) and retried SATO's. Each delivery now belongs to a network; rows of no
+    known network stay with the server's operator (the system)."""
+    _geiq_with_webhook(web, "https://geiq.example/hook")  # nothing is sent in this test
+    _complete_atelier(web)
+    mail = {"channel": "email", "payload": {"subject": "s", "body": "b"}, "now": T0}
+    with web.unit_of_work() as s:
+        add_staff(s, INAE_ADMIN, "Fanny", "Alexandre", [("inae", "network_admin")])
+        outbox.enqueue(s, key="sans-reseau", target="awa@example.org", **mail)
+    sato, inae = principal(web, NETWORK_ADMIN), principal(web, INAE_ADMIN)
+
+    def keys(who) -> tuple[set[str], int]:
+        listed, total = outbox.listing(web, who)
+        return {r.key for r in listed}, total
+
+    rows = {r.key: r for r in _rows(web)}
+    [webhook] = [k for k in rows if k.startswith("webhook:")]
+    assert keys(inae) == (set(), 0)
+    assert keys(sato) == ({webhook}, 1)
+    later = T0 + timedelta(days=1)
+    for who, key in ((inae, webhook), (sato, "sans-reseau")):
+        with pytest.raises(Forbidden, match="relancer un envoi ici"):
+            outbox.retry(web, rows[key].id, who, now=later)
+    assert [(r.key, r.next_attempt_at) for r in _rows(web)] == [
+        (k, r.next_attempt_at) for k, r in rows.items()
+    ]
+
+    with web.unit_of_work() as s:
+        outbox.enqueue(s, key="inae-mail", target="lina@example.org", network="inae", **mail)
+    assert keys(inae) == ({"inae-mail"}, 1)
+    assert keys(Actor.system()) == ({webhook, "sans-reseau", "inae-mail"}, 3)
+    assert {r.key: r.network for r in _rows(web)} == {
+        webhook: "sato",
+        "sans-reseau": None,
+        "inae-mail": "inae",
+    }
+    participant = people.participants(web, principal(web, CIP))[0][0].id
+    for who in (principal(web, CIP), principal(web, participant), Actor.anonymous()):
+        with pytest.raises(Forbidden, match="consulter les envois"):
+            outbox.listing(web, who)
+
+    outbox.retry(web, rows[webhook].id, sato, now=later)
+    outbox.retry(web, rows["sans-reseau"].id, Actor.system(), now=later)
+    retried = {r.key for r in _rows(web) if as_utc(r.next_attempt_at) == later}
+    assert retried == {webhook, "sans-reseau"}
 
 
 def test_a_worker_killed_mid_delivery_delivers_exactly_once_after_restart(web, db_url) -> None:
@@ -238,20 +291,23 @@ def test_links_and_recommendation_requests_leave_by_smtp_in_french(web, monkeypa
     try:
         monkeypatch.setenv("PARCOURS_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("PARCOURS_SMTP_PORT", str(port))
+        cip = principal(web, CIP)
         eid = e.enroll(
             web,
             "atelier-decouverte",
             "sato-interim",
             e.Participant("Awa", "Diallo", "awa@example.org"),
-            by=CIP,
+            by=cip,
         )
-        participant = people.participants(web, principal(web, CIP))[0][0].id
-        token = accounts.magic_link(web, participant, by=CIP, send=True)
-        e.advance(web, eid, "demarrer", by=CIP)
+        participant = people.participants(web, cip)[0][0].id
+        token = accounts.magic_link(web, participant, by=cip, send=True)
+        e.advance(web, eid, "demarrer", by=cip)
         from engine.services import badges
 
-        [(assertion, _, _)] = badges.badges_of(web, eid)
-        badges.request_recommendation(web, assertion, "adie", "rh@adie.example", web.urls)
+        [(assertion, _, _)] = badges.badges_of(web, eid, by=cip)
+        badges.request_recommendation(
+            web, assertion, "adie", "rh@adie.example", web.urls, by=principal(web, participant)
+        )
         assert outbox.work(web) == (2, 0)
     finally:
         controller.stop()
@@ -297,8 +353,8 @@ def test_an_inae_badge_goes_to_open_badge_passport_through_obf(web, monkeypatch)
     cip = principal(web, "cip@envie.example")
     lina = people.add_participant(web, "envie", "Lina", "Haddad", "lina@example.org", by=cip)
     with web.unit_of_work() as s:
-        add_staff(s, "badges@inae.example", "Fanny", "Alexandre", [("inae", "network_admin")])
-    inae = principal(web, "badges@inae.example")
+        add_staff(s, INAE_ADMIN, "Fanny", "Alexandre", [("inae", "network_admin")])
+    inae = principal(web, INAE_ADMIN)
     requests.configure(web, "envie", "inae.ponctualite", mode="network", by=inae)
     rid = requests.submit(web, "inae.ponctualite", by=cip, participant_id=lina)
     done = requests.review(web, rid, by=inae, approve=True, reason="Conforme")
