@@ -15,9 +15,8 @@ from sqlalchemy import Connection, func, insert, select
 from sqlmodel import Session
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.roles import Role
-from engine.services.access import Actor
-from engine.services.dashboard import structure_ids
+from engine.services import access
+from engine.services.access import Action, Actor, Target
 from engine.services.outbox import queue_shares
 from engine.services.runtime import Runtime
 from engine.store.tables import (
@@ -27,7 +26,6 @@ from engine.store.tables import (
     Organisation,
     Person,
     Share,
-    StaffRole,
     utcnow,
 )
 
@@ -70,32 +68,34 @@ def share_issued(
 def share(
     rt: Runtime, assertion_id: str, organisation: str, *, by: Actor, now: datetime | None = None
 ) -> None:
-    """The participant, or staff of their structure, show one badge to a partner."""
+    """The participant, or the team of their structure in the badge's network (or that
+    network's admins), show one badge to a partner."""
     now = now or utcnow()
     with rt.unit_of_work() as session:
         row = session.execute(
-            select(Assertion.recipient_id, Assertion.revoked_at, Enrollment.structure_id)
+            select(
+                Assertion.recipient_id,
+                Assertion.revoked_at,
+                BadgeClass.network,
+                func.coalesce(Person.structure_id, Enrollment.structure_id),
+            )
+            .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
+            .outerjoin(Person, Person.id == Assertion.recipient_id)
             .outerjoin(Enrollment, Enrollment.id == Assertion.enrollment_id)
             .where(Assertion.id == assertion_id)
         ).first()
         if row is None:
             raise NotFound(f"badge {assertion_id} introuvable")
-        recipient, revoked, structure = row
-        if by.kind == "participant":
-            if recipient != by.person_id:
-                raise Forbidden("ce badge n'est pas le vôtre")
-        else:
-            if structure is None:
-                structure = session.get(Person, recipient).structure_id  # type: ignore[union-attr]
-            if structure not in structure_ids(session, by.person_id):
-                raise Forbidden("ce badge relève d'une autre structure")
+        recipient, revoked, network, structure = row
+        grant = access.ensure(
+            session,
+            by,
+            Action.BADGE_SHARE,
+            Target(structure_id=structure, participant_id=recipient, network=network),
+        )
         if revoked is not None:
             raise Conflict("un badge révoqué ne se partage pas")
-        org = session.execute(
-            select(Organisation).where(Organisation.slug == organisation)
-        ).scalar_one_or_none()
-        if org is None or org.kind != "partner":
-            raise NotFound(f"partenaire « {organisation} » introuvable")
+        org = _partner(session, organisation)
         exists = session.execute(
             select(Share.id).where(
                 Share.assertion_id == assertion_id, Share.organisation_id == org.id
@@ -106,7 +106,7 @@ def share(
                 Share(
                     assertion_id=assertion_id,
                     organisation_id=org.id,
-                    reason="participant" if by.kind == "participant" else "staff",
+                    reason="participant" if grant.own else "staff",
                     shared_by=by.person_id,
                     shared_at=now,
                 )
@@ -135,29 +135,31 @@ class Feed:
     total: int
 
 
-def partner_organisations(session: Session, person_id: int) -> list[int]:
-    return list(
-        session.execute(
-            select(StaffRole.organisation_id).where(
-                StaffRole.person_id == person_id, StaffRole.role == Role.PARTNER.value
-            )
-        ).scalars()
-    )
+def partner_organisations(session: Session, person_id: int | None) -> list[int]:
+    """The partner organisations this person works for (none for anyone else)."""
+    return list(session.execute(access.partner_organisations(person_id)).scalars())
 
 
 def feed(
     rt: Runtime,
     who: Actor,
     *,
+    organisation: str | None = None,
     page: int = 1,
     per_page: int = 20,
     since: datetime | None = None,
 ) -> Feed:
-    """Badges shared with the caller's partner organisations, newest first."""
+    """Badges shared with the caller's partner organisations, newest first; with
+    `organisation`, with that partner only (its staff, an admin of one of its networks)."""
     with rt.unit_of_work() as session:
-        orgs = partner_organisations(session, who.person_id)
-        if not orgs:
-            raise Forbidden("réservé aux partenaires (GEIQ, ADIE, entreprises...)")
+        if organisation is not None:
+            org = _partner(session, organisation)
+            access.ensure(session, who, Action.PARTNER_FEED, Target(organisation_id=org.id))
+            orgs = [org.id]
+        else:
+            orgs = partner_organisations(session, who.person_id) if who.is_staff else []
+            if not orgs:
+                raise Forbidden(access.refusal(Action.PARTNER_FEED, who))
         query = (
             select(
                 Share.assertion_id,
@@ -192,8 +194,8 @@ def feed(
 
 
 def set_webhook(rt: Runtime, organisation: str, url: str, *, by: Actor) -> str:
-    """A partner's staff (or a network admin) set where the partner receives its badges;
-    returns the new signing secret, shown once."""
+    """A partner's staff (or an admin of a network the partner belongs to) set where the
+    partner receives its badges; returns the new signing secret, shown once."""
     import secrets
 
     from engine.store.tables import PartnerWebhook
@@ -201,20 +203,8 @@ def set_webhook(rt: Runtime, organisation: str, url: str, *, by: Actor) -> str:
     if not url.startswith(("https://", "http://")):
         raise InvalidInput("url : adresse http(s) attendue")
     with rt.unit_of_work() as session:
-        org = session.execute(
-            select(Organisation).where(Organisation.slug == organisation)
-        ).scalar_one_or_none()
-        if org is None or org.kind != "partner":
-            raise NotFound(f"partenaire « {organisation} » introuvable")
-        allowed = session.execute(
-            select(StaffRole.id).where(
-                StaffRole.person_id == by.person_id,
-                ((StaffRole.organisation_id == org.id) & (StaffRole.role == Role.PARTNER.value))
-                | (StaffRole.role == Role.NETWORK_ADMIN.value),
-            )
-        ).first()
-        if allowed is None:
-            raise Forbidden("seul le partenaire lui-même ou un réseau règle ce webhook")
+        org = _partner(session, organisation)
+        access.ensure(session, by, Action.PARTNER_WEBHOOK, Target(organisation_id=org.id))
         secret = "whsec_" + secrets.token_urlsafe(32)
         hook = session.get(PartnerWebhook, org.id) or PartnerWebhook(
             organisation_id=org.id, url=url, secret=secret, created_at=utcnow()
@@ -222,3 +212,12 @@ def set_webhook(rt: Runtime, organisation: str, url: str, *, by: Actor) -> str:
         hook.url, hook.secret = url, secret
         session.add(hook)
     return secret
+
+
+def _partner(session: Session, slug: str) -> Organisation:
+    org = session.execute(
+        select(Organisation).where(Organisation.slug == slug)
+    ).scalar_one_or_none()
+    if org is None or org.kind != "partner":
+        raise NotFound(f"partenaire « {slug} » introuvable")
+    return org
