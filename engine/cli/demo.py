@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from engine.cli.render import history_text
 from engine.demo_context import DemoContext
+from engine.services.access import Actor
 from engine.services.accounts import set_password
 from engine.services.bootstrap import initialise
 from engine.services.enrollments import history, status
@@ -40,8 +41,9 @@ def run_demo(db_path: Path) -> str:
         names = {slug: entry.name for slug, entry in rt.catalogue(session).items()}
         deciders = {d.enrollment_id for d in session.execute(select(CommitteeDecision)).scalars()}
         staff = session.execute(select(Person).where(Person.kind == "staff")).scalars().all()
+    operator = Actor.system()  # the one running `parcours demo` reads every story
     for eid in enrollment_ids:
-        st = status(rt, eid, now=datetime.now(UTC))
+        st = status(rt, eid, by=operator, now=datetime.now(UTC))
         out.append("═" * 78)
         out.append(f"{st.participant} — {st.pathway_title} (parcours n° {eid}, {st.structure})")
         out.append(
@@ -49,7 +51,7 @@ def run_demo(db_path: Path) -> str:
             + (" — parcours terminé" if st.status == "completed" else "")
         )
         out.append("Historique (qui a décidé quoi, et quand) :")
-        out.append(history_text(history(rt, eid), names))
+        out.append(history_text(history(rt, eid, by=operator), names))
         out.append(f"Badges obtenus ({len(st.badges)}) : " + ", ".join(st.badges))
         if eid in deciders:
             out.append("Décision de comité d'attribution enregistrée avec ses motifs.")

@@ -27,6 +27,15 @@ def play(demo: DemoContext) -> list[int]:
         [("sato-interim", "directeur"), ("sato-eiti", "directeur")],
     )
     demo.add_staff(CIP_EITI, "Yann", "Morvan", [("sato-eiti", "cip")])
+    # Each structure's validation commission (SATO's rule: two votes) decides the committee
+    # gates: the contract with the GEIQ, the EiTi's autonomy.
+    for structure, name, members in (
+        ("sato-interim", "Commission de validation SATO Intérim", (CIP, ENCADRANT, DIRECTRICE)),
+        ("sato-eiti", "Commission de validation SATO EiTi", (CIP_EITI, DIRECTRICE)),
+    ):
+        cid = demo.create_committee(name, "sato.validation", by=DIRECTRICE, structure=structure)
+        for member in members:
+            demo.add_committee_member(cid, member, by=DIRECTRICE)
     return [_femmes_metallurgie(demo), _eiti(demo)]
 
 
@@ -72,6 +81,9 @@ def _femmes_metallurgie(demo: DemoContext) -> int:
         "Commission d'entrée du GEIQ : projet confirmé, tutrice désignée",
         by=DIRECTRICE,
     )
+    demo.record_decision(
+        eid, "signer-contrat-pro", True, "Gestes sûrs et ponctualité en mission", by=ENCADRANT
+    )
     demo.wait(2)
     demo.advance(
         eid,
@@ -109,6 +121,9 @@ def _eiti(demo: DemoContext) -> int:
         True,
         "Comité de suivi SATO–ADIE–BGE : chiffre d'affaires stable sur 3 mois",
         by=DIRECTRICE,
+    )
+    demo.record_decision(
+        eid, "valider-autonomie", True, "Trésorerie tenue, clientèle régulière", by=CIP_EITI
     )
     demo.advance(eid, "valider-autonomie", by=DIRECTRICE)
     return eid
