@@ -13,7 +13,7 @@ from engine.errors import Conflict
 from engine.services import enrollments as e
 from engine.services import scheduler
 from engine.store.tables import Delivery
-from tests.conftest import CIP, DIRECTRICE, T0
+from tests.conftest import CIP, DIRECTRICE, T0, actor
 
 
 def _mail(rt) -> list[Delivery]:
@@ -27,7 +27,7 @@ def test_a_passed_deadline_reminds_the_cip_then_the_director_once_each(sato) -> 
         "sato-femmes-metallurgie",
         "sato-interim",
         e.Participant("Awa", "Diallo"),
-        by=CIP,
+        by=actor(sato, CIP),
         now=T0,
     )
     assert scheduler.deadlines(sato, now=T0 + timedelta(days=29)) == 0  # 30-day deadline

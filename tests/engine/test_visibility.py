@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import Forbidden, NotFound
-from engine.services import accounts, dashboard
+from engine.services import badges, dashboard
 from engine.services import enrollments as e
 from engine.services.organisations import add_staff
 from engine.store.tables import Enrollment, Organisation
-from tests.conftest import CIP, DIRECTRICE, NETWORK_ADMIN, OTHER_CIP
+from tests.conftest import CIP, DIRECTRICE, NETWORK_ADMIN, OTHER_CIP, actor
 
 PATHWAY = "sato-femmes-metallurgie"
 PARTNER = "rh@geiq.example"
@@ -23,8 +23,9 @@ def reach(sato):
     with sato.unit_of_work() as s:
         add_staff(s, PARTNER, "Paul", "Partenaire", [("sato-interim", "partner")])
         add_staff(s, INAE_ADMIN, "Inès", "Réseau", [("inae", "network_admin")])
-    mine = e.enroll(sato, PATHWAY, "sato-interim", e.Participant("A", "A"), by=CIP)
-    other = e.enroll(sato, PATHWAY, "sato-interim", e.Participant("B", "B"), by=CIP)
+    cip = actor(sato, CIP)
+    mine = e.enroll(sato, PATHWAY, "sato-interim", e.Participant("A", "A"), by=cip)
+    other = e.enroll(sato, PATHWAY, "sato-interim", e.Participant("B", "B"), by=cip)
     return sato, mine, other
 
 
@@ -41,28 +42,39 @@ def reach(sato):
 )
 def test_staff_read_only_what_their_roles_reach(reach, who, allowed) -> None:
     rt, eid, _ = reach
-    principal = accounts.principal(rt, who)
-    if allowed:
-        dashboard.may_see(rt, principal, eid)
-    else:
-        with pytest.raises(Forbidden, match="autre structure"):
-            dashboard.may_see(rt, principal, eid)
+    principal = actor(rt, who)
+    reads = (
+        lambda: e.status(rt, eid, by=principal),
+        lambda: e.history(rt, eid, by=principal),
+        lambda: badges.badges_of(rt, eid, by=principal),
+    )
+    for read in reads:
+        if allowed:
+            read()
+        else:
+            with pytest.raises(Forbidden, match="vous ne pouvez pas consulter un parcours ici"):
+                read()
     with rt.unit_of_work() as s:
         ids = dashboard.structure_ids(s, principal.person_id)
         here = s.execute(select(Organisation.id).where(Organisation.slug == "sato-interim"))
         assert (here.scalar() in ids) == allowed  # the dashboard lists by the same rule
+    listed = {row.id for row in dashboard.enrollments(rt, principal).items}
+    assert (eid in listed) == allowed
 
 
 def test_a_participant_reads_only_their_own(reach) -> None:
     rt, mine, other = reach
-    st = e.status(rt, mine)
-    me = accounts.principal(rt, _participant_id(rt, mine))
-    dashboard.may_see(rt, me, mine)
-    with pytest.raises(Forbidden, match="pas le vôtre"):
-        dashboard.may_see(rt, me, other)
+    me = actor(rt, _participant_id(rt, mine))
+    st = e.status(rt, mine, by=me)
+    assert [h.kind for h in e.history(rt, mine, by=me)] == ["enrolled"]
+    with pytest.raises(Forbidden, match="consulter un parcours"):
+        e.status(rt, other, by=me)
+    with pytest.raises(Forbidden, match="consulter un parcours"):
+        e.history(rt, other, by=me)
     with pytest.raises(NotFound):
-        dashboard.may_see(rt, me, other + 1000)
+        e.status(rt, other + 1000, by=me)
     assert st.participant == "A A"
+    assert [row.id for row in dashboard.enrollments(rt, me).items] == [mine]
 
 
 def _participant_id(rt, eid: int) -> int:
