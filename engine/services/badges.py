@@ -586,6 +586,7 @@ def request_recommendation(
             to=email,
             now=now,
             template="recommandation",
+            network=badge.badge_class.network,
             holder=person_held(badge).display_name,
             badge=badge.badge_class.name,
             company=org.name,

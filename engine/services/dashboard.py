@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, false, func, or_, select, true
 
+from engine.roles import OrganisationKind
 from engine.services import access
 from engine.services.access import Actor
 from engine.services.runtime import Runtime
@@ -44,7 +45,14 @@ class Page:
 
 def structure_ids(db: Any, person_id: int) -> list[int]:
     """Structures where this staff member may act (partners act at none)."""
-    return list(db.execute(access.structures_reached(person_id)).scalars())
+    reached = access.structures_reached(person_id)
+    return list(
+        db.execute(
+            select(Organisation.id).where(
+                Organisation.kind == OrganisationKind.STRUCTURE, Organisation.id.in_(reached)
+            )
+        ).scalars()
+    )
 
 
 def visible_enrollments(who: Actor) -> Any:
