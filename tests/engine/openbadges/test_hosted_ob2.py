@@ -10,7 +10,7 @@ from engine.errors import Forbidden, InvalidInput
 from engine.openbadges.identity import hash_identity
 from engine.openbadges.verification import verify_ob2, verify_url
 from engine.services import badges
-from tests.conftest import DIRECTRICE, OTHER_CIP, T0
+from tests.conftest import DIRECTRICE, OTHER_CIP, T0, actor
 from tests.engine.openbadges.conftest import BASE
 
 
@@ -45,7 +45,9 @@ def test_verify_says_valid_then_revoked_with_the_reason(issued) -> None:
     assert verdict.status == "valide", verdict.reasons
     assert verdict.badge == "Jeu de piste en entreprises"
 
-    badges.revoke(issued.rt, issued.assertion, "Délivré par erreur", by=DIRECTRICE)
+    badges.revoke(
+        issued.rt, issued.assertion, "Délivré par erreur", by=actor(issued.rt, DIRECTRICE)
+    )
     resp = issued.client.get(f"/ob/v2/assertions/{issued.assertion}")
     assert resp.status_code == 410
     assert resp.json()["revocationReason"] == "Délivré par erreur"
@@ -83,7 +85,7 @@ def test_an_expired_badge_says_so(issued, u) -> None:
 
 def test_revocation_needs_a_reason_and_staff_of_the_structure(issued) -> None:
     with pytest.raises(InvalidInput, match="motif"):
-        badges.revoke(issued.rt, issued.assertion, "  ", by=DIRECTRICE)
+        badges.revoke(issued.rt, issued.assertion, "  ", by=actor(issued.rt, DIRECTRICE))
     with pytest.raises(Forbidden):
-        badges.revoke(issued.rt, issued.assertion, "erreur", by=OTHER_CIP)
+        badges.revoke(issued.rt, issued.assertion, "erreur", by=actor(issued.rt, OTHER_CIP))
     assert badges.assertion_document(issued.rt, issued.assertion, badges.urls(BASE))[0] == 200

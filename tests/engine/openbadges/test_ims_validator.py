@@ -9,7 +9,8 @@ import pytest
 
 from engine.api.app import create_app
 from engine.services import badges
-from tests.conftest import DIRECTRICE
+from tests.conftest import DIRECTRICE, actor
+from tests.engine.openbadges.conftest import ADIE, GEIQ
 from tests.third_party import free_port, ims_validate, ims_validator_python, serving
 
 
@@ -32,7 +33,14 @@ def _errors(report: dict) -> list[str]:
 
 def test_the_hosted_assertion_passes_the_ims_validator(issued, served, validator) -> None:
     _, u = served
-    badges.endorse(issued.rt, "geiq-industrie", "badge_class", "sato.jeu-de-piste", "Utile")
+    badges.endorse(
+        issued.rt,
+        "geiq-industrie",
+        "badge_class",
+        "sato.jeu-de-piste",
+        "Utile",
+        by=actor(issued.rt, GEIQ),
+    )
     url = u.assertion(issued.assertion)
     report = ims_validate(validator, url, "awa.diallo@example.org")
     assert report["report"]["valid"], _errors(report)
@@ -58,7 +66,9 @@ def test_the_baked_png_passes_the_ims_validator(issued, served, validator, tmp_p
 
 def test_the_ims_validator_sees_a_revoked_badge(issued, served, validator) -> None:
     _, u = served
-    badges.revoke(issued.rt, issued.assertion, "Délivré par erreur", by=DIRECTRICE)
+    badges.revoke(
+        issued.rt, issued.assertion, "Délivré par erreur", by=actor(issued.rt, DIRECTRICE)
+    )
     report = ims_validate(validator, u.assertion(issued.assertion))
     # 410 Gone with the spec's short body {id, revoked, revocationReason}: the 1.1.2 validator
     # does not read `revoked` on hosted badges, but it no longer finds a badge to accept
@@ -68,7 +78,9 @@ def test_the_ims_validator_sees_a_revoked_badge(issued, served, validator) -> No
 
 def test_the_endorsement_passes_the_ims_validator(issued, served, validator) -> None:
     _, u = served
-    eid = badges.endorse(issued.rt, "adie", "issuer", "sato", "Partenaire de la démarche")
+    eid = badges.endorse(
+        issued.rt, "adie", "issuer", "sato", "Partenaire de la démarche", by=actor(issued.rt, ADIE)
+    )
     report = ims_validate(validator, u.endorsement(eid))
     assert report["report"]["valid"], _errors(report)
     assert report["graph"][0]["type"] == "Endorsement"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from engine.openbadges import ob3
 from engine.openbadges.verification import verify_ob3
 from engine.services import badges
-from tests.conftest import DIRECTRICE
+from tests.conftest import DIRECTRICE, actor
+from tests.engine.openbadges.conftest import GEIQ
 
 
 def test_the_credential_is_a_vc_2_signed_as_vc_jwt(issued, u) -> None:
@@ -39,7 +40,7 @@ def test_a_forged_credential_is_tampered(issued, u) -> None:
 
 def test_revocation_flips_the_status_bit(issued, u) -> None:
     token = badges.credential_jwt(issued.rt, issued.assertion, u)
-    badges.revoke(issued.rt, issued.assertion, "Fraude", by=DIRECTRICE)
+    badges.revoke(issued.rt, issued.assertion, "Fraude", by=actor(issued.rt, DIRECTRICE))
     assert verify_ob3(token, issued.fetch).status == "révoqué"
 
 
@@ -62,6 +63,7 @@ def test_endorsement_credential_is_signed_by_the_endorser(issued, u) -> None:
         "badge_class",
         "sato.jeu-de-piste",
         "Nous recrutons sur ce badge",
+        by=actor(issued.rt, GEIQ),
     )
     token = issued.client.get(f"/ob/v3/endorsements/{eid}").text
     header, vc = ob3.unverified(token)
@@ -77,12 +79,18 @@ def test_each_credential_gets_its_own_status_bit(issued, u) -> None:
     from engine.services import enrollments as e
     from tests.conftest import ENCADRANT, T0
 
-    other = e.award(issued.rt, issued.enrollment, "sato.securite-atelier", by=ENCADRANT, now=T0)
+    other = e.award(
+        issued.rt,
+        issued.enrollment,
+        "sato.securite-atelier",
+        by=actor(issued.rt, ENCADRANT),
+        now=T0,
+    )
     first = ob3.unverified(badges.credential_jwt(issued.rt, issued.assertion, u))[1]
     second = ob3.unverified(badges.credential_jwt(issued.rt, other, u))[1]
     again = ob3.unverified(badges.credential_jwt(issued.rt, issued.assertion, u))[1]
     indexes = [c["credentialStatus"]["statusListIndex"] for c in (first, second, again)]
     assert indexes == ["0", "1", "0"]
-    badges.revoke(issued.rt, other, "Erreur de saisie", by=DIRECTRICE)
+    badges.revoke(issued.rt, other, "Erreur de saisie", by=actor(issued.rt, DIRECTRICE))
     token = badges.credential_jwt(issued.rt, issued.assertion, u)
     assert verify_ob3(token, issued.fetch).status == "valide"

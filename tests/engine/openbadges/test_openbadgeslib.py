@@ -10,7 +10,8 @@ from openbadgeslib.ob3.verifier import OB3VerificationError, OB3Verifier, verify
 
 from engine.openbadges import ob3
 from engine.services import badges
-from tests.conftest import DIRECTRICE
+from tests.conftest import DIRECTRICE, actor
+from tests.engine.openbadges.conftest import GEIQ
 
 
 def _pem(issued, u, token: str) -> bytes:
@@ -44,7 +45,7 @@ def test_openbadgeslib_verifies_the_credential_and_its_status(issued, u) -> None
 def test_openbadgeslib_refuses_a_revoked_credential(issued, u) -> None:
     token = badges.credential_jwt(issued.rt, issued.assertion, u)
     verifier = OB3Verifier(_pem(issued, u, token))
-    badges.revoke(issued.rt, issued.assertion, "Fraude", by=DIRECTRICE)
+    badges.revoke(issued.rt, issued.assertion, "Fraude", by=actor(issued.rt, DIRECTRICE))
     with pytest.raises(OB3VerificationError, match="status 'revocation' is set"):
         verifier.verify(token, check_status=True, download=_download(issued))
 
@@ -58,7 +59,12 @@ def test_openbadgeslib_reads_the_credential_baked_in_the_png(issued, u) -> None:
 
 def test_openbadgeslib_verifies_the_endorsement_credential(issued, u) -> None:
     eid = badges.endorse(
-        issued.rt, "geiq-industrie", "badge_class", "sato.jeu-de-piste", "Nous recrutons"
+        issued.rt,
+        "geiq-industrie",
+        "badge_class",
+        "sato.jeu-de-piste",
+        "Nous recrutons",
+        by=actor(issued.rt, GEIQ),
     )
     token = badges.endorsement_jwt(issued.rt, eid, u)
     result = verify_endorsement_jwt(token, endorser_pubkey_pem=_pem(issued, u, token))
