@@ -10,10 +10,9 @@ from engine.api.app import create_app
 from engine.errors import Forbidden, InvalidInput
 from engine.services import badges, organisation_badges, people, requests
 from engine.services import enrollments as e
-from engine.services.accounts import principal
 from engine.services.organisations import upsert_organisation
 from engine.services.runtime import Runtime
-from tests.conftest import CIP, DIRECTRICE, OTHER_CIP
+from tests.conftest import CIP, DIRECTRICE, OTHER_CIP, actor
 from tests.third_party import free_port, ims_validate, ims_validator_python, serving
 
 
@@ -34,26 +33,27 @@ def test_a_company_holds_its_badge_and_ims_validates_it(sato: Runtime) -> None:
         sato,
         "sato.entreprise-accueillante",
         "ateliers-brest",
-        by=principal(sato, DIRECTRICE),
+        by=actor(sato, DIRECTRICE),
         narrative="Cinq stagiaires accueillies en 2026, tutrice désignée",
     )
     with pytest.raises(Forbidden):
         organisation_badges.award(
-            sato, "sato.entreprise-tutrice", "ateliers-brest", by=principal(sato, OTHER_CIP)
+            sato, "sato.entreprise-tutrice", "ateliers-brest", by=actor(sato, OTHER_CIP)
         )
     with pytest.raises(InvalidInput, match="à une personne"):
         organisation_badges.award(
-            sato, "sato.ponctualite", "ateliers-brest", by=principal(sato, DIRECTRICE)
+            sato, "sato.ponctualite", "ateliers-brest", by=actor(sato, DIRECTRICE)
         )
-    eid = e.enroll(sato, "sato-femmes-metallurgie", "sato-interim", e.Participant("A", "B"), by=CIP)
+    cip = actor(sato, CIP)
+    eid = e.enroll(sato, "sato-femmes-metallurgie", "sato-interim", e.Participant("A", "B"), by=cip)
     with pytest.raises(InvalidInput, match="à une organisation"):
-        e.award(sato, eid, "sato.entreprise-accueillante", by=CIP)
+        e.award(sato, eid, "sato.entreprise-accueillante", by=cip)
     with pytest.raises(InvalidInput, match="à une organisation"):
         requests.submit(
             sato,
             "sato.entreprise-accueillante",
-            by=principal(sato, CIP),
-            participant_id=people.participants(sato, principal(sato, CIP))[0][0].id,
+            by=cip,
+            participant_id=people.participants(sato, cip)[0][0].id,
         )
 
     assert badges.public_badge(sato, aid).holder == "Ateliers de Brest"

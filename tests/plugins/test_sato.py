@@ -1,9 +1,12 @@
 """SATO's seed story: the three key badges of « Femmes et métallurgie », each validated by its
-sub-badges, and EiTi phase badges shared with ADIE and BGE."""
+sub-badges, and EiTi phase badges shared with ADIE and BGE; the skills the encadrant technique
+awards alone; the structure's validation commission that decides the committee gates."""
 
 from __future__ import annotations
 
-from engine.plugins import badge_catalogue, default_plugin_manager, networks
+from engine.committees import Vote, outcome
+from engine.plugins import badge_catalogue, committee_rules, default_plugin_manager, networks
+from engine.roles import Role
 
 
 def test_the_three_key_badges_require_their_sub_badges() -> None:
@@ -25,3 +28,31 @@ def test_sato_declares_its_partners() -> None:
     kinds = {n.slug: n.kind for n in networks(default_plugin_manager())}
     assert kinds["sato"] == "network"
     assert {kinds["geiq-industrie"], kinds["adie"], kinds["bge"]} == {"partner"}
+
+
+def test_the_encadrant_technique_awards_the_skill_badges_alone() -> None:
+    catalogue = badge_catalogue(default_plugin_manager())
+    skills = [
+        "sato.jeu-de-piste",
+        "sato.securite-atelier",
+        "sato.metiers-industrie",
+        "sato.ponctualite",
+        "sato.travail-equipe",
+        "sato.consignes",
+        "sato.geste-professionnel",
+    ]
+    for badge_id in skills:
+        assert Role.ENCADRANT in catalogue[badge_id].evaluation.direct, badge_id
+    # the key badges are earned on the pathway (or requested), never awarded alone by him
+    assert not catalogue["sato.decouvert-industrie"].evaluation.direct
+
+
+def test_the_validation_commission_is_internal_and_decides_with_two_votes() -> None:
+    rule = committee_rules(default_plugin_manager())["sato.validation"]
+    assert (rule.crossed, rule.quorum, rule.majority) == (False, 2, "simple")
+    assert set(rule.member_roles) == {Role.CIP, Role.ENCADRANT, Role.DIRECTEUR}
+    here = 1  # one structure: its own team votes
+    assert outcome(rule, [Vote(True, here)]) is None
+    assert outcome(rule, [Vote(True, here), Vote(True, here)]) is True
+    assert outcome(rule, [Vote(True, here), Vote(False, here)]) is None  # a tie waits
+    assert outcome(rule, [Vote(False, here), Vote(False, here)]) is False
