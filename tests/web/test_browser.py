@@ -15,7 +15,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 from engine.api.app import create_app
-from tests.conftest import CIP
+from tests.conftest import CIP, actor
 from tests.third_party import free_port, serving
 from tests.web.conftest import PASSWORD
 
@@ -142,20 +142,21 @@ def test_requests_committees_partners_and_the_support_form_in_the_browser(
     shared; a supporter gets the « Badgeons l'IAE » badge from the public form."""
     from engine.services import accounts, committees, people, requests
     from engine.services import enrollments as e
-    from engine.services.accounts import principal, set_password
+    from engine.services.accounts import set_password
     from engine.services.organisations import add_staff, upsert_organisation
 
     backend = db_url.split(":")[0]
     photo = tmp_path / "planning.jpg"
     Image.new("RGB", (200, 120), "orange").save(photo, "JPEG")
+    claire = actor(web, CIP)
     eid = e.enroll(
-        web, "atelier-decouverte", "sato-interim", e.Participant("Awa", "Diallo"), by=CIP
+        web, "atelier-decouverte", "sato-interim", e.Participant("Awa", "Diallo"), by=claire
     )
-    e.advance(web, eid, "demarrer", by=CIP)
-    e.add_evidence(web, eid, "fiche-atelier", by=CIP)
-    e.advance(web, eid, "valider-atelier", by=CIP)
-    awa = people.participants(web, principal(web, CIP))[0][0]
-    link_token = accounts.magic_link(web, awa.id, by=CIP)
+    e.advance(web, eid, "demarrer", by=claire)
+    e.add_evidence(web, eid, "fiche-atelier", by=claire)
+    e.advance(web, eid, "valider-atelier", by=claire)
+    awa = people.participants(web, claire)[0][0]
+    link_token = accounts.magic_link(web, awa.id, by=claire)
     with web.unit_of_work() as s:
         for slug, name in (("envie-limoges", "Envie Limoges"), ("regie-pessac", "Régie Pessac")):
             upsert_organisation(s, slug, name, "structure", structure_kind="EI", networks=["inae"])
@@ -165,11 +166,11 @@ def test_requests_committees_partners_and_the_support_form_in_the_browser(
         add_staff(s, "gwen@geiq.example", "Gwen", "Le Bris", [("geiq-industrie", "partner")])
     for email in ("badges@inae.example", "gwen@geiq.example"):
         set_password(web, email, PASSWORD)
-    admin = principal(web, "badges@inae.example")
+    admin = actor(web, "badges@inae.example")
     cid = committees.create(web, "Comité croisé Nouvelle-Aquitaine", "inae.croise", by=admin)
     for member in ("badges@inae.example", "cip@envie-limoges.example", "cip@regie-pessac.example"):
         committees.add_member(web, cid, member, by=admin)
-    pessac = principal(web, "cip@regie-pessac.example")
+    pessac = actor(web, "cip@regie-pessac.example")
     lina = people.add_participant(web, "regie-pessac", "Lina", "Haddad", by=pessac)
     requests.submit(web, "inae.ponctualite", by=pessac, participant_id=lina, narrative="À l'heure")
 

@@ -9,7 +9,7 @@ import pytest
 from engine import dates
 from engine.services import badges
 from engine.services import enrollments as e
-from tests.conftest import CIP
+from tests.conftest import CIP, actor
 from tests.web.conftest import login
 
 
@@ -39,14 +39,15 @@ def _fresh_zone():
 def test_pages_show_local_time(client, web, monkeypatch, zone, at, shown, issued) -> None:
     if zone:
         monkeypatch.setenv("PARCOURS_TIMEZONE", zone)
+    cip = actor(web, CIP)
     eid = e.enroll(
-        web, "atelier-decouverte", "sato-interim", e.Participant("Awa", "Diallo"), by=CIP, now=at
+        web, "atelier-decouverte", "sato-interim", e.Participant("Awa", "Diallo"), by=cip, now=at
     )
-    e.advance(web, eid, "demarrer", by=CIP, now=at)
+    e.advance(web, eid, "demarrer", by=cip, now=at)
     login(client)
     page = client.get(f"/parcours/{eid}").text
     assert f">{shown}</time>" in page
-    [(assertion, _, _)] = badges.badges_of(web, eid)
+    [(assertion, _, _)] = badges.badges_of(web, eid, by=cip)
     assert f"<dd>{issued}</dd>" in client.get(f"/badges/{assertion}").text
 
 
