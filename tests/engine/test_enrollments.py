@@ -8,8 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput
+from engine.pathways import load_pathway_text
 from engine.services import committees
 from engine.services import enrollments as e
+from engine.services.organisations import add_staff, upsert_organisation
+from engine.services.pathways import publish
 from engine.services.runtime import Runtime
 from engine.store.tables import Assertion, AuditEvent, Enrollment
 from tests.conftest import CIP, DIRECTRICE, ENCADRANT, NETWORK_ADMIN, OTHER_CIP, T0, actor
@@ -332,3 +335,39 @@ def test_plugin_gate_check_explains_itself(sato: Runtime) -> None:
     assert e.advance(sato, eid, "valider-structuration", by=cip, now=later).awarded == [
         "sato.eiti-structuration"
     ]
+
+
+INAE_PATHWAY = """\
+id: inae-accueil
+version: 1
+network: inae
+title: Accueil INAÉ
+initial: accueil
+stages:
+  - {id: accueil, title: Accueil, awards: {on_complete: [inae.ponctualite]}}
+  - {id: suite, title: Suite, final: true}
+transitions:
+  - {trigger: continuer, source: accueil, dest: suite, title: Continuer, gate: {roles: [cip]}}
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="service bug: in enrollments._LOAD_AS the reach rule's network subquery, nested in "
+    "EXISTS, is not correlated to the enrollment's pathway version (FROM organisation, "
+    "pathwayversion): SQLite takes the first pathway's network, PostgreSQL raises "
+    "CardinalityViolation",
+)
+def test_staff_advance_on_a_pathway_of_any_network(sato: Runtime) -> None:
+    """The workflows/ pathways are all SATO's; a CIP of an INAÉ SIAE advances on INAÉ's."""
+    publish(sato, load_pathway_text(INAE_PATHWAY), INAE_PATHWAY)
+    with sato.unit_of_work() as s:
+        upsert_organisation(
+            s, "regie-pessac", "Régie Pessac", "structure", structure_kind="ACI", networks=["inae"]
+        )
+        add_staff(s, "cip@regie-pessac.example", "Nadia", "Benali", [("regie-pessac", "cip")])
+    cip = actor(sato, "cip@regie-pessac.example")
+    eid = e.enroll(
+        sato, "inae-accueil", "regie-pessac", e.Participant("Lina", "Haddad"), by=cip, now=T0
+    )
+    assert e.advance(sato, eid, "continuer", by=cip, now=T0).awarded == ["inae.ponctualite"]
