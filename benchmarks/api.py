@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # not benchmarks/: its transitions.py would shadow the library
 
-from engine.services import accounts, badges  # noqa: E402
+from engine.services import access, accounts, badges  # noqa: E402
 from engine.services import enrollments as e  # noqa: E402
 from engine.services.bootstrap import initialise  # noqa: E402
 from engine.services.organisations import add_staff, upsert_organisation  # noqa: E402
@@ -55,16 +55,18 @@ def _setup(url: str, n: int) -> tuple[Runtime, list[int], str, list[str]]:
             s, "bench-siae", "SIAE de mesure", "structure", structure_kind="ACI", networks=["sato"]
         )
         add_staff(s, CIP, "Claire", "Mesure", [("bench-siae", "cip")])
+    with rt.reading() as c:
+        cip = access.actor_for(c, CIP)
     ids = [
-        e.enroll(rt, "atelier-decouverte", "bench-siae", e.Participant("P", str(i)), by=CIP)
+        e.enroll(rt, "atelier-decouverte", "bench-siae", e.Participant("P", str(i)), by=cip)
         for i in range(n)
     ]
     token = accounts.create_api_token(rt, CIP, "mesure")
     # the public page is read across many badges, not one (each has its own QR code)
     shown = ids[-PAGES:]
     for i in shown:
-        e.advance(rt, i, "demarrer", by=CIP)
-    assertions = [badges.badges_of(rt, i)[0][0] for i in shown]
+        e.advance(rt, i, "demarrer", by=cip)
+    assertions = [badges.badges_of(rt, i, by=cip)[0][0] for i in shown]
     if rt.engine.dialect.name == "postgresql":
         # A live database has statistics (autovacuum gathers them about a minute after a bulk
         # load): without them the plans are not the ones users get, and the autovacuum

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from openbadges_bakery import bake as reference_bake
 
 from engine.openbadges.baking import bake_png, check_picture
-from engine.services import badges
+from engine.services import access, badges
 from engine.services import enrollments as e
 from engine.services.bootstrap import initialise
 from engine.services.organisations import add_staff, upsert_organisation
@@ -62,21 +62,21 @@ def main() -> None:
                 "Martin",
                 [("siae", "cip"), ("siae", "encadrant_technique")],
             )
+        with rt.reading() as c:
+            staff = access.actor_for(c, "cip@siae.fr")
         enrollments = [
             e.enroll(
                 rt,
                 "sato-femmes-metallurgie",
                 "siae",
                 e.Participant("P", str(i), f"p{i}@example.org"),
-                by="cip@siae.fr",
+                by=staff,
                 now=T0,
             )
             for i in range(n)
         ]
         start = time.perf_counter()
-        ids = [
-            e.award(rt, eid, "sato.jeu-de-piste", by="cip@siae.fr", now=T0) for eid in enrollments
-        ]
+        ids = [e.award(rt, eid, "sato.jeu-de-piste", by=staff, now=T0) for eid in enrollments]
         issue_s = time.perf_counter() - start
         u = badges.urls()
 

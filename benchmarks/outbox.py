@@ -25,8 +25,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # not benchmarks/: its transitions.py would shadow the library
 
-from engine.services import shares  # noqa: E402
-from engine.services.accounts import principal  # noqa: E402
+from engine.services import access, shares  # noqa: E402
 from engine.services.bootstrap import initialise  # noqa: E402
 from engine.services.organisations import add_staff, upsert_organisation  # noqa: E402
 from engine.services.runtime import Runtime  # noqa: E402
@@ -99,7 +98,9 @@ def _setup(url: str, n: int, hook: str) -> Runtime:
         ).scalar_one()
         geiq = s.execute(text("SELECT id FROM organisation WHERE slug='geiq-industrie'")).scalar()
         pid = person.id
-    secret = shares.set_webhook(rt, "geiq-industrie", hook, by=principal(rt, "geiq@bench.example"))
+    with rt.reading() as c:
+        geiq_staff = access.actor_for(c, "geiq@bench.example")
+    secret = shares.set_webhook(rt, "geiq-industrie", hook, by=geiq_staff)
     now = datetime.now(UTC)
     ids = [str(uuid.uuid4()) for _ in range(n)]
     with rt.transaction() as conn:
