@@ -9,11 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from engine.api.params import performs
 from engine.api.templating import templates
 from engine.errors import ParcoursError
 from engine.openbadges import ob2, ob3
 from engine.openbadges.images import qr_svg
 from engine.services import badges as svc
+from engine.services.access import Action
 
 router = APIRouter()
 
@@ -26,38 +28,58 @@ def _ctx(request: Request):
     return request.app.state.rt, request.app.state.urls
 
 
-@router.get("/ob/v2/issuers/{slug}", tags=["Open Badges 2.0"])
+@router.get(
+    "/ob/v2/issuers/{slug}", tags=["Open Badges 2.0"], openapi_extra=performs(Action.PUBLIC_READ)
+)
 def issuer(slug: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
     return _ld(svc.issuer_document(rt, slug, u))
 
 
-@router.get("/ob/v2/issuers/{slug}/revocations", tags=["Open Badges 2.0"])
+@router.get(
+    "/ob/v2/issuers/{slug}/revocations",
+    tags=["Open Badges 2.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def revocations(slug: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
     return _ld(svc.revocation_list(rt, slug, u))
 
 
-@router.get("/ob/v2/badges/{slug}", tags=["Open Badges 2.0"])
+@router.get(
+    "/ob/v2/badges/{slug}", tags=["Open Badges 2.0"], openapi_extra=performs(Action.PUBLIC_READ)
+)
 def badge_class(slug: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
     return _ld(svc.badge_class_document(rt, slug, u))
 
 
-@router.get("/ob/v2/badges/{slug}/image.png", tags=["Open Badges 2.0"])
+@router.get(
+    "/ob/v2/badges/{slug}/image.png",
+    tags=["Open Badges 2.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def badge_image(slug: str, request: Request) -> Response:
     rt, _ = _ctx(request)
     return Response(svc.badge_picture(rt, slug), media_type="image/png")
 
 
-@router.get("/ob/v2/assertions/{assertion_id}", tags=["Open Badges 2.0"])
+@router.get(
+    "/ob/v2/assertions/{assertion_id}",
+    tags=["Open Badges 2.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def assertion(assertion_id: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
     code, doc = svc.assertion_document(rt, assertion_id, u)
     return _ld(doc, code)
 
 
-@router.get("/ob/v2/assertions/{assertion_id}/badge.png", tags=["Open Badges 2.0"])
+@router.get(
+    "/ob/v2/assertions/{assertion_id}/badge.png",
+    tags=["Open Badges 2.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def baked_png(assertion_id: str, request: Request, version: int = 2) -> Response:
     rt, u = _ctx(request)
     data = svc.baked(rt, assertion_id, u, version=3 if version == 3 else 2)
@@ -69,55 +91,90 @@ def baked_png(assertion_id: str, request: Request, version: int = 2) -> Response
     )
 
 
-@router.get("/ob/v2/endorsements/{endorsement_id}", tags=["Open Badges 2.0"])
+@router.get(
+    "/ob/v2/endorsements/{endorsement_id}",
+    tags=["Open Badges 2.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def endorsement(endorsement_id: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
     return _ld(svc.endorsement_document(rt, endorsement_id, u))
 
 
-@router.get("/ob/v3/issuers/{slug}", tags=["Open Badges 3.0"])
+@router.get(
+    "/ob/v3/issuers/{slug}", tags=["Open Badges 3.0"], openapi_extra=performs(Action.PUBLIC_READ)
+)
 def profile(slug: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
     return _ld(svc.profile_document(rt, slug, u))
 
 
-@router.get("/ob/v3/issuers/{slug}/jwks", tags=["Open Badges 3.0"])
+@router.get(
+    "/ob/v3/issuers/{slug}/jwks",
+    tags=["Open Badges 3.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def jwks(slug: str, request: Request) -> JSONResponse:
     rt, _ = _ctx(request)
     return JSONResponse(svc.jwks(rt, slug), media_type="application/jwk-set+json")
 
 
-@router.get("/ob/v3/issuers/{slug}/keys/{kid}", tags=["Open Badges 3.0"])
+@router.get(
+    "/ob/v3/issuers/{slug}/keys/{kid}",
+    tags=["Open Badges 3.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def public_key(slug: str, kid: str, request: Request) -> JSONResponse:
     rt, _ = _ctx(request)
     return JSONResponse(svc.public_key(rt, slug, kid), media_type="application/jwk+json")
 
 
-@router.get("/ob/v3/issuers/{slug}/status/{number}", tags=["Open Badges 3.0"])
+@router.get(
+    "/ob/v3/issuers/{slug}/status/{number}",
+    tags=["Open Badges 3.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def status_list(slug: str, number: int, request: Request) -> Response:
     rt, u = _ctx(request)
     return Response(svc.status_list_jwt(rt, slug, number, u), media_type=ob3.CONTENT_TYPE)
 
 
-@router.get("/ob/v3/achievements/{slug}", tags=["Open Badges 3.0"])
+@router.get(
+    "/ob/v3/achievements/{slug}",
+    tags=["Open Badges 3.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def achievement(slug: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
     return _ld(svc.achievement_document(rt, slug, u))
 
 
-@router.get("/ob/v3/credentials/{assertion_id}", tags=["Open Badges 3.0"])
+@router.get(
+    "/ob/v3/credentials/{assertion_id}",
+    tags=["Open Badges 3.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def credential(assertion_id: str, request: Request) -> Response:
     rt, u = _ctx(request)
     return Response(svc.credential_jwt(rt, assertion_id, u), media_type=ob3.CONTENT_TYPE)
 
 
-@router.get("/ob/v3/endorsements/{endorsement_id}", tags=["Open Badges 3.0"])
+@router.get(
+    "/ob/v3/endorsements/{endorsement_id}",
+    tags=["Open Badges 3.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def endorsement3(endorsement_id: str, request: Request) -> Response:
     rt, u = _ctx(request)
     return Response(svc.endorsement_jwt(rt, endorsement_id, u), media_type=ob3.CONTENT_TYPE)
 
 
-@router.get("/badges/{assertion_id}", response_class=HTMLResponse, tags=["Pages"])
+@router.get(
+    "/badges/{assertion_id}",
+    response_class=HTMLResponse,
+    tags=["Pages"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def badge_page(assertion_id: str, request: Request) -> HTMLResponse:
     rt, u = _ctx(request)
     page = svc.public_badge(rt, assertion_id)
@@ -132,7 +189,9 @@ def badge_page(assertion_id: str, request: Request) -> HTMLResponse:
     )
 
 
-@router.get("/badges/{assertion_id}/qr.svg", tags=["Pages"])
+@router.get(
+    "/badges/{assertion_id}/qr.svg", tags=["Pages"], openapi_extra=performs(Action.PUBLIC_READ)
+)
 def badge_qr_svg(assertion_id: str, request: Request) -> Response:
     """A separate, long-cached image: the page itself stays cheap to serve."""
     rt, u = _ctx(request)
@@ -145,13 +204,20 @@ def badge_qr_svg(assertion_id: str, request: Request) -> Response:
     )
 
 
-@router.get("/badges/{assertion_id}/qr.png", tags=["Pages"])
+@router.get(
+    "/badges/{assertion_id}/qr.png", tags=["Pages"], openapi_extra=performs(Action.PUBLIC_READ)
+)
 def badge_qr(assertion_id: str, request: Request) -> Response:
     rt, u = _ctx(request)
     return Response(svc.qr_code(rt, assertion_id, u), media_type="image/png")
 
 
-@router.get("/recommandations/{token}", response_class=HTMLResponse, tags=["Pages"])
+@router.get(
+    "/recommandations/{token}",
+    response_class=HTMLResponse,
+    tags=["Pages"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def recommendation_form(token: str, request: Request) -> HTMLResponse:
     rt, _ = _ctx(request)
     try:
@@ -163,7 +229,12 @@ def recommendation_form(token: str, request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "recommend.html", {"p": pending, "error": None})
 
 
-@router.post("/recommandations/{token}", response_class=HTMLResponse, tags=["Pages"])
+@router.post(
+    "/recommandations/{token}",
+    response_class=HTMLResponse,
+    tags=["Pages"],
+    openapi_extra=performs(Action.RECOMMEND),
+)
 def recommendation_answer(
     token: str, request: Request, commentaire: Annotated[str, Form()] = ""
 ) -> HTMLResponse:

@@ -10,10 +10,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from engine import uploads
 from engine.api import auth
-from engine.api.params import RowId
+from engine.api.params import RowId, performs
 from engine.api.web import Text, _go, _page, _rt, _staff_form, _who
 from engine.errors import ParcoursError
 from engine.services import committees, issuing, outbox, proposals, requests, shares
+from engine.services.access import Action
 from engine.services.badges import badge_class
 from engine.services.evidence import CONTEXTS, open_file
 
@@ -35,12 +36,18 @@ def _request_page(request: Request, who, rid: int, error: str | None = None) -> 
     )
 
 
-@router.get("/demandes/{rid}", response_class=HTMLResponse)
+@router.get(
+    "/demandes/{rid}", response_class=HTMLResponse, openapi_extra=performs(Action.REQUEST_READ)
+)
 def request_page(request: Request, rid: RowId) -> HTMLResponse:
     return _request_page(request, _who(request), rid)
 
 
-@router.post("/demandes/{rid}/avis", response_class=HTMLResponse)
+@router.post(
+    "/demandes/{rid}/avis",
+    response_class=HTMLResponse,
+    openapi_extra=performs(Action.REQUEST_REVIEW),
+)
 def review(
     request: Request,
     rid: RowId,
@@ -56,7 +63,11 @@ def review(
     return _go(f"/demandes/{rid}")
 
 
-@router.post("/demandes/{rid}/pieces", response_class=HTMLResponse)
+@router.post(
+    "/demandes/{rid}/pieces",
+    response_class=HTMLResponse,
+    openapi_extra=performs(Action.REQUEST_EVIDENCE),
+)
 async def add_evidence(
     request: Request,
     rid: RowId,
@@ -83,7 +94,9 @@ async def add_evidence(
     return _go(f"/demandes/{rid}")
 
 
-@router.post("/moi/demandes", response_class=HTMLResponse)
+@router.post(
+    "/moi/demandes", response_class=HTMLResponse, openapi_extra=performs(Action.REQUEST_SUBMIT)
+)
 async def ask(
     request: Request,
     csrf: Annotated[str, Form()] = "",
@@ -105,7 +118,7 @@ async def ask(
     return _go(f"/demandes/{rid}")
 
 
-@router.get("/pieces/{file_id}")
+@router.get("/pieces/{file_id}", openapi_extra=performs(Action.ENROLLMENT_READ))
 def evidence_file(request: Request, file_id: str) -> Response:
     """The file behind an evidence; shown inline, never sniffed into another type."""
     upload = open_file(_rt(request), file_id, _who(request))
@@ -123,7 +136,9 @@ def evidence_file(request: Request, file_id: str) -> Response:
     )
 
 
-@router.get("/comites/{cid}", response_class=HTMLResponse)
+@router.get(
+    "/comites/{cid}", response_class=HTMLResponse, openapi_extra=performs(Action.COMMITTEE_READ)
+)
 def committee_page(request: Request, cid: RowId, page: int = 1) -> HTMLResponse:
     who = _who(request, "staff")
     rt = _rt(request)
@@ -148,12 +163,16 @@ def _proposals_page(request: Request, who, error: str | None = None) -> HTMLResp
     )
 
 
-@router.get("/badges-projet", response_class=HTMLResponse)
+@router.get(
+    "/badges-projet", response_class=HTMLResponse, openapi_extra=performs(Action.BADGE_PROPOSE)
+)
 def proposals_page(request: Request) -> HTMLResponse:
     return _proposals_page(request, _who(request, "staff"))
 
 
-@router.post("/badges-projet", response_class=HTMLResponse)
+@router.post(
+    "/badges-projet", response_class=HTMLResponse, openapi_extra=performs(Action.BADGE_PROPOSE)
+)
 def propose(
     request: Request,
     csrf: Annotated[str, Form()] = "",
@@ -193,7 +212,11 @@ def _networks_of(rt, structure: str) -> list[str]:
         )
 
 
-@router.post("/badges-projet/{slug}/examen", response_class=HTMLResponse)
+@router.post(
+    "/badges-projet/{slug}/examen",
+    response_class=HTMLResponse,
+    openapi_extra=performs(Action.BADGE_PROPOSAL_REVIEW),
+)
 def review_proposal(
     request: Request,
     slug: str,
@@ -209,7 +232,7 @@ def review_proposal(
     return _go("/badges-projet")
 
 
-@router.get("/envois", response_class=HTMLResponse)
+@router.get("/envois", response_class=HTMLResponse, openapi_extra=performs(Action.DELIVERY_READ))
 def deliveries_page(request: Request, etat: str = "dead") -> HTMLResponse:
     """Network admins see what could not be delivered (dead letters) and send it again."""
     who = _who(request, "staff")
@@ -218,7 +241,7 @@ def deliveries_page(request: Request, etat: str = "dead") -> HTMLResponse:
     return _page(request, "deliveries.html", who, rows=rows, total=total, etat=status)
 
 
-@router.post("/envois/{delivery_id}/relancer")
+@router.post("/envois/{delivery_id}/relancer", openapi_extra=performs(Action.DELIVERY_RETRY))
 def retry_delivery(
     request: Request, delivery_id: RowId, csrf: Annotated[str, Form()] = ""
 ) -> Response:
@@ -227,14 +250,16 @@ def retry_delivery(
     return _go("/envois")
 
 
-@router.get("/partenaire", response_class=HTMLResponse)
+@router.get("/partenaire", response_class=HTMLResponse, openapi_extra=performs(Action.PARTNER_FEED))
 def partner_page(request: Request, page: int = 1) -> HTMLResponse:
     who = _who(request, "staff")
     feed = shares.feed(_rt(request), who, page=max(page, 1), per_page=50)
     return _page(request, "partner.html", who, feed=feed)
 
 
-@router.get("/soutenir/{slug}", response_class=HTMLResponse)
+@router.get(
+    "/soutenir/{slug}", response_class=HTMLResponse, openapi_extra=performs(Action.PUBLIC_READ)
+)
 def support_form(request: Request, slug: str) -> HTMLResponse:
     with _rt(request).unit_of_work() as s:
         bc = badge_class(s, slug)
@@ -250,7 +275,9 @@ def support_form(request: Request, slug: str) -> HTMLResponse:
     return _page(request, "support.html", None, bc=bc, error=None, values={})
 
 
-@router.post("/soutenir/{slug}", response_class=HTMLResponse)
+@router.post(
+    "/soutenir/{slug}", response_class=HTMLResponse, openapi_extra=performs(Action.REQUEST_SUBMIT)
+)
 def support(
     request: Request,
     slug: str,

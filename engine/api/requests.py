@@ -12,7 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, EmailStr, Field
 
 from engine import uploads
-from engine.api.params import MAX_ID, RowId
+from engine.api.params import MAX_ID, RowId, performs
 from engine.api.v1 import Anyone, PageNo, PerPage, Staff, paged, rt_of
 from engine.services import (
     badges,
@@ -23,6 +23,7 @@ from engine.services import (
     requests,
     shares,
 )
+from engine.services.access import Action
 
 router = APIRouter(prefix="/api/v1")
 
@@ -45,7 +46,12 @@ class NewReview(BaseModel):
 RequestStatus = Literal["pending", "approved", "rejected", "withdrawn", "all"]
 
 
-@router.post("/badge-requests", tags=["Demandes de badge"], status_code=201)
+@router.post(
+    "/badge-requests",
+    tags=["Demandes de badge"],
+    status_code=201,
+    openapi_extra=performs(Action.REQUEST_SUBMIT),
+)
 def submit(body: NewRequest, request: Request, who: Anyone) -> dict[str, Any]:
     rt = rt_of(request)
     rid = requests.submit(
@@ -60,7 +66,9 @@ def submit(body: NewRequest, request: Request, who: Anyone) -> dict[str, Any]:
     return jsonable_encoder(asdict(requests.get(rt, rid, by=who)))
 
 
-@router.get("/badge-requests", tags=["Demandes de badge"])
+@router.get(
+    "/badge-requests", tags=["Demandes de badge"], openapi_extra=performs(Action.REQUEST_READ)
+)
 def list_requests(
     request: Request,
     who: Anyone,
@@ -80,12 +88,21 @@ def list_requests(
     return paged([asdict(r) for r in result.items], page, per_page, result.total)
 
 
-@router.get("/badge-requests/{request_id}", tags=["Demandes de badge"])
+@router.get(
+    "/badge-requests/{request_id}",
+    tags=["Demandes de badge"],
+    openapi_extra=performs(Action.REQUEST_READ),
+)
 def get_request(request_id: RowId, request: Request, who: Anyone) -> dict[str, Any]:
     return jsonable_encoder(asdict(requests.get(rt_of(request), request_id, by=who)))
 
 
-@router.post("/badge-requests/{request_id}/evidence", tags=["Demandes de badge"], status_code=201)
+@router.post(
+    "/badge-requests/{request_id}/evidence",
+    tags=["Demandes de badge"],
+    status_code=201,
+    openapi_extra=performs(Action.REQUEST_EVIDENCE),
+)
 async def request_evidence(
     request_id: RowId,
     request: Request,
@@ -110,7 +127,11 @@ async def request_evidence(
     return {"id": evidence_id}
 
 
-@router.post("/badge-requests/{request_id}/reviews", tags=["Demandes de badge"])
+@router.post(
+    "/badge-requests/{request_id}/reviews",
+    tags=["Demandes de badge"],
+    openapi_extra=performs(Action.REQUEST_REVIEW),
+)
 def review(request_id: RowId, body: NewReview, request: Request, who: Staff) -> dict[str, Any]:
     view = requests.review(
         rt_of(request), request_id, by=who, approve=body.approve, reason=body.reason
@@ -118,7 +139,12 @@ def review(request_id: RowId, body: NewReview, request: Request, who: Staff) -> 
     return jsonable_encoder(asdict(view))
 
 
-@router.post("/badge-requests/{request_id}/withdraw", tags=["Demandes de badge"], status_code=204)
+@router.post(
+    "/badge-requests/{request_id}/withdraw",
+    tags=["Demandes de badge"],
+    status_code=204,
+    openapi_extra=performs(Action.REQUEST_WITHDRAW),
+)
 def withdraw(request_id: RowId, request: Request, who: Anyone) -> Response:
     requests.withdraw(rt_of(request), request_id, by=who)
     return Response(status_code=204)
@@ -135,6 +161,7 @@ class Support(BaseModel):
     tags=["Demandes de badge"],
     status_code=201,
     summary="Demander un badge à validation automatique (formulaire public, sans compte)",
+    openapi_extra=performs(Action.REQUEST_SUBMIT),
 )
 def public_request(badge: str, body: Support, request: Request) -> dict[str, str]:
     aid = requests.public_request(
@@ -159,7 +186,12 @@ class BadgeSettingBody(BaseModel):
     )
 
 
-@router.put("/structures/{structure}/badge-settings/{badge}", tags=["Comités"], status_code=204)
+@router.put(
+    "/structures/{structure}/badge-settings/{badge}",
+    tags=["Comités"],
+    status_code=204,
+    openapi_extra=performs(Action.BADGE_SETTING),
+)
 def badge_setting(
     structure: str, badge: str, body: BadgeSettingBody, request: Request, who: Staff
 ) -> Response:
@@ -185,7 +217,7 @@ class NewMember(BaseModel):
     member: str = Field(min_length=1, max_length=254, description="E-mail ou numéro")
 
 
-@router.get("/committees", tags=["Comités"])
+@router.get("/committees", tags=["Comités"], openapi_extra=performs(Action.COMMITTEE_READ))
 def my_committees(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage = 20):
     rows = committees.mine(rt_of(request), who)
     chunk = rows[(page - 1) * per_page : page * per_page]
@@ -193,18 +225,30 @@ def my_committees(request: Request, who: Staff, page: PageNo = 1, per_page: PerP
     return paged(items, page, per_page, len(rows))
 
 
-@router.post("/committees", tags=["Comités"], status_code=201)
+@router.post(
+    "/committees",
+    tags=["Comités"],
+    status_code=201,
+    openapi_extra=performs(Action.COMMITTEE_MANAGE),
+)
 def create_committee(body: NewCommittee, request: Request, who: Staff) -> dict[str, int]:
     cid = committees.create(rt_of(request), body.name, body.kind, by=who, structure=body.structure)
     return {"id": cid}
 
 
-@router.get("/committees/{committee_id}", tags=["Comités"])
+@router.get(
+    "/committees/{committee_id}", tags=["Comités"], openapi_extra=performs(Action.COMMITTEE_READ)
+)
 def committee(committee_id: RowId, request: Request, who: Staff) -> dict[str, Any]:
     return jsonable_encoder(asdict(committees.view(rt_of(request), committee_id, by=who)))
 
 
-@router.post("/committees/{committee_id}/members", tags=["Comités"], status_code=204)
+@router.post(
+    "/committees/{committee_id}/members",
+    tags=["Comités"],
+    status_code=204,
+    openapi_extra=performs(Action.COMMITTEE_MANAGE),
+)
 def add_member(committee_id: RowId, body: NewMember, request: Request, who: Staff) -> Response:
     committees.add_member(rt_of(request), committee_id, body.member, by=who)
     return Response(status_code=204)
@@ -227,7 +271,12 @@ class ProposalReview(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-@router.post("/badge-classes", tags=["Badges de projet"], status_code=201)
+@router.post(
+    "/badge-classes",
+    tags=["Badges de projet"],
+    status_code=201,
+    openapi_extra=performs(Action.BADGE_PROPOSE),
+)
 def propose_badge_class(body: NewBadgeClass, request: Request, who: Staff) -> dict[str, str]:
     slug = proposals.propose(
         rt_of(request),
@@ -242,7 +291,11 @@ def propose_badge_class(body: NewBadgeClass, request: Request, who: Staff) -> di
     return {"id": slug, "status": "proposed"}
 
 
-@router.get("/badge-classes/proposals", tags=["Badges de projet"])
+@router.get(
+    "/badge-classes/proposals",
+    tags=["Badges de projet"],
+    openapi_extra=performs(Action.BADGE_PROPOSE),
+)
 def badge_class_proposals(
     request: Request,
     who: Staff,
@@ -255,7 +308,12 @@ def badge_class_proposals(
     return paged([asdict(p) for p in chunk], page, per_page, len(rows))
 
 
-@router.post("/badge-classes/{slug}/review", tags=["Badges de projet"], status_code=204)
+@router.post(
+    "/badge-classes/{slug}/review",
+    tags=["Badges de projet"],
+    status_code=204,
+    openapi_extra=performs(Action.BADGE_PROPOSAL_REVIEW),
+)
 def review_badge_class(slug: str, body: ProposalReview, request: Request, who: Staff) -> Response:
     proposals.review(rt_of(request), slug, approve=body.approve, reason=body.reason, by=who)
     return Response(status_code=204)
@@ -274,6 +332,7 @@ class OrganisationAward(BaseModel):
     tags=["Badges"],
     status_code=201,
     summary="Délivrer un badge à une organisation (par ex. entreprise accueillante)",
+    openapi_extra=performs(Action.ORGANISATION_BADGE_AWARD),
 )
 def award_organisation(
     slug: str, body: OrganisationAward, request: Request, who: Staff
@@ -297,6 +356,7 @@ class RecommendationAsk(BaseModel):
     tags=["Soutiens"],
     status_code=201,
     summary="Demander à une entreprise d'accueil de recommander ce badge (lien envoyé par e-mail)",
+    openapi_extra=performs(Action.RECOMMENDATION_ASK),
 )
 def ask_recommendation(
     assertion_id: str, body: RecommendationAsk, request: Request, who: Anyone
@@ -314,7 +374,12 @@ class NewShare(BaseModel):
     organisation: str = Field(min_length=1, max_length=80, description="Partenaire (identifiant)")
 
 
-@router.post("/badges/{assertion_id}/shares", tags=["Partenaires"], status_code=204)
+@router.post(
+    "/badges/{assertion_id}/shares",
+    tags=["Partenaires"],
+    status_code=204,
+    openapi_extra=performs(Action.BADGE_SHARE),
+)
 def share(assertion_id: str, body: NewShare, request: Request, who: Anyone) -> Response:
     shares.share(rt_of(request), assertion_id, body.organisation, by=who)
     return Response(status_code=204)
@@ -324,6 +389,7 @@ def share(assertion_id: str, body: NewShare, request: Request, who: Anyone) -> R
     "/partner/feed",
     tags=["Partenaires"],
     summary="Badges délivrés ou partagés à mon organisation, du plus récent au plus ancien",
+    openapi_extra=performs(Action.PARTNER_FEED),
 )
 def partner_feed(
     request: Request,
@@ -350,13 +416,19 @@ class WebhookBody(BaseModel):
     "/partner/webhook",
     tags=["Partenaires"],
     summary="Recevoir les badges partagés par webhook signé (HMAC-SHA256) ; renvoie le secret",
+    openapi_extra=performs(Action.PARTNER_WEBHOOK),
 )
 def partner_webhook(body: WebhookBody, request: Request, who: Staff) -> dict[str, str]:
     secret = shares.set_webhook(rt_of(request), body.organisation, body.url, by=who)
     return {"secret": secret}
 
 
-@router.get("/deliveries", tags=["Envois"], summary="File des envois (administrateurs de réseau)")
+@router.get(
+    "/deliveries",
+    tags=["Envois"],
+    summary="File des envois (administrateurs de réseau)",
+    openapi_extra=performs(Action.DELIVERY_READ),
+)
 def deliveries(
     request: Request,
     who: Staff,
@@ -368,7 +440,12 @@ def deliveries(
     return paged([asdict(r) for r in rows], page, per_page, total)
 
 
-@router.post("/deliveries/{delivery_id}/retry", tags=["Envois"], status_code=204)
+@router.post(
+    "/deliveries/{delivery_id}/retry",
+    tags=["Envois"],
+    status_code=204,
+    openapi_extra=performs(Action.DELIVERY_RETRY),
+)
 def retry_delivery(delivery_id: RowId, request: Request, who: Staff) -> Response:
     outbox.retry(rt_of(request), delivery_id, who)
     return Response(status_code=204)

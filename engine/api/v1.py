@@ -12,11 +12,11 @@ from pydantic import BaseModel, EmailStr, Field
 
 from engine import uploads
 from engine.api import auth
-from engine.api.params import MAX_ID, RowId
+from engine.api.params import MAX_ID, RowId, performs
 from engine.pathways import diagram
 from engine.services import accounts, badges, dashboard, people, privacy
 from engine.services import enrollments as e
-from engine.services.access import Actor
+from engine.services.access import Action, Actor
 from engine.services.pathways import latest_version, list_versions
 
 router = APIRouter(prefix="/api/v1")
@@ -42,7 +42,12 @@ class Credentials(BaseModel):
     password: str = Field(min_length=1, max_length=1000)
 
 
-@router.post("/session", tags=["Session"], summary="Se connecter (cookie de session)")
+@router.post(
+    "/session",
+    tags=["Session"],
+    summary="Se connecter (cookie de session)",
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def open_session(body: Credentials, request: Request, response: Response) -> dict[str, str]:
     rt = rt_of(request)
     token = accounts.login(rt, body.email, body.password)
@@ -51,7 +56,13 @@ def open_session(body: Credentials, request: Request, response: Response) -> dic
     return {"csrf": principal.csrf or "", "name": principal.name}
 
 
-@router.delete("/session", tags=["Session"], status_code=204, summary="Se déconnecter")
+@router.delete(
+    "/session",
+    tags=["Session"],
+    status_code=204,
+    summary="Se déconnecter",
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
 def close_session(request: Request, who: Anyone) -> Response:
     token = request.cookies.get(auth.COOKIE)
     if token:
@@ -61,7 +72,9 @@ def close_session(request: Request, who: Anyone) -> Response:
     return response
 
 
-@router.get("/me", tags=["Session"], summary="Qui suis-je")
+@router.get(
+    "/me", tags=["Session"], summary="Qui suis-je", openapi_extra=performs(Action.PUBLIC_READ)
+)
 def me(who: Anyone) -> dict[str, Any]:
     return {"id": who.person_id, "kind": who.kind, "name": who.name, "email": who.email}
 
@@ -69,7 +82,7 @@ def me(who: Anyone) -> dict[str, Any]:
 # --- organisations and pathways ----------------------------------------------------------
 
 
-@router.get("/organisations", tags=["Organisations"])
+@router.get("/organisations", tags=["Organisations"], openapi_extra=performs(Action.PUBLIC_READ))
 def organisations(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage = 20):
     from sqlalchemy import func, select
 
@@ -89,7 +102,7 @@ def organisations(request: Request, who: Staff, page: PageNo = 1, per_page: PerP
     return paged(items, page, per_page, total)
 
 
-@router.get("/pathways", tags=["Parcours"])
+@router.get("/pathways", tags=["Parcours"], openapi_extra=performs(Action.PATHWAY_READ))
 def pathways(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage = 20):
     versions = list_versions(rt_of(request))
     chunk = versions[(page - 1) * per_page : page * per_page]
@@ -100,14 +113,21 @@ def pathways(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage =
     return paged(items, page, per_page, len(versions))
 
 
-@router.get("/pathways/{pathway_id}", tags=["Parcours"])
+@router.get(
+    "/pathways/{pathway_id}", tags=["Parcours"], openapi_extra=performs(Action.PATHWAY_READ)
+)
 def pathway(pathway_id: str, request: Request, who: Staff) -> dict[str, Any]:
     rt = rt_of(request)
     pv = latest_version(rt, pathway_id)
     return {"id": pv.pathway_id, "version": pv.version, "definition": pv.definition}
 
 
-@router.get("/pathways/{pathway_id}/diagram", tags=["Parcours"], summary="Schéma (Mermaid ou SVG)")
+@router.get(
+    "/pathways/{pathway_id}/diagram",
+    tags=["Parcours"],
+    summary="Schéma (Mermaid ou SVG)",
+    openapi_extra=performs(Action.PATHWAY_READ),
+)
 def pathway_diagram(
     pathway_id: str,
     request: Request,
@@ -150,7 +170,7 @@ class Revocation(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
 
-@router.get("/enrollments", tags=["Inscriptions"])
+@router.get("/enrollments", tags=["Inscriptions"], openapi_extra=performs(Action.ENROLLMENT_READ))
 def list_enrollments(
     request: Request, who: Anyone, page: PageNo = 1, per_page: PerPage = 20, active: bool = False
 ):
@@ -160,7 +180,9 @@ def list_enrollments(
     return paged([asdict(r) for r in result.items], page, per_page, result.total)
 
 
-@router.post("/enrollments", tags=["Inscriptions"], status_code=201)
+@router.post(
+    "/enrollments", tags=["Inscriptions"], status_code=201, openapi_extra=performs(Action.ENROLL)
+)
 def create_enrollment(body: NewEnrollment, request: Request, who: Staff) -> dict[str, Any]:
     participant = e.Participant(body.given_name, body.family_name, body.email)
     eid = e.enroll(
@@ -169,13 +191,21 @@ def create_enrollment(body: NewEnrollment, request: Request, who: Staff) -> dict
     return {"id": eid}
 
 
-@router.get("/enrollments/{enrollment_id}", tags=["Inscriptions"])
+@router.get(
+    "/enrollments/{enrollment_id}",
+    tags=["Inscriptions"],
+    openapi_extra=performs(Action.ENROLLMENT_READ),
+)
 def enrollment_status(enrollment_id: RowId, request: Request, who: Anyone) -> dict[str, Any]:
     rt = rt_of(request)
     return jsonable_encoder(asdict(e.status(rt, enrollment_id, by=who)))
 
 
-@router.post("/enrollments/{enrollment_id}/advance", tags=["Inscriptions"])
+@router.post(
+    "/enrollments/{enrollment_id}/advance",
+    tags=["Inscriptions"],
+    openapi_extra=performs(Action.ADVANCE),
+)
 def advance(enrollment_id: RowId, body: Advance, request: Request, who: Staff) -> dict[str, Any]:
     result = e.advance(
         rt_of(request),
@@ -188,7 +218,11 @@ def advance(enrollment_id: RowId, body: Advance, request: Request, who: Staff) -
     return jsonable_encoder(asdict(result))
 
 
-@router.get("/enrollments/{enrollment_id}/history", tags=["Inscriptions"])
+@router.get(
+    "/enrollments/{enrollment_id}/history",
+    tags=["Inscriptions"],
+    openapi_extra=performs(Action.ENROLLMENT_READ),
+)
 def history(
     enrollment_id: RowId, request: Request, who: Anyone, page: PageNo = 1, per_page: PerPage = 50
 ):
@@ -198,7 +232,12 @@ def history(
     return paged([asdict(h) for h in chunk], page, per_page, len(entries))
 
 
-@router.post("/enrollments/{enrollment_id}/evidence", tags=["Inscriptions"], status_code=201)
+@router.post(
+    "/enrollments/{enrollment_id}/evidence",
+    tags=["Inscriptions"],
+    status_code=201,
+    openapi_extra=performs(Action.EVIDENCE_ADD),
+)
 async def add_evidence(
     enrollment_id: RowId,
     request: Request,
@@ -223,7 +262,11 @@ async def add_evidence(
     return {"id": evidence_id}
 
 
-@router.get("/enrollments/{enrollment_id}/badges", tags=["Badges"])
+@router.get(
+    "/enrollments/{enrollment_id}/badges",
+    tags=["Badges"],
+    openapi_extra=performs(Action.ENROLLMENT_READ),
+)
 def enrollment_badges(
     enrollment_id: RowId, request: Request, who: Anyone, page: PageNo = 1, per_page: PerPage = 50
 ):
@@ -237,13 +280,23 @@ def enrollment_badges(
     return paged(items, page, per_page, len(earned))
 
 
-@router.post("/enrollments/{enrollment_id}/badges", tags=["Badges"], status_code=201)
+@router.post(
+    "/enrollments/{enrollment_id}/badges",
+    tags=["Badges"],
+    status_code=201,
+    openapi_extra=performs(Action.BADGE_AWARD),
+)
 def award(enrollment_id: RowId, body: Award, request: Request, who: Staff) -> dict[str, str]:
     aid = e.award(rt_of(request), enrollment_id, body.badge, by=who, narrative=body.narrative)
     return {"id": aid, "url": request.app.state.urls.assertion(aid)}
 
 
-@router.post("/badges/{assertion_id}/revoke", tags=["Badges"], status_code=204)
+@router.post(
+    "/badges/{assertion_id}/revoke",
+    tags=["Badges"],
+    status_code=204,
+    openapi_extra=performs(Action.BADGE_REVOKE),
+)
 def revoke(assertion_id: str, body: Revocation, request: Request, who: Staff) -> Response:
     badges.revoke(rt_of(request), assertion_id, body.reason, by=who)
     return Response(status_code=204)
@@ -259,7 +312,9 @@ class NewEndorsement(BaseModel):
     comment: str = Field(min_length=1, max_length=2000)
 
 
-@router.post("/endorsements", tags=["Soutiens"], status_code=201)
+@router.post(
+    "/endorsements", tags=["Soutiens"], status_code=201, openapi_extra=performs(Action.ENDORSE)
+)
 def endorse(body: NewEndorsement, request: Request, who: Staff) -> dict[str, str]:
     eid = badges.endorse(
         rt_of(request), body.endorser, body.subject_kind, body.subject_ref, body.comment, by=who
@@ -277,7 +332,12 @@ class NewParticipant(BaseModel):
     email: EmailStr | None = None
 
 
-@router.post("/participants", tags=["Participants"], status_code=201)
+@router.post(
+    "/participants",
+    tags=["Participants"],
+    status_code=201,
+    openapi_extra=performs(Action.PARTICIPANT_CREATE),
+)
 def add_participant(body: NewParticipant, request: Request, who: Staff) -> dict[str, int]:
     pid = people.add_participant(
         rt_of(request), body.structure, body.given_name, body.family_name, body.email, by=who
@@ -285,18 +345,27 @@ def add_participant(body: NewParticipant, request: Request, who: Staff) -> dict[
     return {"id": pid}
 
 
-@router.get("/participants", tags=["Participants"])
+@router.get("/participants", tags=["Participants"], openapi_extra=performs(Action.PARTICIPANT_READ))
 def list_participants(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage = 20):
     rows, total = people.participants(rt_of(request), who, page=page, per_page=per_page)
     return paged([asdict(r) for r in rows], page, per_page, total)
 
 
-@router.get("/participants/{participant_id}", tags=["Participants"])
+@router.get(
+    "/participants/{participant_id}",
+    tags=["Participants"],
+    openapi_extra=performs(Action.PARTICIPANT_READ),
+)
 def get_participant(participant_id: RowId, request: Request, who: Anyone) -> dict[str, Any]:
     return asdict(people.get_participant(rt_of(request), participant_id, who))
 
 
-@router.post("/participants/{participant_id}/link", tags=["Participants"], status_code=201)
+@router.post(
+    "/participants/{participant_id}/link",
+    tags=["Participants"],
+    status_code=201,
+    openapi_extra=performs(Action.PARTICIPANT_LINK),
+)
 def participant_link(
     participant_id: RowId,
     request: Request,
@@ -308,7 +377,11 @@ def participant_link(
     return {"url": f"{request.app.state.urls.base}/lien/{token}"}
 
 
-@router.get("/participants/{participant_id}/export", tags=["Participants"])
+@router.get(
+    "/participants/{participant_id}/export",
+    tags=["Participants"],
+    openapi_extra=performs(Action.PERSONAL_DATA_EXPORT),
+)
 def export(participant_id: RowId, request: Request, who: Anyone) -> Response:
     data = privacy.export(rt_of(request), participant_id, by=who)
     import json
@@ -320,7 +393,12 @@ def export(participant_id: RowId, request: Request, who: Anyone) -> Response:
     )
 
 
-@router.delete("/participants/{participant_id}", tags=["Participants"], status_code=204)
+@router.delete(
+    "/participants/{participant_id}",
+    tags=["Participants"],
+    status_code=204,
+    openapi_extra=performs(Action.PERSONAL_DATA_ERASE),
+)
 def erase(participant_id: RowId, request: Request, who: Anyone) -> Response:
     privacy.erase(rt_of(request), participant_id, by=who)
     return Response(status_code=204)

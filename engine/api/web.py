@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from engine import uploads
 from engine.api import auth
-from engine.api.params import RowId
+from engine.api.params import RowId, performs
 from engine.api.templating import templates
 from engine.errors import Forbidden, InvalidInput, ParcoursError, Unauthenticated
 from engine.pathways import diagram
@@ -26,7 +26,7 @@ from engine.services import (
     shares,
 )
 from engine.services import enrollments as e
-from engine.services.access import Actor
+from engine.services.access import Action, Actor
 from engine.services.pathways import latest_version, list_versions
 
 router = APIRouter(include_in_schema=False)
@@ -74,7 +74,7 @@ def _go(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-@router.get("/")
+@router.get("/", openapi_extra=performs(Action.PUBLIC_READ))
 def home(request: Request) -> Response:
     who = auth.current(request)
     if who is None:
@@ -82,12 +82,12 @@ def home(request: Request) -> Response:
     return _go("/moi" if who.kind == "participant" else "/tableau-de-bord")
 
 
-@router.get("/connexion", response_class=HTMLResponse)
+@router.get("/connexion", response_class=HTMLResponse, openapi_extra=performs(Action.PUBLIC_READ))
 def login_form(request: Request) -> HTMLResponse:
     return _page(request, "login.html", None, error=None, email="")
 
 
-@router.post("/connexion", response_class=HTMLResponse)
+@router.post("/connexion", response_class=HTMLResponse, openapi_extra=performs(Action.PUBLIC_READ))
 def login(
     request: Request,
     email: Annotated[str, Form(max_length=254)] = "",
@@ -102,7 +102,7 @@ def login(
     return response
 
 
-@router.post("/deconnexion")
+@router.post("/deconnexion", openapi_extra=performs(Action.PUBLIC_READ))
 def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
     who = _who(request)
     auth.check_form_csrf(who, csrf)
@@ -112,7 +112,9 @@ def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
     return response
 
 
-@router.get("/tableau-de-bord", response_class=HTMLResponse)
+@router.get(
+    "/tableau-de-bord", response_class=HTMLResponse, openapi_extra=performs(Action.ENROLLMENT_READ)
+)
 def board(request: Request, page: int = 1) -> Response:
     who = _who(request, "staff")
     rt = _rt(request)
@@ -160,7 +162,7 @@ def _structures(rt, who: Actor) -> list[tuple[str, str]]:
     return [(a, b) for a, b in rows]
 
 
-@router.post("/inscriptions")
+@router.post("/inscriptions", openapi_extra=performs(Action.ENROLL))
 def enroll(
     request: Request,
     csrf: Annotated[str, Form()] = "",
@@ -184,10 +186,8 @@ def enroll(
 
 
 def _participant_of(rt, eid: int) -> int:
-    from engine.store.tables import Enrollment
-
-    with rt.unit_of_work() as s:
-        return s.get(Enrollment, eid).participant_id
+    with rt.reading() as conn:
+        return access.enrollment_target(conn, eid).participant_id  # NotFound, not a 500
 
 
 def _enrollment_page(request: Request, who: Actor, eid: int, **extra: Any) -> HTMLResponse:
@@ -232,12 +232,16 @@ async def _act(request: Request, who: Actor, eid: int, action) -> Response:
     return _go(f"/parcours/{eid}")
 
 
-@router.get("/parcours/{eid}", response_class=HTMLResponse)
+@router.get(
+    "/parcours/{eid}", response_class=HTMLResponse, openapi_extra=performs(Action.ENROLLMENT_READ)
+)
 def enrollment(request: Request, eid: RowId) -> HTMLResponse:
     return _enrollment_page(request, _who(request, "staff"), eid)
 
 
-@router.post("/parcours/{eid}/avancer", response_class=HTMLResponse)
+@router.post(
+    "/parcours/{eid}/avancer", response_class=HTMLResponse, openapi_extra=performs(Action.ADVANCE)
+)
 async def advance(
     request: Request,
     eid: RowId,
@@ -254,7 +258,11 @@ async def advance(
     )
 
 
-@router.post("/parcours/{eid}/badges", response_class=HTMLResponse)
+@router.post(
+    "/parcours/{eid}/badges",
+    response_class=HTMLResponse,
+    openapi_extra=performs(Action.BADGE_AWARD),
+)
 async def award(
     request: Request,
     eid: RowId,
@@ -271,7 +279,11 @@ async def award(
     )
 
 
-@router.post("/parcours/{eid}/pieces", response_class=HTMLResponse)
+@router.post(
+    "/parcours/{eid}/pieces",
+    response_class=HTMLResponse,
+    openapi_extra=performs(Action.EVIDENCE_ADD),
+)
 async def add_evidence(
     request: Request,
     eid: RowId,
@@ -297,7 +309,11 @@ async def add_evidence(
     return await _act(request, who, eid, attach)
 
 
-@router.post("/parcours/{eid}/lien", response_class=HTMLResponse)
+@router.post(
+    "/parcours/{eid}/lien",
+    response_class=HTMLResponse,
+    openapi_extra=performs(Action.PARTICIPANT_LINK),
+)
 def participant_link(request: Request, eid: RowId, csrf: Annotated[str, Form()] = "") -> Response:
     who = _staff_form(request, csrf)
     rt = _rt(request)
@@ -306,13 +322,15 @@ def participant_link(request: Request, eid: RowId, csrf: Annotated[str, Form()] 
     return _enrollment_page(request, who, eid, link=link)
 
 
-@router.get("/lien/{token}", response_class=HTMLResponse)
+@router.get(
+    "/lien/{token}", response_class=HTMLResponse, openapi_extra=performs(Action.PUBLIC_READ)
+)
 def link_landing(request: Request, token: str) -> HTMLResponse:
     # a button, not an automatic login: mail scanners that open links must not burn them
     return _page(request, "link.html", None, token=token)
 
 
-@router.post("/lien/{token}")
+@router.post("/lien/{token}", openapi_extra=performs(Action.PUBLIC_READ))
 def link_use(request: Request, token: str) -> Response:
     try:
         session_token = accounts.use_magic_link(_rt(request), token)
@@ -323,7 +341,7 @@ def link_use(request: Request, token: str) -> Response:
     return response
 
 
-@router.get("/moi", response_class=HTMLResponse)
+@router.get("/moi", response_class=HTMLResponse, openapi_extra=performs(Action.ENROLLMENT_READ))
 def my_page(request: Request) -> HTMLResponse:
     who = _who(request, "participant")
     rt = _rt(request)
@@ -349,7 +367,11 @@ def my_page(request: Request) -> HTMLResponse:
     )
 
 
-@router.post("/moi/recommandations", response_class=HTMLResponse)
+@router.post(
+    "/moi/recommandations",
+    response_class=HTMLResponse,
+    openapi_extra=performs(Action.RECOMMENDATION_ASK),
+)
 def ask_recommendation(
     request: Request,
     csrf: Annotated[str, Form()] = "",
@@ -359,11 +381,9 @@ def ask_recommendation(
 ) -> Response:
     who = _who(request, "participant")
     auth.check_form_csrf(who, csrf)
-    rt = _rt(request)
-    with rt.unit_of_work() as s:
-        if badges.person_held(badges.load(s, badge)).id != who.person_id:
-            raise Forbidden("ce badge n'est pas le vôtre")
-    badges.request_recommendation(rt, badge, entreprise, email, request.app.state.urls)
+    badges.request_recommendation(
+        _rt(request), badge, entreprise, email, request.app.state.urls, by=who
+    )
     return _page(
         request,
         "message.html",
@@ -374,7 +394,11 @@ def ask_recommendation(
     )
 
 
-@router.get("/parcours-types/{pathway_id}", response_class=HTMLResponse)
+@router.get(
+    "/parcours-types/{pathway_id}",
+    response_class=HTMLResponse,
+    openapi_extra=performs(Action.PATHWAY_READ),
+)
 def pathway_page(request: Request, pathway_id: str) -> HTMLResponse:
     who = _who(request, "staff")
     rt = _rt(request)
@@ -384,7 +408,11 @@ def pathway_page(request: Request, pathway_id: str) -> HTMLResponse:
     return _page(request, "pathway.html", who, p=model, svg=diagram.svg(model))
 
 
-@router.post("/donnees/{participant_id}/effacer", response_class=HTMLResponse)
+@router.post(
+    "/donnees/{participant_id}/effacer",
+    response_class=HTMLResponse,
+    openapi_extra=performs(Action.PERSONAL_DATA_ERASE),
+)
 def erase(request: Request, participant_id: RowId, csrf: Annotated[str, Form()] = "") -> Response:
     who = _who(request)
     auth.check_form_csrf(who, csrf)
