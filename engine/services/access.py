@@ -229,7 +229,12 @@ class Target:
 
 
 def _network_id(slug: Any) -> Any:
-    return select(Organisation.id).where(Organisation.slug == slug).scalar_subquery()
+    return (
+        select(Organisation.id)
+        .where(Organisation.slug == slug)
+        .correlate_except(Organisation)
+        .scalar_subquery()
+    )
 
 
 def _param(name: str, value: Any) -> Any:
@@ -253,14 +258,20 @@ def reach(rule: Rule, target: Target) -> ColumnElement[bool]:
             if network is not None:
                 direct = and_(
                     direct,
-                    exists().where(
+                    exists()
+                    .where(
                         Membership.structure_id == sid,
                         Membership.network_id == _network_id(network),
-                    ),
+                    )
+                    .correlate_except(Membership),
                 )
             clauses.append(direct)
         if rule.network_admin:
-            of_structure = select(Membership.network_id).where(Membership.structure_id == sid)
+            of_structure = (
+                select(Membership.network_id)
+                .where(Membership.structure_id == sid)
+                .correlate_except(Membership)
+            )
             admin = and_(
                 StaffRole.role == Role.NETWORK_ADMIN.value,
                 StaffRole.organisation_id.in_(of_structure),
@@ -277,8 +288,10 @@ def reach(rule: Rule, target: Target) -> ColumnElement[bool]:
             )
         )
     elif rule.scope == Scope.NETWORK_MEMBERS and network is not None:
-        members = select(Membership.structure_id).where(
-            Membership.network_id == _network_id(network)
+        members = (
+            select(Membership.structure_id)
+            .where(Membership.network_id == _network_id(network))
+            .correlate_except(Membership)
         )
         if rule.roles:
             clauses.append(
@@ -305,7 +318,11 @@ def reach(rule: Rule, target: Target) -> ColumnElement[bool]:
             )
         if rule.network_admin:
             # A partner is declared by the networks it is a member of.
-            of_partner = select(Membership.network_id).where(Membership.structure_id == oid)
+            of_partner = (
+                select(Membership.network_id)
+                .where(Membership.structure_id == oid)
+                .correlate_except(Membership)
+            )
             clauses.append(
                 and_(
                     StaffRole.role == Role.NETWORK_ADMIN.value,
@@ -400,7 +417,7 @@ def describe(rule: Rule) -> str:
     parts = []
     if rule.roles:
         labels = ", ".join(r.label for r in sorted(rule.roles, key=lambda r: r.value))
-        where = "du partenaire" if rule.scope == Scope.PARTNER else "de la structure"
+        where = "de l'organisation" if rule.scope == Scope.PARTNER else "de la structure"
         parts.append(f"{labels} {where}")
     if rule.network_admin:
         parts.append("administrateur du réseau concerné")
