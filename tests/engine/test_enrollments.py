@@ -351,15 +351,9 @@ transitions:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service bug: in enrollments._LOAD_AS the reach rule's network subquery, nested in "
-    "EXISTS, is not correlated to the enrollment's pathway version (FROM organisation, "
-    "pathwayversion): SQLite takes the first pathway's network, PostgreSQL raises "
-    "CardinalityViolation",
-)
 def test_staff_advance_on_a_pathway_of_any_network(sato: Runtime) -> None:
-    """The workflows/ pathways are all SATO's; a CIP of an INAÉ SIAE advances on INAÉ's."""
+    """The workflows/ pathways are all SATO's; a CIP of an INAÉ SIAE advances on INAÉ's (the
+    reach rule's network lookup once took the first pathway's network in `advance`)."""
     publish(sato, load_pathway_text(INAE_PATHWAY), INAE_PATHWAY)
     with sato.unit_of_work() as s:
         upsert_organisation(
