@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, create_engine, insert, text
 
 from engine.pathways import load_pathway_text
 from engine.services import access
+from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
 from engine.services.bootstrap import initialise
 from engine.services.organisations import add_staff, upsert_organisation
@@ -185,18 +186,18 @@ def bench_same_writes(url: str, n: int) -> float:
 
 
 def bench_load(rt: Runtime, eids_needed: int) -> tuple[float, float, int]:
-    have = len(e.states(rt, active_only=False))
+    have = len(ev.states(rt, active_only=False))
     if have < eids_needed:
         prepare_more(rt, eids_needed - have)
     # Time without tracemalloc (it slows allocation several-fold), then measure memory apart.
     timings = []
     for _ in range(3):
         start = time.perf_counter()
-        loaded = e.states(rt, active_only=False)
+        loaded = ev.states(rt, active_only=False)
         timings.append(time.perf_counter() - start)
     del loaded
     tracemalloc.start()
-    loaded = e.states(rt, active_only=False)
+    loaded = ev.states(rt, active_only=False)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return min(timings), peak / 2**20, len(loaded)

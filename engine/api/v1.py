@@ -15,6 +15,7 @@ from engine.api import auth
 from engine.api.params import MAX_ID, RowId, performs
 from engine.pathways import diagram
 from engine.services import accounts, badges, dashboard, people, privacy
+from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
 from engine.services.access import Action, Actor
 from engine.services.pathways import latest_version, list_versions
@@ -198,7 +199,7 @@ def create_enrollment(body: NewEnrollment, request: Request, who: Staff) -> dict
 )
 def enrollment_status(enrollment_id: RowId, request: Request, who: Anyone) -> dict[str, Any]:
     rt = rt_of(request)
-    return jsonable_encoder(asdict(e.status(rt, enrollment_id, by=who)))
+    return jsonable_encoder(asdict(ev.status(rt, enrollment_id, by=who)))
 
 
 @router.post(
@@ -227,7 +228,7 @@ def history(
     enrollment_id: RowId, request: Request, who: Anyone, page: PageNo = 1, per_page: PerPage = 50
 ):
     rt = rt_of(request)
-    entries = e.history(rt, enrollment_id, by=who)
+    entries = ev.history(rt, enrollment_id, by=who)
     chunk = entries[(page - 1) * per_page : page * per_page]
     return paged([asdict(h) for h in chunk], page, per_page, len(entries))
 

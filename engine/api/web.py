@@ -25,6 +25,7 @@ from engine.services import (
     requests,
     shares,
 )
+from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
 from engine.services.access import Action, Actor
 from engine.services.pathways import latest_version, list_versions
@@ -121,7 +122,7 @@ def board(request: Request, page: int = 1) -> Response:
     listing = dashboard.enrollments(rt, who, page=max(page, 1), per_page=20)
     rows = []
     for row in listing.items:
-        st = e.status(rt, row.id, by=who) if row.status == "active" else None
+        st = ev.status(rt, row.id, by=who) if row.status == "active" else None
         blocking = []
         if st:
             for step in st.next_steps:
@@ -192,7 +193,7 @@ def _participant_of(rt, eid: int) -> int:
 
 def _enrollment_page(request: Request, who: Actor, eid: int, **extra: Any) -> HTMLResponse:
     rt = _rt(request)
-    st = e.status(rt, eid, by=who)
+    st = ev.status(rt, eid, by=who)
     network = latest_version(rt, st.pathway_id).network
     with rt.unit_of_work() as s:
         catalogue = sorted(
@@ -207,7 +208,7 @@ def _enrollment_page(request: Request, who: Actor, eid: int, **extra: Any) -> HT
         "enrollment.html",
         who,
         st=st,
-        history=e.history(rt, eid, by=who),
+        history=ev.history(rt, eid, by=who),
         badges=badges.badges_of(rt, eid, by=who),
         participant_id=_participant_of(rt, eid),
         catalogue=catalogue,
@@ -349,8 +350,8 @@ def my_page(request: Request) -> HTMLResponse:
     parcours = [
         (
             row,
-            e.status(rt, row.id, by=who),
-            e.history(rt, row.id, by=who),
+            ev.status(rt, row.id, by=who),
+            ev.history(rt, row.id, by=who),
             badges.badges_of(rt, row.id, by=who),
         )
         for row in mine

@@ -13,7 +13,7 @@ from engine.demo_context import DemoContext
 from engine.services.access import Actor
 from engine.services.accounts import set_password
 from engine.services.bootstrap import initialise
-from engine.services.enrollments import history, status
+from engine.services.enrollment_views import history, status
 from engine.services.runtime import Runtime
 from engine.store.database import make_engine
 from engine.store.tables import CommitteeDecision, Person

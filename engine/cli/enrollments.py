@@ -70,7 +70,7 @@ def advance(enrollment: int, trigger: str, by: By, note: Note = None) -> None:
 def status(enrollment: int, by: CheckedBy = None) -> None:
     """Où en est la personne, et ce qu'il lui faut pour chaque étape suivante."""
     from engine.cli.render import status_text
-    from engine.services import enrollments as svc
+    from engine.services import enrollment_views as svc
 
     run(lambda: typer.echo(status_text(svc.status(state.runtime(), enrollment, by=actor(by)))))
 
@@ -79,7 +79,7 @@ def status(enrollment: int, by: CheckedBy = None) -> None:
 def history(enrollment: int, by: CheckedBy = None) -> None:
     """Historique complet : qui a fait quoi, quand, et pourquoi."""
     from engine.cli.render import history_text
-    from engine.services import enrollments as svc
+    from engine.services import enrollment_views as svc
 
     def body() -> None:
         rt = state.runtime()

@@ -8,7 +8,7 @@ from engine.dates import day
 from engine.gates import roles_text
 
 if TYPE_CHECKING:
-    from engine.services.enrollments import HistoryEntry, Status
+    from engine.services.enrollment_views import HistoryEntry, Status
 
 KIND_LABELS = {
     "enrolled": "inscription",

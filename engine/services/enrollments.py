@@ -8,42 +8,44 @@ advancing the same enrollment at once exactly one wins and the other gets a Conf
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from engine import gates
 from engine.badges.issuing import held_badges
-from engine.committees import Vote, outcome
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
 from engine.machine import machine_for
-from engine.pathways.model import Pathway, Transition
 from engine.roles import Role
 from engine.services import access, events, issuing
 from engine.services.access import Action, Actor, Target
 from engine.services.evidence import attach
+from engine.services.gate_state import (
+    ENROLLMENT,
+    ENROLLMENT_NAMED,
+    context,
+    gate_committee,
+    load,
+    read_target,
+)
 from engine.services.organisations import find_or_add_participant, get_organisation
 from engine.services.pathways import latest_version
-from engine.services.runtime import Db, Runtime
+from engine.services.runtime import Runtime
 from engine.store.tables import (
     AuditEvent,
     BadgeClass,
-    Committee,
     CommitteeDecision,
     CommitteeMember,
     Enrollment,
-    Evidence,
-    Organisation,
     PathwayVersion,
     Person,
     StaffRole,
     as_utc,
-    full_name,
     utcnow,
 )
 from engine.uploads import Upload
@@ -67,51 +69,6 @@ class AdvanceResult:
     revision: int
 
 
-@dataclass(frozen=True)
-class NextStep:
-    trigger: str
-    title: str
-    dest: str
-    dest_title: str
-    roles: list[Role]
-    conditions: list[gates.Condition]
-
-    @property
-    def ready(self) -> bool:
-        return all(c.met for c in self.conditions)
-
-
-@dataclass(frozen=True)
-class Status:
-    enrollment_id: int
-    participant: str
-    structure: str
-    pathway_id: str
-    pathway_title: str
-    version: int
-    stage: str
-    stage_title: str
-    status: str
-    stage_entered_at: datetime
-    days_in_stage: int
-    deadline: datetime | None
-    badges: list[str]
-    revision: int
-    next_steps: list[NextStep] = field(default_factory=list)
-
-
-_LOAD = select(
-    Enrollment.id,
-    Enrollment.participant_id,
-    Enrollment.structure_id,
-    Enrollment.pathway_version_id,
-    Enrollment.stage,
-    Enrollment.status,
-    Enrollment.revision,
-    Enrollment.stage_entered_at,
-).where(Enrollment.id == bindparam("eid"))
-
-
 _PARTICIPANT = aliased(Person)
 
 # The enrollment, its participant's e-mail (hashed into the badges it may issue), its pathway's
@@ -119,7 +76,7 @@ _PARTICIPANT = aliased(Person)
 # in): one query, one row per role (a single row with a NULL role when they have none).
 _LOAD_AS = (
     select(
-        *_LOAD.selected_columns,
+        *ENROLLMENT.selected_columns,
         _PARTICIPANT.email.label("participant_email"),
         PathwayVersion.network,
         StaffRole.role,
@@ -141,61 +98,6 @@ _LOAD_AS = (
 )
 
 
-# What `status` shows, with the participant's and structure's names and the pathway's network,
-# in one query.
-_STATUS = (
-    select(
-        *_LOAD.selected_columns,
-        Person.given_name,
-        Person.family_name,
-        Organisation.name.label("structure_name"),
-        PathwayVersion.network,
-    )
-    .select_from(Enrollment)
-    .outerjoin(Person, Person.id == Enrollment.participant_id)
-    .outerjoin(Organisation, Organisation.id == Enrollment.structure_id)
-    .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
-    .where(Enrollment.id == bindparam("eid"))
-)
-_EVIDENCE = select(Evidence.kind).where(
-    Evidence.enrollment_id == bindparam("eid"),
-    Evidence.stage == bindparam("stage"),
-    Evidence.added_at >= bindparam("since"),
-)
-_VOTES = (
-    select(
-        CommitteeDecision.trigger,
-        CommitteeDecision.approved,
-        CommitteeDecision.reason,
-        CommitteeMember.structure_id,
-    )
-    .join(
-        CommitteeMember,
-        and_(
-            CommitteeMember.person_id == CommitteeDecision.decided_by,
-            CommitteeMember.committee_id == bindparam("cid"),
-        ),
-    )
-    .where(
-        CommitteeDecision.enrollment_id == bindparam("eid"),
-        CommitteeDecision.stage == bindparam("stage"),
-        CommitteeDecision.trigger.in_(bindparam("triggers", expanding=True)),
-        CommitteeDecision.decided_at >= bindparam("since"),
-    )
-    .order_by(CommitteeDecision.id)
-)
-# The committee that decides an enrollment's gates: the structure's own, else its network's.
-_GATE_COMMITTEE = (
-    select(Committee.id, Committee.kind, Committee.name, Committee.structure_id)
-    .where(
-        or_(
-            Committee.structure_id == bindparam("sid"),
-            and_(Committee.structure_id.is_(None), Committee.network == bindparam("net")),
-        )
-    )
-    .order_by(Committee.structure_id.is_(None), Committee.id)
-    .limit(1)
-)
 _MOVE = (
     update(Enrollment)
     .where(Enrollment.id == bindparam("eid"), Enrollment.revision == bindparam("rev"))
@@ -208,95 +110,6 @@ _MOVE = (
     )
 )
 _AUDIT = insert(AuditEvent)
-
-
-def _load(db: Db, enrollment_id: int, query: Any = _LOAD) -> Any:
-    row = db.execute(query, {"eid": enrollment_id}).one_or_none()
-    if row is None:
-        raise NotFound(f"parcours n° {enrollment_id} introuvable")
-    return row
-
-
-def gate_committee(db: Db, structure_id: int, network: str) -> Any:
-    """(id, kind, name, structure_id) of the committee deciding this structure's gates: its own
-    internal committee, else its network's crossed one; None when there is none yet."""
-    return db.execute(_GATE_COMMITTEE, {"sid": structure_id, "net": network}).first()
-
-
-def _decisions(
-    rt: Runtime, db: Db, row: Any, network: str, triggers: list[str], scope: dict[str, Any]
-) -> dict[str, tuple[bool | None, str]]:
-    """Per trigger, the committee's verdict under its rule (None: still waiting) and its text.
-    Only votes of the committee's members count."""
-    committee = gate_committee(db, row.structure_id, network)
-    if committee is None:
-        waiting = (None, "aucun comité d'attribution n'est encore constitué pour cette étape")
-        return dict.fromkeys(triggers, waiting)
-    rule = rt.committee_rules.get(committee.kind)
-    if rule is None:
-        return dict.fromkeys(triggers, (None, f"règle du comité « {committee.kind} » absente"))
-    votes: dict[str, list[Any]] = {t: [] for t in triggers}
-    for vote in db.execute(_VOTES, {**scope, "triggers": triggers, "cid": committee.id}):
-        votes[vote.trigger].append(vote)
-    out: dict[str, tuple[bool | None, str]] = {}
-    for trigger, cast in votes.items():
-        verdict = outcome(rule, [Vote(bool(v.approved), v.structure_id) for v in cast])
-        yes = sum(bool(v.approved) for v in cast)
-        count = f"{yes} pour, {len(cast) - yes} contre"
-        if verdict is None:
-            text = f"décision du comité « {committee.name} » attendue ({count} ; {rule.explain()})"
-        else:
-            word = "favorable" if verdict else "défavorable"
-            reasons = " ; ".join(v.reason for v in cast)
-            text = f"avis {word} du comité « {committee.name} » ({count}) : {reasons}"
-        out[trigger] = (verdict, text)
-    return out
-
-
-def _context(
-    rt: Runtime,
-    db: Db,
-    row: Any,
-    pathway: Pathway,
-    transitions: list[Transition],
-    now: datetime,
-    actor_roles: frozenset[Role] | None,
-) -> gates.GateContext:
-    """Query only what these transitions' gates need."""
-    names, requirements = rt.badge_lookups(db)
-    # Badges held are read only when a condition depends on them: a plain award checks for
-    # duplicates inside its own insert.
-    need_badges = any(
-        t.gate.badges or any(b in requirements for b in pathway.awards_for(t, row.stage))
-        for t in transitions
-    )
-    held = held_badges(db, row.participant_id) if need_badges else None
-    entered = as_utc(row.stage_entered_at)
-    scope = {"eid": row.id, "stage": row.stage, "since": entered}
-    network = pathway.network
-    evidence: frozenset[str] = frozenset()
-    if any(t.gate.evidence or t.gate.checks for t in transitions):
-        evidence = frozenset(db.execute(_EVIDENCE, scope).scalars())
-    decisions: dict[str, tuple[bool | None, str]] = {}
-    committee = [t.trigger for t in transitions if t.gate.committee]
-    if committee:
-        decisions = _decisions(rt, db, row, network, committee, scope)
-    return gates.GateContext(
-        pathway=pathway,
-        enrollment_id=row.id,
-        participant_id=row.participant_id,
-        structure_id=row.structure_id,
-        stage=row.stage,
-        stage_entered_at=entered,
-        now=now,
-        badge_names=names,
-        badge_requirements=requirements,
-        held=held or frozenset(),
-        held_known=held is not None,
-        evidence=evidence,
-        decisions=decisions,
-        actor_roles=actor_roles,
-    )
 
 
 def enroll(
@@ -415,7 +228,7 @@ def advance(
                 machine.fire(row.stage, trigger, [])  # raises the French "not possible" error
                 raise InvalidInput(trigger)  # pragma: no cover
             actor_roles = None if by.is_system else roles
-            ctx = _context(rt, conn, row, pathway, [transition], now, actor_roles)
+            ctx = context(rt, conn, row, pathway, [transition], now, actor_roles)
             conditions = gates.evaluate(transition, ctx, rt.gate_checks)
             unmet = gates.unmet(conditions)
             dest = machine.fire(row.stage, trigger, unmet)
@@ -485,102 +298,10 @@ def advance(
     )
 
 
-def _read_target(row: Any) -> Target:
-    return Target(
-        structure_id=row.structure_id, network=row.network, participant_id=row.participant_id
-    )
-
-
-def status(rt: Runtime, enrollment_id: int, *, by: Actor, now: datetime | None = None) -> Status:
-    """Where the enrollment stands and, for each next step, what is still missing."""
-    now = now or utcnow()
-    # Read on every enrollment page and for each row of the dashboard: Core reads on one
-    # connection, no ORM session (it cost as much as the reads).
-    with rt.reading() as conn:
-        row = _load(conn, enrollment_id, _STATUS)
-        access.ensure(conn, by, Action.ENROLLMENT_READ, _read_target(row))
-        pathway = rt.pathway(conn, row.pathway_version_id)
-        outgoing = pathway.transitions_from(row.stage) if row.status == "active" else []
-        ctx = _context(rt, conn, row, pathway, outgoing, now, None)
-        steps = [
-            NextStep(
-                t.trigger,
-                t.title,
-                t.dest,
-                pathway.stage(t.dest).title,
-                list(t.gate.roles),
-                gates.evaluate(t, ctx, rt.gate_checks),
-            )
-            for t in outgoing
-        ]
-        stage = pathway.stage(row.stage)
-        held = ctx.held if ctx.held_known else held_badges(conn, row.participant_id)
-    names = ctx.badge_names
-    deadline = (
-        ctx.stage_entered_at + timedelta(days=stage.deadline_days)
-        if stage.deadline_days and row.status == "active"
-        else None
-    )
-    return Status(
-        row.id,
-        full_name(row.given_name, row.family_name) if row.given_name is not None else "?",
-        row.structure_name or "?",
-        pathway.id,
-        pathway.title,
-        pathway.version,
-        row.stage,
-        stage.title,
-        row.status,
-        ctx.stage_entered_at,
-        ctx.days_in_stage,
-        deadline,
-        sorted(names.get(b, b) for b in held),
-        row.revision,
-        steps,
-    )
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    at: datetime
-    kind: str
-    actor: str
-    trigger: str | None
-    from_stage: str | None
-    to_stage: str | None
-    note: str | None
-    details: dict[str, Any] | None
-
-
-def history(rt: Runtime, enrollment_id: int, *, by: Actor) -> list[HistoryEntry]:
-    with rt.unit_of_work() as session:
-        row = _load(session, enrollment_id, _STATUS)
-        access.ensure(session, by, Action.ENROLLMENT_READ, _read_target(row))
-        events_ = session.execute(
-            select(AuditEvent, Person.given_name, Person.family_name)
-            .outerjoin(Person, Person.id == AuditEvent.actor_id)
-            .where(AuditEvent.enrollment_id == enrollment_id)
-            .order_by(AuditEvent.id)
-        ).all()
-    return [
-        HistoryEntry(
-            as_utc(e.at),
-            e.kind,
-            f"{g or ''} {f or ''}".strip() or "système",
-            e.trigger,
-            e.from_stage,
-            e.to_stage,
-            e.note,
-            e.details,
-        )
-        for e, g, f in events_
-    ]
-
-
 def _active(session: Session, enrollment_id: int, by: Actor, action: Action) -> tuple[Any, Any]:
     """The active enrollment and the actor's grant for `action` on it."""
-    row = _load(session, enrollment_id, _STATUS)
-    grant = access.ensure(session, by, action, _read_target(row))
+    row = load(session, enrollment_id, ENROLLMENT_NAMED)
+    grant = access.ensure(session, by, action, read_target(row))
     if row.status != "active":
         raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
     return row, grant
@@ -651,7 +372,7 @@ def record_decision(
     if not reason.strip():
         raise InvalidInput("une décision de comité doit être motivée (--reason)")
     with rt.unit_of_work() as session:
-        row = _load(session, enrollment_id, _STATUS)
+        row = load(session, enrollment_id, ENROLLMENT_NAMED)
         if row.status != "active":
             raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
         pathway = rt.pathway(session, row.pathway_version_id)
@@ -666,7 +387,7 @@ def record_decision(
                 "aucun comité d'attribution ne décide encore cette étape : le directeur de la "
                 "structure ou le réseau doit en constituer un"
             )
-        target = _read_target(row)
+        target = read_target(row)
         access.ensure(
             session,
             by,
@@ -732,7 +453,7 @@ def award(
     way."""
     now = now or utcnow()
     with rt.unit_of_work() as session:
-        row = _load(session, enrollment_id, _STATUS)
+        row = load(session, enrollment_id, ENROLLMENT_NAMED)
         bc = session.execute(
             select(BadgeClass).where(BadgeClass.slug == badge, BadgeClass.status == "active")
         ).scalar_one_or_none()
@@ -783,46 +504,3 @@ def award(
             )
         )
     return issued[0][0]
-
-
-@dataclass(frozen=True, slots=True)
-class EnrollmentState:
-    id: int
-    participant_id: int
-    structure_id: int
-    pathway_version_id: int
-    stage: str
-    status: str
-    stage_entered_at: datetime
-    revision: int
-
-
-def states(
-    rt: Runtime,
-    *,
-    structure_ids: list[int] | None = None,
-    active_only: bool = True,
-    batch: int = 10_000,
-) -> list[EnrollmentState]:
-    """Where every enrollment stands, for dashboards and the scheduler: plain rows streamed in
-    batches, no ORM objects, so a region's 100,000 enrollments load in well under a second."""
-    query = select(
-        Enrollment.id,
-        Enrollment.participant_id,
-        Enrollment.structure_id,
-        Enrollment.pathway_version_id,
-        Enrollment.stage,
-        Enrollment.status,
-        Enrollment.stage_entered_at,
-        Enrollment.revision,
-    ).order_by(Enrollment.id)
-    if active_only:
-        query = query.where(Enrollment.status == "active")
-    if structure_ids is not None:
-        query = query.where(Enrollment.structure_id.in_(structure_ids))
-    out: list[EnrollmentState] = []
-    with rt.engine.connect() as conn:
-        result = conn.execution_options(yield_per=batch).execute(query)
-        for rows in result.partitions():
-            out.extend(EnrollmentState(*row) for row in rows)
-    return out

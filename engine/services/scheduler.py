@@ -24,7 +24,7 @@ from sqlalchemy import delete, select, update
 from engine import dates
 from engine.errors import Conflict
 from engine.roles import Role
-from engine.services import enrollments, outbox
+from engine.services import enrollment_views, outbox
 from engine.services.runtime import Runtime
 from engine.store.database import make_engine
 from engine.store.tables import (
@@ -76,7 +76,7 @@ def deadlines(rt: Runtime, now: datetime | None = None) -> int:
                 .where(Enrollment.status == "active")
             ).all()
         )
-        for st in enrollments.states(rt):
+        for st in enrollment_views.states(rt):
             pathway = rt.pathway(conn, st.pathway_version_id)
             stage = pathway.stage(st.stage)
             if stage.deadline_days is None:

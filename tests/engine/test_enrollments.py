@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput
 from engine.pathways import load_pathway_text
 from engine.services import committees
+from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
 from engine.services.organisations import add_staff, upsert_organisation
 from engine.services.pathways import publish
@@ -37,10 +38,10 @@ def count(rt: Runtime, model, **where) -> int:
 def test_enroll_starts_at_the_initial_stage_with_an_audit_event(sato: Runtime) -> None:
     eid = start(sato)
     cip = actor(sato, CIP)
-    st = e.status(sato, eid, by=cip, now=T0)
+    st = ev.status(sato, eid, by=cip, now=T0)
     assert (st.stage, st.status, st.participant) == ("decouverte", "active", "Awa Diallo")
     assert st.deadline == T0 + timedelta(days=30)
-    [event] = e.history(sato, eid, by=cip)
+    [event] = ev.history(sato, eid, by=cip)
     assert (event.kind, event.to_stage, event.actor) == ("enrolled", "decouverte", "Claire Martin")
 
 
@@ -67,7 +68,7 @@ def test_gate_refusal_lists_every_unmet_condition_and_changes_nothing(sato: Runt
         "pièce justificative manquante : bilan-immersion",
         "durée minimale en Stage d'immersion (PMSMP) : 10 jours, 5 écoulés",
     ]
-    assert e.status(sato, eid, by=cip).stage == "immersion"
+    assert ev.status(sato, eid, by=cip).stage == "immersion"
     assert count(sato, AuditEvent) == events_before
 
 
@@ -86,10 +87,10 @@ def test_advance_moves_the_stage_issues_badges_and_records_the_gate(sato: Runtim
     )
     assert (result.from_stage, result.to_stage) == ("decouverte", "immersion")
     assert result.awarded == ["sato.decouvert-industrie"]
-    st = e.status(sato, eid, by=cip, now=T0 + timedelta(days=3))
+    st = ev.status(sato, eid, by=cip, now=T0 + timedelta(days=3))
     assert "J'ai découvert l'industrie" in st.badges
     assert st.stage_entered_at == T0 + timedelta(days=3)
-    last = e.history(sato, eid, by=cip)[-1]
+    last = ev.history(sato, eid, by=cip)[-1]
     assert (last.kind, last.trigger, last.note) == (
         "transition",
         "commencer-immersion",
@@ -103,7 +104,7 @@ def test_status_says_what_each_next_step_needs(sato: Runtime) -> None:
     eid = start(sato)
     encadrant = actor(sato, ENCADRANT)
     e.award(sato, eid, "sato.jeu-de-piste", by=encadrant, now=T0)
-    steps = {s.trigger: s for s in e.status(sato, eid, by=encadrant, now=T0).next_steps}
+    steps = {s.trigger: s for s in ev.status(sato, eid, by=encadrant, now=T0).next_steps}
     assert set(steps) == {"commencer-immersion", "sortir"}
     immersion = steps["commencer-immersion"]
     assert not immersion.ready
@@ -119,7 +120,7 @@ def test_early_exit_withdraws_without_the_completion_badge(sato: Runtime) -> Non
     cip = actor(sato, CIP)
     result = e.advance(sato, eid, "sortir", by=cip, note="Déménagement", now=T0)
     assert result.awarded == []
-    st = e.status(sato, eid, by=cip)
+    st = ev.status(sato, eid, by=cip)
     assert (st.stage, st.status, st.next_steps) == ("sortie-anticipee", "withdrawn", [])
     with pytest.raises(InvalidInput, match="terminé"):
         e.advance(sato, eid, "commencer-immersion", by=cip)
@@ -137,16 +138,16 @@ def test_staff_of_another_siae_can_neither_see_nor_change(sato: Runtime) -> None
     with pytest.raises(Forbidden, match="vous ne pouvez pas faire passer une étape ici"):
         e.advance(sato, eid, "sortir", by=other)
     with pytest.raises(Forbidden, match="consulter un parcours"):
-        e.status(sato, eid, by=other)
+        ev.status(sato, eid, by=other)
     with pytest.raises(Forbidden, match="consulter un parcours"):
-        e.history(sato, eid, by=other)
+        ev.history(sato, eid, by=other)
     with pytest.raises(Forbidden, match="joindre une pièce"):
         e.add_evidence(sato, eid, "convention-pmsmp", by=other)
     with pytest.raises(Forbidden, match="inscrire un participant"):
         e.enroll(sato, PATHWAY, "sato-interim", e.Participant("X", "Y"), by=other)
     with pytest.raises(Forbidden, match="délivrer un badge"):
         e.award(sato, eid, "sato.jeu-de-piste", by=other)
-    assert e.status(sato, eid, by=actor(sato, CIP)).stage == "decouverte"
+    assert ev.status(sato, eid, by=actor(sato, CIP)).stage == "decouverte"
     assert count(sato, Assertion) == 0
 
 
@@ -222,7 +223,7 @@ def test_committee_decision_is_required_and_a_rejection_blocks(sato: Runtime) ->
         f"avis défavorable du comité « {COMMITTEE} » (0 pour, 2 contre) : "
         "Projet à consolider ; Mission trop courte"
     ]
-    assert e.status(sato, eid, by=director).stage == "interim"
+    assert ev.status(sato, eid, by=director).stage == "interim"
 
 
 def test_the_committee_members_votes_open_the_gate_once_its_rule_is_met(sato: Runtime) -> None:
@@ -247,9 +248,11 @@ def test_the_committee_members_votes_open_the_gate_once_its_rule_is_met(sato: Ru
     )
     result = e.advance(sato, eid, "signer-contrat-pro", by=director, now=later)
     assert result.awarded == ["sato.competences-entreprise", "sato.contrat-pro-geiq"]
-    assert e.status(sato, eid, by=director).status == "completed"
+    assert ev.status(sato, eid, by=director).status == "completed"
     [gate] = [
-        c for c in e.history(sato, eid, by=director)[-1].details["gate"] if c["kind"] == "committee"
+        c
+        for c in ev.history(sato, eid, by=director)[-1].details["gate"]
+        if c["kind"] == "committee"
     ]
     assert gate["met"] and gate["text"].startswith(f"avis favorable du comité « {COMMITTEE} »")
 
@@ -272,7 +275,7 @@ def test_evidence_counts_only_for_the_current_stage_visit(sato: Runtime) -> None
     e.advance(sato, eid, "commencer-immersion", by=cip, now=T0)
     step = next(
         s
-        for s in e.status(sato, eid, by=cip, now=T0 + timedelta(days=11)).next_steps
+        for s in ev.status(sato, eid, by=cip, now=T0 + timedelta(days=11)).next_steps
         if s.trigger == "valider-projet"
     )
     assert "pièce justificative manquante : convention-pmsmp" in [
@@ -308,7 +311,7 @@ def test_a_badge_is_awarded_alone_only_where_its_catalogue_allows_it(sato: Runti
 def test_expected_revision_detects_a_stale_screen(sato: Runtime) -> None:
     eid = start(sato)
     cip = actor(sato, CIP)
-    revision = e.status(sato, eid, by=cip).revision
+    revision = ev.status(sato, eid, by=cip).revision
     e.advance(sato, eid, "sortir", by=cip, expected_revision=revision)
     eid2 = e.enroll(sato, PATHWAY, "sato-interim", e.Participant("Léa", "Morin"), by=cip)
     with pytest.raises(Conflict, match="a changé entre-temps"):

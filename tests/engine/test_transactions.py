@@ -13,6 +13,7 @@ from engine.errors import Conflict
 from engine.hookspecs import hookimpl
 from engine.pathways import load_pathway_text
 from engine.plugins import make_plugin_manager
+from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
 from engine.services import issuing
 from engine.services.access import Actor
@@ -98,7 +99,7 @@ def test_two_staff_at_once_exactly_one_wins(race) -> None:
     conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(wins) == 1 and len(conflicts) == 1, results
     assert "quelqu'un d'autre" in str(conflicts[0])
-    st = e.status(rt, eid, by=actor(rt, CIP))
+    st = ev.status(rt, eid, by=actor(rt, CIP))
     assert st.stage == wins[0].to_stage and st.revision == 2
     assert _audit(rt, eid) == 2  # enrolled + the one transition
     with rt.unit_of_work() as s:
@@ -117,7 +118,7 @@ def test_a_failure_while_issuing_badges_rolls_back_the_stage_and_audit(race, mon
     monkeypatch.setattr(issuing, "issue_badges", broken)  # every path issues through here
     with pytest.raises(RuntimeError):
         e.advance(rt, eid, "vers-b", by=actor(rt, CIP), now=T0)
-    st = e.status(rt, eid, by=actor(rt, CIP))
+    st = ev.status(rt, eid, by=actor(rt, CIP))
     assert (st.stage, st.revision) == ("a", 1)
     assert _audit(rt, eid) == 1
     assert recorder.entered == [(eid, "a")]  # no event announced for what never happened
@@ -136,7 +137,7 @@ def test_audit_log_is_append_only(sato: Runtime) -> None:
         event.note = "réécrit"
     with pytest.raises(RuntimeError, match="ajout seul"), sato.unit_of_work() as s:
         s.delete(s.execute(select(AuditEvent)).scalars().first())
-    assert e.history(sato, eid, by=actor(sato, CIP))[0].note is None
+    assert ev.history(sato, eid, by=actor(sato, CIP))[0].note is None
 
 
 def test_award_is_one_transaction_with_its_audit_event(sato: Runtime, monkeypatch) -> None:

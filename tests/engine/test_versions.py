@@ -8,6 +8,7 @@ import pytest
 
 from engine.errors import Forbidden, InvalidInput
 from engine.pathways import load_pathway_text
+from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
 from engine.services.pathways import migrate, publish
 from engine.services.runtime import Runtime
@@ -63,7 +64,7 @@ def test_enrollments_stay_pinned_and_new_ones_take_the_newest(sato: Runtime) -> 
         now=T0,
     )
     cip = actor(sato, CIP)
-    old_st, new_st = e.status(sato, old, by=cip), e.status(sato, new, by=cip)
+    old_st, new_st = ev.status(sato, old, by=cip), ev.status(sato, new, by=cip)
     assert (old_st.version, old_st.stage) == (1, "decouverte")
     assert (new_st.version, new_st.stage) == (2, "orientation")
 
@@ -80,7 +81,7 @@ def test_migration_refuses_stages_that_no_longer_exist_unless_mapped(sato: Runti
     publish_text(sato, V2)
     with pytest.raises(InvalidInput, match="« decouverte » \\(1 parcours\\)"):
         migrate(sato, "sato-femmes-metallurgie", 2, {}, by=actor(sato, NETWORK_ADMIN))
-    assert e.status(sato, eid, by=actor(sato, CIP)).version == 1
+    assert ev.status(sato, eid, by=actor(sato, CIP)).version == 1
     with pytest.raises(InvalidInput, match="l'étape « nulle-part » n'existe pas"):
         migrate(
             sato,
@@ -99,9 +100,9 @@ def test_migration_refuses_stages_that_no_longer_exist_unless_mapped(sato: Runti
         note="Fusion découverte/orientation",
     )
     assert (report.moved, report.by_stage) == (1, {"decouverte": "orientation"})
-    st = e.status(sato, eid, by=actor(sato, CIP))
+    st = ev.status(sato, eid, by=actor(sato, CIP))
     assert (st.version, st.stage, st.revision) == (2, "orientation", 2)
-    last = e.history(sato, eid, by=actor(sato, CIP))[-1]
+    last = ev.history(sato, eid, by=actor(sato, CIP))[-1]
     assert (last.kind, last.from_stage, last.to_stage, last.actor, last.note) == (
         "migration",
         "decouverte",
@@ -130,4 +131,4 @@ def test_finished_enrollments_are_left_alone(sato: Runtime) -> None:
     e.advance(sato, eid, "sortir", by=actor(sato, CIP))
     publish_text(sato, V2)
     assert migrate(sato, "sato-femmes-metallurgie", 2, {}, by=actor(sato, NETWORK_ADMIN)).moved == 0
-    assert e.status(sato, eid, by=actor(sato, CIP)).version == 1
+    assert ev.status(sato, eid, by=actor(sato, CIP)).version == 1

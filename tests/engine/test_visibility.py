@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from engine.errors import Forbidden, NotFound
 from engine.services import badges, dashboard
+from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
 from engine.services.organisations import add_staff
 from engine.store.tables import Enrollment, Organisation
@@ -44,8 +45,8 @@ def test_staff_read_only_what_their_roles_reach(reach, who, allowed) -> None:
     rt, eid, _ = reach
     principal = actor(rt, who)
     reads = (
-        lambda: e.status(rt, eid, by=principal),
-        lambda: e.history(rt, eid, by=principal),
+        lambda: ev.status(rt, eid, by=principal),
+        lambda: ev.history(rt, eid, by=principal),
         lambda: badges.badges_of(rt, eid, by=principal),
     )
     for read in reads:
@@ -65,14 +66,14 @@ def test_staff_read_only_what_their_roles_reach(reach, who, allowed) -> None:
 def test_a_participant_reads_only_their_own(reach) -> None:
     rt, mine, other = reach
     me = actor(rt, _participant_id(rt, mine))
-    st = e.status(rt, mine, by=me)
-    assert [h.kind for h in e.history(rt, mine, by=me)] == ["enrolled"]
+    st = ev.status(rt, mine, by=me)
+    assert [h.kind for h in ev.history(rt, mine, by=me)] == ["enrolled"]
     with pytest.raises(Forbidden, match="consulter un parcours"):
-        e.status(rt, other, by=me)
+        ev.status(rt, other, by=me)
     with pytest.raises(Forbidden, match="consulter un parcours"):
-        e.history(rt, other, by=me)
+        ev.history(rt, other, by=me)
     with pytest.raises(NotFound):
-        e.status(rt, other + 1000, by=me)
+        ev.status(rt, other + 1000, by=me)
     assert st.participant == "A A"
     assert [row.id for row in dashboard.enrollments(rt, me).items] == [mine]
 
