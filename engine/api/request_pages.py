@@ -13,7 +13,15 @@ from engine.api import auth
 from engine.api.params import RowId, performs
 from engine.api.web import Text, _go, _page, _rt, _staff_form, _who
 from engine.errors import ParcoursError
-from engine.services import committees, issuing, outbox, proposals, requests, shares
+from engine.services import (
+    committees,
+    issuing,
+    outbox,
+    proposals,
+    request_views,
+    requests,
+    shares,
+)
 from engine.services.access import Action
 from engine.services.badges import badge_class
 from engine.services.evidence import CONTEXTS, open_file
@@ -23,7 +31,7 @@ Short = Annotated[str, Form(max_length=120)]
 
 
 def _request_page(request: Request, who, rid: int, error: str | None = None) -> HTMLResponse:
-    view = requests.get(_rt(request), rid, by=who)
+    view = request_views.get(_rt(request), rid, by=who)
     return _page(
         request,
         "request.html",
@@ -31,7 +39,6 @@ def _request_page(request: Request, who, rid: int, error: str | None = None) -> 
         200 if error is None else 422,
         r=view,
         contexts=CONTEXTS,
-        origins=requests.ORIGINS,
         error=error,
     )
 
@@ -143,7 +150,7 @@ def committee_page(request: Request, cid: RowId, page: int = 1) -> HTMLResponse:
     who = _who(request, "staff")
     rt = _rt(request)
     view = committees.view(rt, cid, by=who)
-    agenda = requests.listing(rt, who, committee_id=cid, page=max(page, 1), per_page=50)
+    agenda = request_views.listing(rt, who, committee_id=cid, page=max(page, 1), per_page=50)
     return _page(request, "committee.html", who, c=view, agenda=agenda)
 
 

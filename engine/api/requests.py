@@ -20,6 +20,7 @@ from engine.services import (
     organisation_badges,
     outbox,
     proposals,
+    request_views,
     requests,
     shares,
 )
@@ -63,7 +64,7 @@ def submit(body: NewRequest, request: Request, who: Anyone) -> dict[str, Any]:
         origin=body.origin,
         narrative=body.narrative,
     )
-    return jsonable_encoder(asdict(requests.get(rt, rid, by=who)))
+    return jsonable_encoder(asdict(request_views.get(rt, rid, by=who)))
 
 
 @router.get(
@@ -77,7 +78,7 @@ def list_requests(
     page: PageNo = 1,
     per_page: PerPage = 20,
 ):
-    result = requests.listing(
+    result = request_views.listing(
         rt_of(request),
         who,
         status=None if status == "all" else status,
@@ -94,7 +95,7 @@ def list_requests(
     openapi_extra=performs(Action.REQUEST_READ),
 )
 def get_request(request_id: RowId, request: Request, who: Anyone) -> dict[str, Any]:
-    return jsonable_encoder(asdict(requests.get(rt_of(request), request_id, by=who)))
+    return jsonable_encoder(asdict(request_views.get(rt_of(request), request_id, by=who)))
 
 
 @router.post(

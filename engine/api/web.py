@@ -22,7 +22,7 @@ from engine.services import (
     committees,
     dashboard,
     privacy,
-    requests,
+    request_views,
     shares,
 )
 from engine.services import enrollment_views as ev
@@ -142,7 +142,7 @@ def board(request: Request, page: int = 1) -> Response:
         rows=rows,
         structures=structures,
         pathways=pathways,
-        to_evaluate=requests.listing(rt, who, per_page=10),
+        to_evaluate=request_views.listing(rt, who, per_page=10),
         committees=committees.mine(rt, who),
         error=None,
     )
@@ -361,8 +361,8 @@ def my_page(request: Request) -> HTMLResponse:
         "me.html",
         who,
         parcours=parcours,
-        asked=requests.listing(rt, who, status=None, per_page=50).items,
-        requestable=requests.requestable(rt, who.person_id),
+        asked=request_views.listing(rt, who, status=None, per_page=50).items,
+        requestable=request_views.requestable(rt, who.person_id, by=who),
         done=None,
         error=None,
     )

@@ -11,11 +11,10 @@ A decision, its reviews, the issued badge and the audit event are one transactio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from engine.badges.catalogue import MODE_LABELS, Evaluation
@@ -27,7 +26,9 @@ from engine.services import access, issuing
 from engine.services.access import Action, Actor, Target
 from engine.services.evidence import attach
 from engine.services.issuing import evaluation_of
+from engine.services.request_views import RequestView, get, load, target
 from engine.services.runtime import Runtime
+from engine.statuses import BadgeClassStatus, Origin, PersonKind, RequestStatus
 from engine.store.tables import (
     AuditEvent,
     BadgeClass,
@@ -37,66 +38,12 @@ from engine.store.tables import (
     CommitteeMember,
     Enrollment,
     Evidence,
-    EvidenceFile,
-    Membership,
     Organisation,
     Person,
     Review,
     utcnow,
 )
 from engine.uploads import Upload
-
-ORIGINS = {
-    "participant": "à la demande du participant",
-    "suivi": "en rendez-vous individuel de suivi",
-    "collectif": "lors d'une action collective",
-    "public": "par le formulaire public",
-}
-STATUS_LABELS = {
-    "pending": "en attente d'évaluation",
-    "approved": "badge délivré",
-    "rejected": "refusée",
-    "withdrawn": "retirée",
-}
-
-
-@dataclass
-class RequestView:
-    """A request as staff, committee members and the participant see it."""
-
-    id: int
-    badge: str
-    badge_name: str
-    criteria: str
-    participant_id: int
-    participant_name: str
-    structure: str | None
-    enrollment_id: int | None
-    origin: str
-    mode: str
-    mode_label: str
-    committee_id: int | None
-    committee_name: str | None
-    narrative: str | None
-    status: str
-    status_label: str
-    submitted_at: datetime
-    decided_at: datetime | None
-    decision_reason: str | None
-    assertion_id: str | None
-    waiting_for: list[str] = field(default_factory=list)
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-    reviews: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _target(req: BadgeRequest, bc: BadgeClass) -> Target:
-    return Target(
-        structure_id=req.structure_id,
-        network=bc.network,
-        participant_id=req.participant_id,
-        committee_id=req.committee_id,
-    )
-
 
 # --- structure settings ------------------------------------------------------------------
 
@@ -168,7 +115,7 @@ def _badge_class(session: Session, slug: str) -> BadgeClass:
     bc = session.execute(select(BadgeClass).where(BadgeClass.slug == slug)).scalar_one_or_none()
     if bc is None:
         raise NotFound(f"badge « {slug} » introuvable")
-    if bc.status != "active":
+    if bc.status != BadgeClassStatus.ACTIVE:
         raise InvalidInput(f"le badge {bc.name} n'est pas encore validé par le réseau")
     return bc
 
@@ -222,17 +169,18 @@ def submit(
     badges are issued at once."""
     now = now or utcnow()
     if by.is_participant:
-        participant_id, origin = by.person_id, origin or "participant"
-    origin = origin or "suivi"
-    if origin not in ORIGINS or (origin == "public"):
-        raise InvalidInput(f"origin : attendu {', '.join(o for o in ORIGINS if o != 'public')}")
+        participant_id, origin = by.person_id, origin or Origin.PARTICIPANT
+    origin = origin or Origin.SUIVI
+    if origin not in set(Origin) - {Origin.PUBLIC}:
+        expected = ", ".join(o for o in Origin if o != Origin.PUBLIC)
+        raise InvalidInput(f"origin : attendu {expected}")
     with rt.unit_of_work() as session:
         if participant_id is None and enrollment_id is not None:
             participant_id = session.execute(
                 select(Enrollment.participant_id).where(Enrollment.id == enrollment_id)
             ).scalar()
         person = session.get(Person, participant_id) if participant_id is not None else None
-        if person is None or person.kind != "participant" or person.erased_at is not None:
+        if person is None or person.kind != PersonKind.PARTICIPANT or person.erased_at is not None:
             raise NotFound(f"participant n° {participant_id} introuvable")
         structure_id = person.structure_id
         if enrollment_id is not None:
@@ -258,7 +206,7 @@ def submit(
             select(BadgeRequest.id).where(
                 BadgeRequest.participant_id == person.id,
                 BadgeRequest.badge_class_id == bc.id,
-                BadgeRequest.status == "pending",
+                BadgeRequest.status == RequestStatus.PENDING,
             )
         ).first()
         if pending is not None:
@@ -313,10 +261,10 @@ def add_evidence(
     """Attach a proof to a pending request (a photo of the work, an attestation...)."""
     now = now or utcnow()
     with rt.unit_of_work() as session:
-        req, bc = _load(session, request_id)
-        access.ensure(session, by, Action.REQUEST_EVIDENCE, _target(req, bc))
-        if req.status != "pending":
-            raise InvalidInput(f"la demande n° {request_id} est {STATUS_LABELS[req.status]}")
+        req, bc = load(session, request_id)
+        access.ensure(session, by, Action.REQUEST_EVIDENCE, target(req, bc))
+        if req.status != RequestStatus.PENDING:
+            raise InvalidInput(f"la demande n° {request_id} est {RequestStatus(req.status).label}")
         evidence = attach(
             session,
             kind=kind,
@@ -350,11 +298,14 @@ def public_request(
         if not evaluation_of(bc).public:
             raise Forbidden(f"le badge {bc.name} ne se demande pas par le formulaire public")
         person = session.execute(
-            select(Person).where(Person.kind == "supporter", Person.email == email)
+            select(Person).where(Person.kind == PersonKind.SUPPORTER, Person.email == email)
         ).scalar_one_or_none()
         if person is None:
             person = Person(
-                kind="supporter", given_name=given_name, family_name=family_name, email=email
+                kind=PersonKind.SUPPORTER,
+                given_name=given_name,
+                family_name=family_name,
+                email=email,
             )
             session.add(person)
             session.flush()
@@ -362,7 +313,7 @@ def public_request(
             select(BadgeRequest.assertion_id).where(
                 BadgeRequest.participant_id == person.id,
                 BadgeRequest.badge_class_id == bc.id,
-                BadgeRequest.status == "approved",
+                BadgeRequest.status == RequestStatus.APPROVED,
             )
         ).scalar()
         if existing:
@@ -370,7 +321,7 @@ def public_request(
         req = BadgeRequest(
             badge_class_id=bc.id,
             participant_id=person.id,
-            origin="public",
+            origin=Origin.PUBLIC,
             mode="auto",
             submitted_at=now,
         )
@@ -398,10 +349,10 @@ def review(
     if not reason.strip():
         raise InvalidInput("reason : une évaluation doit être motivée")
     with rt.unit_of_work() as session:
-        req, bc = _load(session, request_id, lock=True)
-        grant = access.ensure(session, by, Action.REQUEST_REVIEW, _target(req, bc))
-        if req.status != "pending":
-            raise Conflict(f"la demande n° {request_id} est déjà {STATUS_LABELS[req.status]}")
+        req, bc = load(session, request_id, lock=True)
+        grant = access.ensure(session, by, Action.REQUEST_REVIEW, target(req, bc))
+        if req.status != RequestStatus.PENDING:
+            raise Conflict(f"la demande n° {request_id} est déjà {RequestStatus(req.status).label}")
         if req.participant_id == by.person_id:
             raise Forbidden("on n'évalue pas sa propre demande")
         reviews = list(session.execute(select(Review).where(Review.request_id == req.id)).scalars())
@@ -499,7 +450,7 @@ def _decide(
     actor: int | None,
     now: datetime,
 ) -> None:
-    req.status = "approved" if approve else "rejected"
+    req.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
     req.decided_at, req.decision_reason = now, reason
     if approve:
         evidence = [{"narrative": req.narrative}] if req.narrative else []
@@ -512,7 +463,7 @@ def _decide(
             rt,
             session,
             [bc.slug],
-            basis=issuing.Basis.PUBLIC if req.origin == "public" else issuing.Basis.REQUEST,
+            basis=issuing.Basis.PUBLIC if req.origin == Origin.PUBLIC else issuing.Basis.REQUEST,
             recipient_id=req.participant_id,
             structure_id=req.structure_id,
             enrollment_id=req.enrollment_id,
@@ -537,11 +488,11 @@ def _decide(
 def withdraw(rt: Runtime, request_id: int, *, by: Actor, now: datetime | None = None) -> None:
     now = now or utcnow()
     with rt.unit_of_work() as session:
-        req, bc = _load(session, request_id, lock=True)
-        access.ensure(session, by, Action.REQUEST_WITHDRAW, _target(req, bc))
-        if req.status != "pending":
-            raise Conflict(f"la demande n° {request_id} est déjà {STATUS_LABELS[req.status]}")
-        req.status, req.decided_at = "withdrawn", now
+        req, bc = load(session, request_id, lock=True)
+        access.ensure(session, by, Action.REQUEST_WITHDRAW, target(req, bc))
+        if req.status != RequestStatus.PENDING:
+            raise Conflict(f"la demande n° {request_id} est déjà {RequestStatus(req.status).label}")
+        req.status, req.decided_at = RequestStatus.WITHDRAWN, now
         session.add(req)
         _audit(session, req, by.person_id, now, "badge_request_withdrawn", {})
 
@@ -565,194 +516,3 @@ def _audit(
             details={"request": req.id, **details},
         )
     )
-
-
-# --- reading ------------------------------------------------------------------------------
-
-
-def requestable(rt: Runtime, participant_id: int) -> list[tuple[str, str, str | None]]:
-    """(badge, name, group) a participant may ask for: the active person badges of their
-    structure's networks that they do not hold yet (support badges have their public form)."""
-    with rt.unit_of_work() as session:
-        person = session.get(Person, participant_id)
-        if person is None or person.structure_id is None:
-            return []
-        networks = (
-            select(Organisation.slug)
-            .join(Membership, Membership.network_id == Organisation.id)
-            .where(Membership.structure_id == person.structure_id)
-        )
-        held = held_badges(session, participant_id)
-        rows = session.execute(
-            select(BadgeClass.slug, BadgeClass.name, BadgeClass.group, BadgeClass.evaluation)
-            .where(BadgeClass.network.in_(networks), BadgeClass.status == "active")
-            .order_by(BadgeClass.group, BadgeClass.name)
-        ).all()
-    return [
-        (slug, name, group)
-        for slug, name, group, evaluation in rows
-        if slug not in held and not Evaluation.model_validate(evaluation or {}).public
-    ]
-
-
-def _load(session: Session, request_id: int, lock: bool = False) -> tuple[BadgeRequest, BadgeClass]:
-    query = select(BadgeRequest).where(BadgeRequest.id == request_id)
-    if lock:
-        query = query.with_for_update()  # two votes at once: the second sees the first
-    req = session.execute(query).scalar_one_or_none()
-    if req is None:
-        raise NotFound(f"demande n° {request_id} introuvable")
-    return req, session.get(BadgeClass, req.badge_class_id)  # type: ignore[return-value]
-
-
-def get(rt: Runtime, request_id: int, *, by: Actor) -> RequestView:
-    with rt.unit_of_work() as session:
-        req, bc = _load(session, request_id)
-        access.ensure(session, by, Action.REQUEST_READ, _target(req, bc))
-        return _view(rt, session, req, bc, detail=True)
-
-
-def _view(
-    rt: Runtime, session: Session, req: BadgeRequest, bc: BadgeClass, *, detail: bool
-) -> RequestView:
-    person = session.get(Person, req.participant_id)
-    structure = session.get(Organisation, req.structure_id) if req.structure_id else None
-    committee = session.get(Committee, req.committee_id) if req.committee_id else None
-    setting = session.get(BadgeSetting, (req.structure_id, bc.id)) if req.structure_id else None
-    criteria = bc.criteria
-    if setting is not None and setting.criteria_note:
-        criteria += f"\n\nAdaptation de la structure : {setting.criteria_note}"
-    view = RequestView(
-        id=req.id,  # type: ignore[arg-type]
-        badge=bc.slug,
-        badge_name=bc.name,
-        criteria=criteria,
-        participant_id=req.participant_id,
-        participant_name=person.display_name if person else "",
-        structure=structure.name if structure else None,
-        enrollment_id=req.enrollment_id,
-        origin=req.origin,
-        mode=req.mode,
-        mode_label=MODE_LABELS.get(req.mode, req.mode),
-        committee_id=req.committee_id,
-        committee_name=committee.name if committee else None,
-        narrative=req.narrative,
-        status=req.status,
-        status_label=STATUS_LABELS.get(req.status, req.status),
-        submitted_at=req.submitted_at,
-        decided_at=req.decided_at,
-        decision_reason=req.decision_reason,
-        assertion_id=req.assertion_id,
-    )
-    if not detail:
-        return view
-    reviews = session.execute(
-        select(Review, Person.given_name, Person.family_name)
-        .join(Person, Person.id == Review.person_id)
-        .where(Review.request_id == req.id)
-        .order_by(Review.id)
-    ).all()
-    view.reviews = [
-        {
-            "by": f"{g} {f}".strip(),
-            "role": r.role,
-            "role_label": Role(r.role).label if r.role else None,
-            "approve": r.approve,
-            "reason": r.reason,
-            "at": r.at,
-        }
-        for r, g, f in reviews
-    ]
-    files = {
-        evidence_id: (file_id, filename)
-        for evidence_id, file_id, filename in session.execute(
-            select(EvidenceFile.evidence_id, EvidenceFile.id, EvidenceFile.filename)
-            .join(Evidence, Evidence.id == EvidenceFile.evidence_id)
-            .where(Evidence.request_id == req.id)
-        ).all()
-    }
-    view.evidence = [
-        {
-            "id": ev.id,
-            "kind": ev.kind,
-            "narrative": ev.narrative,
-            "url": ev.url,
-            "context": ev.context,
-            "file": files.get(ev.id, (None, None))[0],
-            "filename": files.get(ev.id, (None, None))[1],
-        }
-        for ev in session.execute(
-            select(Evidence).where(Evidence.request_id == req.id).order_by(Evidence.id)
-        ).scalars()
-    ]
-    if req.status == "pending":
-        view.waiting_for = _waiting_for(rt, session, req, bc, [r for r, _, _ in reviews])
-    return view
-
-
-def _waiting_for(
-    rt: Runtime, session: Session, req: BadgeRequest, bc: BadgeClass, reviews: list[Review]
-) -> list[str]:
-    if req.mode == "signatures":
-        signed = {r.role for r in reviews}
-        return [
-            f"signature : {r.label}" for r in evaluation_of(bc).signatures if r.value not in signed
-        ]
-    if req.mode == "network":
-        return [f"évaluation par le réseau {bc.network}"]
-    committee = session.get(Committee, req.committee_id)
-    rule = rt.committee_rules.get(committee.kind) if committee else None
-    if rule is None:
-        return ["règle du comité indisponible"]
-    return [f"vote du comité « {committee.name} » ({len(reviews)} vote(s) ; {rule.explain()})"]  # type: ignore[union-attr]
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[RequestView]
-    page: int
-    per_page: int
-    total: int
-
-
-def listing(
-    rt: Runtime,
-    who: Actor,
-    *,
-    status: str | None = "pending",
-    page: int = 1,
-    per_page: int = 20,
-    committee_id: int | None = None,
-) -> Page:
-    """Requests the caller may see: a participant's own; a staff member's structures', their
-    committees' agendas, and their networks' requests in network mode."""
-    with rt.unit_of_work() as session:
-        query = select(BadgeRequest, BadgeClass).join(
-            BadgeClass, BadgeClass.id == BadgeRequest.badge_class_id
-        )
-        if who.is_participant:
-            query = query.where(BadgeRequest.participant_id == who.person_id)
-        elif who.is_staff:
-            committees = select(CommitteeMember.committee_id).where(
-                CommitteeMember.person_id == who.person_id
-            )
-            query = query.where(
-                or_(
-                    BadgeRequest.structure_id.in_(access.structures_reached(who.person_id)),
-                    BadgeRequest.committee_id.in_(committees),
-                )
-            )
-        elif not who.is_system:
-            raise Forbidden(access.refusal(Action.REQUEST_READ, who))
-        if status:
-            query = query.where(BadgeRequest.status == status)
-        if committee_id is not None:
-            query = query.where(BadgeRequest.committee_id == committee_id)
-        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = session.execute(
-            query.order_by(BadgeRequest.submitted_at, BadgeRequest.id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).all()
-        items = [_view(rt, session, req, bc, detail=False) for req, bc in rows]
-    return Page(items, page, per_page, total)

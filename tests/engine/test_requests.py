@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine.badges.issuing import held_badges
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput
-from engine.services import committees, people, requests
+from engine.services import committees, people, request_views, requests
 from engine.services.organisations import add_staff, upsert_organisation
 from engine.services.runtime import Runtime
 from engine.store.tables import Assertion, AuditEvent
@@ -98,7 +98,7 @@ def test_a_crossed_committee_decides_with_quorum_and_no_member_of_the_participan
         context="poste",
         file=check("presence.png", _png()),
     )
-    view = requests.get(inae, rid, by=cip)
+    view = request_views.get(inae, rid, by=cip)
     assert (view.mode, view.committee_id, view.status) == ("committee", cid, "pending")
     assert view.evidence[0]["file"] and view.evidence[0]["context"] == "poste"
 
@@ -148,15 +148,15 @@ def test_committee_members_of_other_siae_see_the_agenda_other_staff_do_not(
         inae, "inae.engagement", by=actor(inae, PESSAC_CIP), participant_id=_lina(inae)
     )
     member = actor(inae, LIMOGES_CIP)
-    agenda = requests.listing(inae, member, committee_id=cid)
+    agenda = request_views.listing(inae, member, committee_id=cid)
     assert [r.id for r in agenda.items] == [rid]
     assert committees.view(inae, cid, by=member).pending == 1
     with inae.unit_of_work() as s:
         add_staff(s, "autre@envie-limoges.example", "Tom", "Vidal", [("envie-limoges", "cip")])
     outsider = actor(inae, "autre@envie-limoges.example")
-    assert requests.listing(inae, outsider).total == 0
+    assert request_views.listing(inae, outsider).total == 0
     with pytest.raises(Forbidden):
-        requests.get(inae, rid, by=outsider)
+        request_views.get(inae, rid, by=outsider)
     with pytest.raises(Forbidden):
         requests.review(inae, rid, by=outsider, approve=True, reason="…")
 
@@ -177,7 +177,7 @@ def test_a_structure_chooses_evaluation_by_the_network_within_its_frame(inae: Ru
     )
     lina = _lina(inae)
     rid = requests.submit(inae, "inae.travail-equipe", by=cip, participant_id=lina)
-    view = requests.get(inae, rid, by=cip)
+    view = request_views.get(inae, rid, by=cip)
     assert view.mode == "network"
     assert "Adaptation de la structure : Observé sur le chantier" in view.criteria
     with pytest.raises(Forbidden, match="évaluée par le réseau"):

@@ -1,0 +1,271 @@
+"""Badge requests as staff, committee members and the participant read them: one request
+with its evidence, reviews and what it still waits for; the lists each may see; the badges a
+participant may ask for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from engine.badges.catalogue import MODE_LABELS, Evaluation
+from engine.badges.issuing import held_badges
+from engine.errors import Forbidden, NotFound
+from engine.roles import Role
+from engine.services import access
+from engine.services.access import Action, Actor, Target
+from engine.services.issuing import evaluation_of
+from engine.services.runtime import Runtime
+from engine.statuses import BadgeClassStatus, Origin, RequestStatus
+from engine.store.tables import (
+    BadgeClass,
+    BadgeRequest,
+    BadgeSetting,
+    Committee,
+    CommitteeMember,
+    Evidence,
+    EvidenceFile,
+    Membership,
+    Organisation,
+    Person,
+    Review,
+)
+
+
+@dataclass
+class RequestView:
+    """A request as staff, committee members and the participant see it."""
+
+    id: int
+    badge: str
+    badge_name: str
+    criteria: str
+    participant_id: int
+    participant_name: str
+    structure: str | None
+    enrollment_id: int | None
+    origin: str
+    origin_label: str
+    mode: str
+    mode_label: str
+    committee_id: int | None
+    committee_name: str | None
+    narrative: str | None
+    status: str
+    status_label: str
+    submitted_at: datetime
+    decided_at: datetime | None
+    decision_reason: str | None
+    assertion_id: str | None
+    waiting_for: list[str] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+
+
+def target(req: BadgeRequest, bc: BadgeClass) -> Target:
+    return Target(
+        structure_id=req.structure_id,
+        network=bc.network,
+        participant_id=req.participant_id,
+        committee_id=req.committee_id,
+    )
+
+
+def requestable(
+    rt: Runtime, participant_id: int, *, by: Actor
+) -> list[tuple[str, str, str | None]]:
+    """(badge, name, group) a participant may ask for: the active person badges of their
+    structure's networks that they do not hold yet (support badges have their public form)."""
+    with rt.unit_of_work() as session:
+        person = session.get(Person, participant_id)
+        if person is None or person.structure_id is None:
+            return []
+        access.ensure(
+            session,
+            by,
+            Action.REQUEST_SUBMIT,
+            Target(structure_id=person.structure_id, participant_id=person.id),
+        )
+        networks = (
+            select(Organisation.slug)
+            .join(Membership, Membership.network_id == Organisation.id)
+            .where(Membership.structure_id == person.structure_id)
+        )
+        held = held_badges(session, participant_id)
+        rows = session.execute(
+            select(BadgeClass.slug, BadgeClass.name, BadgeClass.group, BadgeClass.evaluation)
+            .where(BadgeClass.network.in_(networks), BadgeClass.status == BadgeClassStatus.ACTIVE)
+            .order_by(BadgeClass.group, BadgeClass.name)
+        ).all()
+    return [
+        (slug, name, group)
+        for slug, name, group, evaluation in rows
+        if slug not in held and not Evaluation.model_validate(evaluation or {}).public
+    ]
+
+
+def load(session: Session, request_id: int, lock: bool = False) -> tuple[BadgeRequest, BadgeClass]:
+    query = select(BadgeRequest).where(BadgeRequest.id == request_id)
+    if lock:
+        query = query.with_for_update()  # two votes at once: the second sees the first
+    req = session.execute(query).scalar_one_or_none()
+    if req is None:
+        raise NotFound(f"demande n° {request_id} introuvable")
+    return req, session.get(BadgeClass, req.badge_class_id)  # type: ignore[return-value]
+
+
+def get(rt: Runtime, request_id: int, *, by: Actor) -> RequestView:
+    with rt.unit_of_work() as session:
+        req, bc = load(session, request_id)
+        access.ensure(session, by, Action.REQUEST_READ, target(req, bc))
+        return _view(rt, session, req, bc, detail=True)
+
+
+def _view(
+    rt: Runtime, session: Session, req: BadgeRequest, bc: BadgeClass, *, detail: bool
+) -> RequestView:
+    person = session.get(Person, req.participant_id)
+    structure = session.get(Organisation, req.structure_id) if req.structure_id else None
+    committee = session.get(Committee, req.committee_id) if req.committee_id else None
+    setting = session.get(BadgeSetting, (req.structure_id, bc.id)) if req.structure_id else None
+    criteria = bc.criteria
+    if setting is not None and setting.criteria_note:
+        criteria += f"\n\nAdaptation de la structure : {setting.criteria_note}"
+    view = RequestView(
+        id=req.id,  # type: ignore[arg-type]
+        badge=bc.slug,
+        badge_name=bc.name,
+        criteria=criteria,
+        participant_id=req.participant_id,
+        participant_name=person.display_name if person else "",
+        structure=structure.name if structure else None,
+        enrollment_id=req.enrollment_id,
+        origin=req.origin,
+        origin_label=Origin(req.origin).label,
+        mode=req.mode,
+        mode_label=MODE_LABELS.get(req.mode, req.mode),
+        committee_id=req.committee_id,
+        committee_name=committee.name if committee else None,
+        narrative=req.narrative,
+        status=req.status,
+        status_label=RequestStatus(req.status).label,
+        submitted_at=req.submitted_at,
+        decided_at=req.decided_at,
+        decision_reason=req.decision_reason,
+        assertion_id=req.assertion_id,
+    )
+    if not detail:
+        return view
+    reviews = session.execute(
+        select(Review, Person.given_name, Person.family_name)
+        .join(Person, Person.id == Review.person_id)
+        .where(Review.request_id == req.id)
+        .order_by(Review.id)
+    ).all()
+    view.reviews = [
+        {
+            "by": f"{g} {f}".strip(),
+            "role": r.role,
+            "role_label": Role(r.role).label if r.role else None,
+            "approve": r.approve,
+            "reason": r.reason,
+            "at": r.at,
+        }
+        for r, g, f in reviews
+    ]
+    files = {
+        evidence_id: (file_id, filename)
+        for evidence_id, file_id, filename in session.execute(
+            select(EvidenceFile.evidence_id, EvidenceFile.id, EvidenceFile.filename)
+            .join(Evidence, Evidence.id == EvidenceFile.evidence_id)
+            .where(Evidence.request_id == req.id)
+        ).all()
+    }
+    view.evidence = [
+        {
+            "id": ev.id,
+            "kind": ev.kind,
+            "narrative": ev.narrative,
+            "url": ev.url,
+            "context": ev.context,
+            "file": files.get(ev.id, (None, None))[0],
+            "filename": files.get(ev.id, (None, None))[1],
+        }
+        for ev in session.execute(
+            select(Evidence).where(Evidence.request_id == req.id).order_by(Evidence.id)
+        ).scalars()
+    ]
+    if req.status == RequestStatus.PENDING:
+        view.waiting_for = _waiting_for(rt, session, req, bc, [r for r, _, _ in reviews])
+    return view
+
+
+def _waiting_for(
+    rt: Runtime, session: Session, req: BadgeRequest, bc: BadgeClass, reviews: list[Review]
+) -> list[str]:
+    if req.mode == "signatures":
+        signed = {r.role for r in reviews}
+        return [
+            f"signature : {r.label}" for r in evaluation_of(bc).signatures if r.value not in signed
+        ]
+    if req.mode == "network":
+        return [f"évaluation par le réseau {bc.network}"]
+    committee = session.get(Committee, req.committee_id)
+    rule = rt.committee_rules.get(committee.kind) if committee else None
+    if rule is None:
+        return ["règle du comité indisponible"]
+    return [f"vote du comité « {committee.name} » ({len(reviews)} vote(s) ; {rule.explain()})"]  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[RequestView]
+    page: int
+    per_page: int
+    total: int
+
+
+def listing(
+    rt: Runtime,
+    who: Actor,
+    *,
+    status: str | None = RequestStatus.PENDING,
+    page: int = 1,
+    per_page: int = 20,
+    committee_id: int | None = None,
+) -> Page:
+    """Requests the caller may see: a participant's own; a staff member's structures', their
+    committees' agendas, and their networks' requests in network mode."""
+    with rt.unit_of_work() as session:
+        query = select(BadgeRequest, BadgeClass).join(
+            BadgeClass, BadgeClass.id == BadgeRequest.badge_class_id
+        )
+        if who.is_participant:
+            query = query.where(BadgeRequest.participant_id == who.person_id)
+        elif who.is_staff:
+            committees = select(CommitteeMember.committee_id).where(
+                CommitteeMember.person_id == who.person_id
+            )
+            query = query.where(
+                or_(
+                    BadgeRequest.structure_id.in_(access.structures_reached(who.person_id)),
+                    BadgeRequest.committee_id.in_(committees),
+                )
+            )
+        elif not who.is_system:
+            raise Forbidden(access.refusal(Action.REQUEST_READ, who))
+        if status:
+            query = query.where(BadgeRequest.status == status)
+        if committee_id is not None:
+            query = query.where(BadgeRequest.committee_id == committee_id)
+        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = session.execute(
+            query.order_by(BadgeRequest.submitted_at, BadgeRequest.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+        items = [_view(rt, session, req, bc, detail=False) for req, bc in rows]
+    return Page(items, page, per_page, total)
