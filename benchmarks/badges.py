@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from openbadges_bakery import bake as reference_bake
 
 from engine.openbadges.baking import bake_png, check_picture
-from engine.services import access, badges
+from engine.services import access, badge_documents, badges
 from engine.services import enrollments as e
 from engine.services.bootstrap import initialise
 from engine.services.organisations import add_staff, upsert_organisation
@@ -82,13 +82,14 @@ def main() -> None:
 
         start = time.perf_counter()
         for aid in ids:
-            badges.baked(rt, aid, u)
+            badge_documents.baked(rt, aid, u)
         served_s = time.perf_counter() - start
 
-        picture = badges.badge_picture(rt, "sato.jeu-de-piste")
+        picture = badge_documents.badge_picture(rt, "sato.jeu-de-piste")
         check_picture(picture)
         texts = [
-            json.dumps(badges.assertion_document(rt, aid, u)[1], ensure_ascii=False) for aid in ids
+            json.dumps(badge_documents.assertion_document(rt, aid, u)[1], ensure_ascii=False)
+            for aid in ids
         ]
         start = time.perf_counter()
         for text in texts:
@@ -101,7 +102,7 @@ def main() -> None:
 
         start = time.perf_counter()
         for aid in ids[:500]:
-            badges.credential_jwt(rt, aid, u)
+            badge_documents.credential_jwt(rt, aid, u)
         signed_s = time.perf_counter() - start
 
     print(f"{n} badges, SQLite WAL, picture {len(picture) // 1024} KiB 600x600 PNG")

@@ -14,8 +14,9 @@ from engine.api.templating import templates
 from engine.errors import ParcoursError
 from engine.openbadges import ob2, ob3
 from engine.openbadges.images import qr_svg
-from engine.services import badges as svc
+from engine.services import badge_documents, badges, endorsements, issuer_keys
 from engine.services.access import Action
+from engine.store.tables import utcnow
 
 router = APIRouter()
 
@@ -33,7 +34,7 @@ def _ctx(request: Request):
 )
 def issuer(slug: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
-    return _ld(svc.issuer_document(rt, slug, u))
+    return _ld(badge_documents.issuer_document(rt, slug, u))
 
 
 @router.get(
@@ -43,7 +44,7 @@ def issuer(slug: str, request: Request) -> JSONResponse:
 )
 def revocations(slug: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
-    return _ld(svc.revocation_list(rt, slug, u))
+    return _ld(badge_documents.revocation_list(rt, slug, u))
 
 
 @router.get(
@@ -51,7 +52,7 @@ def revocations(slug: str, request: Request) -> JSONResponse:
 )
 def badge_class(slug: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
-    return _ld(svc.badge_class_document(rt, slug, u))
+    return _ld(badge_documents.badge_class_document(rt, slug, u))
 
 
 @router.get(
@@ -61,7 +62,7 @@ def badge_class(slug: str, request: Request) -> JSONResponse:
 )
 def badge_image(slug: str, request: Request) -> Response:
     rt, _ = _ctx(request)
-    return Response(svc.badge_picture(rt, slug), media_type="image/png")
+    return Response(badge_documents.badge_picture(rt, slug), media_type="image/png")
 
 
 @router.get(
@@ -71,7 +72,7 @@ def badge_image(slug: str, request: Request) -> Response:
 )
 def assertion(assertion_id: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
-    code, doc = svc.assertion_document(rt, assertion_id, u)
+    code, doc = badge_documents.assertion_document(rt, assertion_id, u)
     return _ld(doc, code)
 
 
@@ -82,7 +83,7 @@ def assertion(assertion_id: str, request: Request) -> JSONResponse:
 )
 def baked_png(assertion_id: str, request: Request, version: int = 2) -> Response:
     rt, u = _ctx(request)
-    data = svc.baked(rt, assertion_id, u, version=3 if version == 3 else 2)
+    data = badge_documents.baked(rt, assertion_id, u, version=3 if version == 3 else 2)
     name = f"badge-{assertion_id[:8]}.png"
     return Response(
         data,
@@ -98,7 +99,7 @@ def baked_png(assertion_id: str, request: Request, version: int = 2) -> Response
 )
 def endorsement(endorsement_id: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
-    return _ld(svc.endorsement_document(rt, endorsement_id, u))
+    return _ld(endorsements.endorsement_document(rt, endorsement_id, u))
 
 
 @router.get(
@@ -106,7 +107,7 @@ def endorsement(endorsement_id: str, request: Request) -> JSONResponse:
 )
 def profile(slug: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
-    return _ld(svc.profile_document(rt, slug, u))
+    return _ld(badge_documents.profile_document(rt, slug, u))
 
 
 @router.get(
@@ -116,7 +117,7 @@ def profile(slug: str, request: Request) -> JSONResponse:
 )
 def jwks(slug: str, request: Request) -> JSONResponse:
     rt, _ = _ctx(request)
-    return JSONResponse(svc.jwks(rt, slug), media_type="application/jwk-set+json")
+    return JSONResponse(issuer_keys.jwks(rt, slug), media_type="application/jwk-set+json")
 
 
 @router.get(
@@ -126,7 +127,7 @@ def jwks(slug: str, request: Request) -> JSONResponse:
 )
 def public_key(slug: str, kid: str, request: Request) -> JSONResponse:
     rt, _ = _ctx(request)
-    return JSONResponse(svc.public_key(rt, slug, kid), media_type="application/jwk+json")
+    return JSONResponse(issuer_keys.public_key(rt, slug, kid), media_type="application/jwk+json")
 
 
 @router.get(
@@ -136,7 +137,9 @@ def public_key(slug: str, kid: str, request: Request) -> JSONResponse:
 )
 def status_list(slug: str, number: int, request: Request) -> Response:
     rt, u = _ctx(request)
-    return Response(svc.status_list_jwt(rt, slug, number, u), media_type=ob3.CONTENT_TYPE)
+    return Response(
+        badge_documents.status_list_jwt(rt, slug, number, u), media_type=ob3.CONTENT_TYPE
+    )
 
 
 @router.get(
@@ -146,7 +149,7 @@ def status_list(slug: str, number: int, request: Request) -> Response:
 )
 def achievement(slug: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
-    return _ld(svc.achievement_document(rt, slug, u))
+    return _ld(badge_documents.achievement_document(rt, slug, u))
 
 
 @router.get(
@@ -156,7 +159,9 @@ def achievement(slug: str, request: Request) -> JSONResponse:
 )
 def credential(assertion_id: str, request: Request) -> Response:
     rt, u = _ctx(request)
-    return Response(svc.credential_jwt(rt, assertion_id, u), media_type=ob3.CONTENT_TYPE)
+    return Response(
+        badge_documents.credential_jwt(rt, assertion_id, u), media_type=ob3.CONTENT_TYPE
+    )
 
 
 @router.get(
@@ -166,7 +171,9 @@ def credential(assertion_id: str, request: Request) -> Response:
 )
 def endorsement3(endorsement_id: str, request: Request) -> Response:
     rt, u = _ctx(request)
-    return Response(svc.endorsement_jwt(rt, endorsement_id, u), media_type=ob3.CONTENT_TYPE)
+    return Response(
+        endorsements.endorsement_jwt(rt, endorsement_id, u), media_type=ob3.CONTENT_TYPE
+    )
 
 
 @router.get(
@@ -177,14 +184,14 @@ def endorsement3(endorsement_id: str, request: Request) -> Response:
 )
 def badge_page(assertion_id: str, request: Request) -> HTMLResponse:
     rt, u = _ctx(request)
-    page = svc.public_badge(rt, assertion_id)
+    page = badge_documents.public_badge(rt, assertion_id)
     return templates.TemplateResponse(
         request,
         "badge.html",
         {
             "p": page,
             "u": u,
-            "expired": page.badge.expired(svc.utcnow()),
+            "expired": page.badge.expired(utcnow()),
         },
     )
 
@@ -196,7 +203,7 @@ def badge_qr_svg(assertion_id: str, request: Request) -> Response:
     """A separate, long-cached image: the page itself stays cheap to serve."""
     rt, u = _ctx(request)
     with rt.unit_of_work() as session:
-        svc.load(session, assertion_id)
+        badges.load(session, assertion_id)
     return Response(
         qr_svg(u.page(assertion_id)),
         media_type="image/svg+xml",
@@ -209,7 +216,7 @@ def badge_qr_svg(assertion_id: str, request: Request) -> Response:
 )
 def badge_qr(assertion_id: str, request: Request) -> Response:
     rt, u = _ctx(request)
-    return Response(svc.qr_code(rt, assertion_id, u), media_type="image/png")
+    return Response(badge_documents.qr_code(rt, assertion_id, u), media_type="image/png")
 
 
 @router.get(
@@ -221,7 +228,7 @@ def badge_qr(assertion_id: str, request: Request) -> Response:
 def recommendation_form(token: str, request: Request) -> HTMLResponse:
     rt, _ = _ctx(request)
     try:
-        pending = svc.pending_recommendation(rt, token)
+        pending = endorsements.pending_recommendation(rt, token)
     except ParcoursError as exc:
         return templates.TemplateResponse(
             request, "message.html", {"title": "Lien indisponible", "text": str(exc)}, 410
@@ -240,8 +247,8 @@ def recommendation_answer(
 ) -> HTMLResponse:
     rt, u = _ctx(request)
     try:
-        pending = svc.pending_recommendation(rt, token)
-        svc.answer_recommendation(rt, token, commentaire)
+        pending = endorsements.pending_recommendation(rt, token)
+        endorsements.answer_recommendation(rt, token, commentaire)
     except ParcoursError as exc:
         return templates.TemplateResponse(
             request, "message.html", {"title": "Recommandation refusée", "text": str(exc)}, 422

@@ -15,8 +15,8 @@ from engine import uploads
 from engine.api.params import MAX_ID, RowId, performs
 from engine.api.v1 import Anyone, PageNo, PerPage, Staff, paged, rt_of
 from engine.services import (
-    badges,
     committees,
+    endorsements,
     organisation_badges,
     outbox,
     proposals,
@@ -362,7 +362,7 @@ class RecommendationAsk(BaseModel):
 def ask_recommendation(
     assertion_id: str, body: RecommendationAsk, request: Request, who: Anyone
 ) -> dict[str, str]:
-    url = badges.request_recommendation(
+    url = endorsements.request_recommendation(
         rt_of(request), assertion_id, body.company, str(body.email), request.app.state.urls, by=who
     )
     return {"url": url}

@@ -14,7 +14,7 @@ from engine import uploads
 from engine.api import auth
 from engine.api.params import MAX_ID, RowId, performs
 from engine.pathways import diagram
-from engine.services import accounts, badges, dashboard, people, privacy
+from engine.services import accounts, badges, dashboard, endorsements, people, privacy
 from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
 from engine.services.access import Action, Actor
@@ -317,7 +317,7 @@ class NewEndorsement(BaseModel):
     "/endorsements", tags=["Soutiens"], status_code=201, openapi_extra=performs(Action.ENDORSE)
 )
 def endorse(body: NewEndorsement, request: Request, who: Staff) -> dict[str, str]:
-    eid = badges.endorse(
+    eid = endorsements.endorse(
         rt_of(request), body.endorser, body.subject_kind, body.subject_ref, body.comment, by=who
     )
     return {"id": eid}

@@ -21,6 +21,7 @@ from engine.services import (
     badges,
     committees,
     dashboard,
+    endorsements,
     privacy,
     request_views,
     shares,
@@ -382,7 +383,7 @@ def ask_recommendation(
 ) -> Response:
     who = _who(request, "participant")
     auth.check_form_csrf(who, csrf)
-    badges.request_recommendation(
+    endorsements.request_recommendation(
         _rt(request), badge, entreprise, email, request.app.state.urls, by=who
     )
     return _page(

@@ -37,14 +37,14 @@ def badge_show(
     public_url: PublicUrl = None,
 ) -> None:
     """Afficher un badge délivré au format Open Badges 2.0 ou 3.0 (JSON)."""
-    from engine.services import badges
+    from engine.services import badge_documents, badges
 
     def body() -> None:
         rt, u = state.runtime(), badges.urls(public_url)
         if version == 3:
-            doc = badges.credential_document(rt, assertion, u)
+            doc = badge_documents.credential_document(rt, assertion, u)
         else:
-            doc = badges.assertion_document(rt, assertion, u)[1]
+            doc = badge_documents.assertion_document(rt, assertion, u)[1]
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
 
     run(body)
@@ -59,13 +59,13 @@ def badge_bake(
 ) -> None:
     """Cuire un badge : l'image du badge avec le badge lui-même à l'intérieur."""
     from engine.errors import InvalidInput
-    from engine.services import badges
+    from engine.services import badge_documents, badges
 
     def body() -> None:
         if version not in (2, 3):
             raise InvalidInput("--ob : 2 ou 3")
         svg = out.suffix.lower() == ".svg"
-        data = badges.baked(
+        data = badge_documents.baked(
             state.runtime(), assertion, badges.urls(public_url), version=version, svg=svg
         )
         _write_whole(out, data)
@@ -169,7 +169,7 @@ def badge_endorse(
 ) -> None:
     """Une organisation soutient un émetteur ou un badge, ou recommande un badge délivré."""
     from engine.errors import InvalidInput
-    from engine.services import badges
+    from engine.services import endorsements
     from engine.services.access import Actor
 
     def body() -> None:
@@ -181,7 +181,7 @@ def badge_endorse(
         if len(chosen) != 1:
             raise InvalidInput("indiquez exactement un de --issuer, --badge, --assertion")
         kind, ref = chosen[0]
-        eid = badges.endorse(state.runtime(), endorser, kind, ref, comment, by=Actor.system())
+        eid = endorsements.endorse(state.runtime(), endorser, kind, ref, comment, by=Actor.system())
         typer.echo(f"Soutien enregistré : {eid}")
 
     run(body)

@@ -14,6 +14,6 @@ commands = typer.Typer(help="Clés de signature des émetteurs.", no_args_is_hel
 @commands.command("rotate")
 def key_rotate(org: Annotated[str, typer.Argument(help="Émetteur (slug)")]) -> None:
     """Remplacer la clé de signature d'un émetteur (l'ancienne reste publiée pour vérifier)."""
-    from engine.services import badges
+    from engine.services import issuer_keys
 
-    run(lambda: typer.echo(f"Nouvelle clé : {badges.rotate_key(state.runtime(), org)}"))
+    run(lambda: typer.echo(f"Nouvelle clé : {issuer_keys.rotate_key(state.runtime(), org)}"))

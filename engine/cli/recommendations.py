@@ -19,12 +19,12 @@ def recommend_request(
     public_url: PublicUrl = None,
 ) -> None:
     """Demander à une entreprise de recommander un badge : affiche le lien à lui envoyer."""
-    from engine.services import badges
+    from engine.services import badges, endorsements
     from engine.services.access import Actor
 
     def body() -> None:
         u = badges.urls(public_url)
-        link = badges.request_recommendation(
+        link = endorsements.request_recommendation(
             state.runtime(), assertion, company, email, u, by=Actor.system()
         )
         typer.echo(f"Lien à envoyer à {email} : {link}")

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from engine.errors import Forbidden, GateRefused, NotFound
 from engine.roles import Role
-from engine.services import access, badges, committees, requests
+from engine.services import access, badge_documents, committees, endorsements, requests
 from engine.services import enrollments as e
 from engine.services.access import PERMISSIONS, Action, Actor, Scope, Target
 from engine.services.organisations import add_staff, find_or_add_participant, upsert_organisation
@@ -339,7 +339,7 @@ def test_only_a_partner_it_was_shared_with_recommends_a_badge(world: World) -> N
         ("geiq", "geiq-industrie"),  # a partner, but the badge was not shared with it
     ):
         with pytest.raises(Forbidden):
-            badges.endorse(
+            endorsements.endorse(
                 world.rt, endorser, "assertion", aid, "Très bien", by=world.actors[who], now=T0
             )
     assert _counts(world.rt) == before
@@ -351,7 +351,7 @@ def test_status_lists_only_for_issuers_and_real_numbers(world: World) -> None:
         keys = conn.execute(select(func.count()).select_from(IssuerKey)).scalar_one()
     for slug, number in (("geiq-industrie", 0), (HERE, 0), ("sato", -1), ("sato", 10**9)):
         with pytest.raises(NotFound):
-            badges.status_list_jwt(world.rt, slug, number, u)
+            badge_documents.status_list_jwt(world.rt, slug, number, u)
     with world.rt.reading() as conn:
         assert conn.execute(select(func.count()).select_from(IssuerKey)).scalar_one() == keys
 

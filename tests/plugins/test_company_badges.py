@@ -8,7 +8,7 @@ import pytest
 
 from engine.api.app import create_app
 from engine.errors import Forbidden, InvalidInput
-from engine.services import badges, organisation_badges, people, requests
+from engine.services import badge_documents, badges, organisation_badges, people, requests
 from engine.services import enrollments as e
 from engine.services.organisations import upsert_organisation
 from engine.services.runtime import Runtime
@@ -56,7 +56,7 @@ def test_a_company_holds_its_badge_and_ims_validates_it(sato: Runtime) -> None:
             participant_id=people.participants(sato, cip)[0][0].id,
         )
 
-    assert badges.public_badge(sato, aid).holder == "Ateliers de Brest"
+    assert badge_documents.public_badge(sato, aid).holder == "Ateliers de Brest"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with serving(create_app(sato, base), port):

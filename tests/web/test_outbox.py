@@ -302,10 +302,10 @@ def test_links_and_recommendation_requests_leave_by_smtp_in_french(web, monkeypa
         participant = people.participants(web, cip)[0][0].id
         token = accounts.magic_link(web, participant, by=cip, send=True)
         e.advance(web, eid, "demarrer", by=cip)
-        from engine.services import badges
+        from engine.services import badges, endorsements
 
         [(assertion, _, _)] = badges.badges_of(web, eid, by=cip)
-        badges.request_recommendation(
+        endorsements.request_recommendation(
             web, assertion, "adie", "rh@adie.example", web.urls, by=principal(web, participant)
         )
         assert outbox.work(web) == (2, 0)

@@ -14,27 +14,27 @@ from PIL import Image
 from engine.errors import InvalidInput
 from engine.openbadges.baking import bake_png, bake_svg, unbake
 from engine.openbadges.verification import verify_file
-from engine.services import badges
+from engine.services import badge_documents
 
 
 def test_our_png_is_read_by_openbadges_bakery_and_theirs_by_us(issued, u) -> None:
-    png = badges.baked(issued.rt, issued.assertion, u)
+    png = badge_documents.baked(issued.rt, issued.assertion, u)
     assert json.loads(ref_unbake(io.BytesIO(png)))["id"] == u.assertion(issued.assertion)
     Image.open(io.BytesIO(png)).load()  # still a valid picture
 
-    picture = badges.badge_picture(issued.rt, "sato.jeu-de-piste")
+    picture = badge_documents.badge_picture(issued.rt, "sato.jeu-de-piste")
     theirs = ref_bake(io.BytesIO(picture), "https://example.org/a/1").read()
     assert unbake(theirs).text == "https://example.org/a/1"
 
 
 def test_our_svg_is_read_by_openbadges_bakery(issued, u) -> None:
-    svg = badges.baked(issued.rt, issued.assertion, u, svg=True)
+    svg = badge_documents.baked(issued.rt, issued.assertion, u, svg=True)
     assert u.assertion(issued.assertion) in ref_unbake(io.BytesIO(svg))
     assert unbake(svg).version == 2
 
 
 def test_a_baked_png_verifies_and_an_edited_one_is_tampered(issued, u) -> None:
-    png = badges.baked(issued.rt, issued.assertion, u)
+    png = badge_documents.baked(issued.rt, issued.assertion, u)
     assert verify_file(png, "badge.png", issued.fetch).status == "valide"
     doc = json.loads(unbake(png).text)
     doc["badge"] = u.badge_class("sato.soudure")
@@ -44,7 +44,7 @@ def test_a_baked_png_verifies_and_an_edited_one_is_tampered(issued, u) -> None:
 
 
 def test_ob3_baked_png_carries_the_vc_jwt(issued, u) -> None:
-    png = badges.baked(issued.rt, issued.assertion, u, version=3)
+    png = badge_documents.baked(issued.rt, issued.assertion, u, version=3)
     baked = unbake(png)
     assert baked.version == 3 and baked.text.count(".") == 2
     assert verify_file(png, "badge.png", issued.fetch).status == "valide"

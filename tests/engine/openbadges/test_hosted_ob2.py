@@ -9,7 +9,7 @@ import pytest
 from engine.errors import Forbidden, InvalidInput
 from engine.openbadges.identity import hash_identity
 from engine.openbadges.verification import verify_ob2, verify_url
-from engine.services import badges
+from engine.services import badge_documents, badges
 from tests.conftest import DIRECTRICE, OTHER_CIP, T0, actor
 from tests.engine.openbadges.conftest import BASE
 
@@ -59,7 +59,7 @@ def test_verify_says_valid_then_revoked_with_the_reason(issued) -> None:
 
 
 def test_an_edited_embedded_assertion_is_tampered(issued, u) -> None:
-    _, doc = badges.assertion_document(issued.rt, issued.assertion, u)
+    _, doc = badge_documents.assertion_document(issued.rt, issued.assertion, u)
     doc["issuedOn"] = "2020-01-01T00:00:00Z"
     import json
 
@@ -88,4 +88,6 @@ def test_revocation_needs_a_reason_and_staff_of_the_structure(issued) -> None:
         badges.revoke(issued.rt, issued.assertion, "  ", by=actor(issued.rt, DIRECTRICE))
     with pytest.raises(Forbidden):
         badges.revoke(issued.rt, issued.assertion, "erreur", by=actor(issued.rt, OTHER_CIP))
-    assert badges.assertion_document(issued.rt, issued.assertion, badges.urls(BASE))[0] == 200
+    assert (
+        badge_documents.assertion_document(issued.rt, issued.assertion, badges.urls(BASE))[0] == 200
+    )

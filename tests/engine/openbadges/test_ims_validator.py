@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.api.app import create_app
-from engine.services import badges
+from engine.services import badge_documents, badges, endorsements
 from tests.conftest import DIRECTRICE, actor
 from tests.engine.openbadges.conftest import ADIE, GEIQ
 from tests.third_party import free_port, ims_validate, ims_validator_python, serving
@@ -33,7 +33,7 @@ def _errors(report: dict) -> list[str]:
 
 def test_the_hosted_assertion_passes_the_ims_validator(issued, served, validator) -> None:
     _, u = served
-    badges.endorse(
+    endorsements.endorse(
         issued.rt,
         "geiq-industrie",
         "badge_class",
@@ -57,7 +57,7 @@ def test_the_hosted_assertion_passes_the_ims_validator(issued, served, validator
 def test_the_baked_png_passes_the_ims_validator(issued, served, validator, tmp_path) -> None:
     _, u = served
     png = tmp_path / "badge.png"
-    png.write_bytes(badges.baked(issued.rt, issued.assertion, u))
+    png.write_bytes(badge_documents.baked(issued.rt, issued.assertion, u))
     report = ims_validate(validator, str(png), "awa.diallo@example.org")
     assert report["report"]["valid"], _errors(report)
     # it read the assertion out of the picture and followed it to the hosted copy
@@ -78,7 +78,7 @@ def test_the_ims_validator_sees_a_revoked_badge(issued, served, validator) -> No
 
 def test_the_endorsement_passes_the_ims_validator(issued, served, validator) -> None:
     _, u = served
-    eid = badges.endorse(
+    eid = endorsements.endorse(
         issued.rt, "adie", "issuer", "sato", "Partenaire de la démarche", by=actor(issued.rt, ADIE)
     )
     report = ims_validate(validator, u.endorsement(eid))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.openbadges import ob3
 from engine.openbadges.verification import verify_ob3
-from engine.services import badges
+from engine.services import badge_documents, badges, endorsements, issuer_keys
 from tests.conftest import DIRECTRICE, actor
 from tests.engine.openbadges.conftest import GEIQ
 
@@ -26,7 +26,7 @@ def test_the_credential_is_a_vc_2_signed_as_vc_jwt(issued, u) -> None:
 
 
 def test_a_forged_credential_is_tampered(issued, u) -> None:
-    token = badges.credential_jwt(issued.rt, issued.assertion, u)
+    token = badge_documents.credential_jwt(issued.rt, issued.assertion, u)
     head, payload, sig = token.split(".")
     import base64
     import json
@@ -39,15 +39,15 @@ def test_a_forged_credential_is_tampered(issued, u) -> None:
 
 
 def test_revocation_flips_the_status_bit(issued, u) -> None:
-    token = badges.credential_jwt(issued.rt, issued.assertion, u)
+    token = badge_documents.credential_jwt(issued.rt, issued.assertion, u)
     badges.revoke(issued.rt, issued.assertion, "Fraude", by=actor(issued.rt, DIRECTRICE))
     assert verify_ob3(token, issued.fetch).status == "révoqué"
 
 
 def test_credentials_signed_before_a_key_rotation_still_verify(issued, u) -> None:
-    old = badges.credential_jwt(issued.rt, issued.assertion, u)
-    badges.rotate_key(issued.rt, "sato")
-    new = badges.credential_jwt(issued.rt, issued.assertion, u)
+    old = badge_documents.credential_jwt(issued.rt, issued.assertion, u)
+    issuer_keys.rotate_key(issued.rt, "sato")
+    new = badge_documents.credential_jwt(issued.rt, issued.assertion, u)
     assert ob3.unverified(old)[0]["kid"] != ob3.unverified(new)[0]["kid"]
     assert verify_ob3(old, issued.fetch).status == "valide"
     assert verify_ob3(new, issued.fetch).status == "valide"
@@ -57,7 +57,7 @@ def test_credentials_signed_before_a_key_rotation_still_verify(issued, u) -> Non
 
 
 def test_endorsement_credential_is_signed_by_the_endorser(issued, u) -> None:
-    eid = badges.endorse(
+    eid = endorsements.endorse(
         issued.rt,
         "geiq-industrie",
         "badge_class",
@@ -86,11 +86,11 @@ def test_each_credential_gets_its_own_status_bit(issued, u) -> None:
         by=actor(issued.rt, ENCADRANT),
         now=T0,
     )
-    first = ob3.unverified(badges.credential_jwt(issued.rt, issued.assertion, u))[1]
-    second = ob3.unverified(badges.credential_jwt(issued.rt, other, u))[1]
-    again = ob3.unverified(badges.credential_jwt(issued.rt, issued.assertion, u))[1]
+    first = ob3.unverified(badge_documents.credential_jwt(issued.rt, issued.assertion, u))[1]
+    second = ob3.unverified(badge_documents.credential_jwt(issued.rt, other, u))[1]
+    again = ob3.unverified(badge_documents.credential_jwt(issued.rt, issued.assertion, u))[1]
     indexes = [c["credentialStatus"]["statusListIndex"] for c in (first, second, again)]
     assert indexes == ["0", "1", "0"]
     badges.revoke(issued.rt, other, "Erreur de saisie", by=actor(issued.rt, DIRECTRICE))
-    token = badges.credential_jwt(issued.rt, issued.assertion, u)
+    token = badge_documents.credential_jwt(issued.rt, issued.assertion, u)
     assert verify_ob3(token, issued.fetch).status == "valide"

@@ -9,7 +9,7 @@ from joserfc.jwk import RSAKey
 from openbadgeslib.ob3.verifier import OB3VerificationError, OB3Verifier, verify_endorsement_jwt
 
 from engine.openbadges import ob3
-from engine.services import badges
+from engine.services import badge_documents, badges, endorsements
 from tests.conftest import DIRECTRICE, actor
 from tests.engine.openbadges.conftest import GEIQ
 
@@ -35,7 +35,7 @@ def _download(issued):
 
 
 def test_openbadgeslib_verifies_the_credential_and_its_status(issued, u) -> None:
-    token = badges.credential_jwt(issued.rt, issued.assertion, u)
+    token = badge_documents.credential_jwt(issued.rt, issued.assertion, u)
     verifier = OB3Verifier(_pem(issued, u, token))
     credential = verifier.verify(token, check_status=True, download=_download(issued))
     assert credential.issuer.id == u.profile3("sato")
@@ -43,7 +43,7 @@ def test_openbadgeslib_verifies_the_credential_and_its_status(issued, u) -> None
 
 
 def test_openbadgeslib_refuses_a_revoked_credential(issued, u) -> None:
-    token = badges.credential_jwt(issued.rt, issued.assertion, u)
+    token = badge_documents.credential_jwt(issued.rt, issued.assertion, u)
     verifier = OB3Verifier(_pem(issued, u, token))
     badges.revoke(issued.rt, issued.assertion, "Fraude", by=actor(issued.rt, DIRECTRICE))
     with pytest.raises(OB3VerificationError, match="status 'revocation' is set"):
@@ -51,14 +51,14 @@ def test_openbadgeslib_refuses_a_revoked_credential(issued, u) -> None:
 
 
 def test_openbadgeslib_reads_the_credential_baked_in_the_png(issued, u) -> None:
-    png = badges.baked(issued.rt, issued.assertion, u, version=3)
+    png = badge_documents.baked(issued.rt, issued.assertion, u, version=3)
     token = OB3Verifier.extract_token_from_png(png)
     credential = OB3Verifier(_pem(issued, u, token)).verify(token)
     assert credential.achievement.name == "Jeu de piste en entreprises"
 
 
 def test_openbadgeslib_verifies_the_endorsement_credential(issued, u) -> None:
-    eid = badges.endorse(
+    eid = endorsements.endorse(
         issued.rt,
         "geiq-industrie",
         "badge_class",
@@ -66,7 +66,7 @@ def test_openbadgeslib_verifies_the_endorsement_credential(issued, u) -> None:
         "Nous recrutons",
         by=actor(issued.rt, GEIQ),
     )
-    token = badges.endorsement_jwt(issued.rt, eid, u)
+    token = endorsements.endorsement_jwt(issued.rt, eid, u)
     result = verify_endorsement_jwt(token, endorser_pubkey_pem=_pem(issued, u, token))
     assert result["endorses"] == u.achievement("sato.jeu-de-piste")
     assert result["comment"] == "Nous recrutons"

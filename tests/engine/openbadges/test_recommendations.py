@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import Conflict, Forbidden, InvalidInput
-from engine.services import badges, shares
+from engine.services import badge_documents, endorsements, shares
 from tests.conftest import T0, actor
 from tests.engine.openbadges.conftest import ADIE, GEIQ
 
 
 def test_a_company_recommends_through_the_link_and_the_page_shows_it(issued, u) -> None:
-    link = badges.request_recommendation(
+    link = endorsements.request_recommendation(
         issued.rt, issued.assertion, "geiq-industrie", "rh@geiq.example", u, by=issued.holder
     )
     path = link.removeprefix(u.base)
@@ -40,45 +40,47 @@ def test_a_company_recommends_through_the_link_and_the_page_shows_it(issued, u) 
 def test_a_company_may_recommend_on_its_own_initiative(issued) -> None:
     adie = actor(issued.rt, ADIE)
     with pytest.raises(Forbidden, match="n'a pas été partagé avec ADIE"):
-        badges.endorse(issued.rt, "adie", "assertion", issued.assertion, "Bien", by=adie)
+        endorsements.endorse(issued.rt, "adie", "assertion", issued.assertion, "Bien", by=adie)
     shares.share(issued.rt, issued.assertion, "adie", by=issued.holder)
-    badges.endorse(
+    endorsements.endorse(
         issued.rt, "adie", "assertion", issued.assertion, "Très bon contact client", by=adie
     )
-    [rec] = badges.endorsements_of(issued.rt, "assertion", issued.assertion)
+    [rec] = endorsements.endorsements_of(issued.rt, "assertion", issued.assertion)
     assert (rec.endorser_slug, rec.requested) == ("adie", False)
 
 
 def test_recommendation_requests_are_checked(issued, u) -> None:
     rt, assertion, awa = issued.rt, issued.assertion, issued.holder
     with pytest.raises(InvalidInput, match="adresse e-mail"):
-        badges.request_recommendation(rt, assertion, "adie", "pas-un-mail", u, by=awa)
+        endorsements.request_recommendation(rt, assertion, "adie", "pas-un-mail", u, by=awa)
     with pytest.raises(InvalidInput, match="n'est pas une entreprise"):
-        badges.request_recommendation(rt, assertion, "sato", "a@b.fr", u, by=awa)
+        endorsements.request_recommendation(rt, assertion, "sato", "a@b.fr", u, by=awa)
     with pytest.raises(Forbidden, match="demander une recommandation"):
-        badges.request_recommendation(rt, assertion, "adie", "a@b.fr", u, by=actor(rt, ADIE))
-    link = badges.request_recommendation(rt, assertion, "adie", "a@b.fr", u, by=awa, now=T0)
+        endorsements.request_recommendation(rt, assertion, "adie", "a@b.fr", u, by=actor(rt, ADIE))
+    link = endorsements.request_recommendation(rt, assertion, "adie", "a@b.fr", u, by=awa, now=T0)
     with pytest.raises(Conflict, match="expiré"):
-        badges.answer_recommendation(
+        endorsements.answer_recommendation(
             issued.rt, link.rsplit("/", 1)[1], "Bien", now=T0.replace(year=T0.year + 1)
         )
     with pytest.raises(InvalidInput, match="commentaire"):
-        badges.answer_recommendation(issued.rt, link.rsplit("/", 1)[1], " ", now=T0)
+        endorsements.answer_recommendation(issued.rt, link.rsplit("/", 1)[1], " ", now=T0)
 
 
 def test_the_public_page_shows_each_endorsement_under_what_it_vouches_for(issued) -> None:
     rt = issued.rt
     adie, geiq = actor(rt, ADIE), actor(rt, GEIQ)
-    shown = badges.public_badge(rt, issued.assertion).badge
+    shown = badge_documents.public_badge(rt, issued.assertion).badge
     shares.share(rt, issued.assertion, "adie", by=issued.holder)
-    badges.endorse(rt, "adie", "assertion", issued.assertion, "Recommandée", by=adie)
-    badges.endorse(rt, "geiq-industrie", "badge_class", shown.badge_class.slug, "Utile", by=geiq)
-    badges.endorse(rt, "adie", "issuer", shown.issuer.slug, "Réseau sérieux", by=adie)
+    endorsements.endorse(rt, "adie", "assertion", issued.assertion, "Recommandée", by=adie)
+    endorsements.endorse(
+        rt, "geiq-industrie", "badge_class", shown.badge_class.slug, "Utile", by=geiq
+    )
+    endorsements.endorse(rt, "adie", "issuer", shown.issuer.slug, "Réseau sérieux", by=adie)
     with rt.unit_of_work() as session:
         other = next(s for s in rt.catalogue(session) if s != shown.badge_class.slug)
-    badges.endorse(rt, "adie", "badge_class", other, "Un autre badge", by=adie)
+    endorsements.endorse(rt, "adie", "badge_class", other, "Un autre badge", by=adie)
 
-    page = badges.public_badge(rt, issued.assertion)
+    page = badge_documents.public_badge(rt, issued.assertion)
     assert [e.comment for e in page.recommendations] == ["Recommandée"]
     assert [e.comment for e in page.class_endorsements] == ["Utile"]
     assert [(e.endorser_slug, e.comment) for e in page.issuer_endorsements] == [

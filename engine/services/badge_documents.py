@@ -1,0 +1,213 @@
+"""Issued badges as the standards show them: hosted OB 2.0 documents, signed OB 3.0
+credentials and status lists, baked images and QR codes, and the public badge page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from engine.errors import Conflict, NotFound
+from engine.openbadges import ob2, ob3
+from engine.openbadges.baking import bake_png, bake_svg
+from engine.openbadges.images import qr_png
+from engine.openbadges.status import LIST_SIZE, encode, locate
+from engine.openbadges.urls import PublicUrls
+from engine.roles import OrganisationKind
+from engine.services.badges import IssuedBadge, badge_class, load, public_name, related
+from engine.services.endorsements import EndorsementView, endorsements_for
+from engine.services.issuer_keys import active_key
+from engine.services.organisations import get_organisation
+from engine.services.runtime import Runtime
+from engine.store.tables import (
+    Assertion,
+    BadgeClass,
+    utcnow,
+)
+
+
+def assertion_document(rt: Runtime, assertion_id: str, u: PublicUrls) -> tuple[int, dict]:
+    """(HTTP status, JSON-LD): 200 with the assertion, or 410 Gone with its revocation reason."""
+    with rt.unit_of_work() as session:
+        badge = load(session, assertion_id)
+    if badge.revoked:
+        return 410, ob2.revoked(badge.assertion, u)
+    return 200, ob2.assertion(badge.assertion, badge.badge_class.slug, u)
+
+
+def badge_class_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
+    with rt.unit_of_work() as session:
+        bc = badge_class(session, slug)
+        return ob2.badge_class(bc, u, [_name(session, s) for s in related(bc)])
+
+
+def _name(session: Session, slug: str) -> str:
+    return session.execute(select(BadgeClass.name).where(BadgeClass.slug == slug)).scalar() or slug
+
+
+def issuer_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
+    with rt.unit_of_work() as session:
+        return ob2.issuer(get_organisation(session, slug), u)
+
+
+def revocation_list(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
+    with rt.unit_of_work() as session:
+        org = get_organisation(session, slug)
+        rows = list(
+            session.execute(
+                select(Assertion)
+                .where(Assertion.issuer_id == org.id, Assertion.revoked_at.is_not(None))
+                .order_by(Assertion.revoked_at)
+            ).scalars()
+        )
+        return ob2.revocation_list(org, rows, u)
+
+
+def badge_picture(rt: Runtime, slug: str) -> bytes:
+    with rt.unit_of_work() as session:
+        image = session.execute(
+            select(BadgeClass.image).where(BadgeClass.slug == slug)
+        ).scalar_one_or_none()
+    if image is None:
+        raise NotFound(f"image du badge « {slug} » introuvable")
+    return image
+
+
+def _status_index(session: Session, badge: IssuedBadge) -> int:
+    """Give the assertion its place in the issuer's status list, once; a concurrent signer
+    taking the same place makes us retry with the next."""
+    a = badge.assertion
+    for _ in range(20):
+        if a.status_index is not None:
+            return a.status_index
+        nxt = session.execute(
+            select(func.coalesce(func.max(Assertion.status_index), -1) + 1).where(
+                Assertion.issuer_id == a.issuer_id
+            )
+        ).scalar_one()
+        try:
+            with session.begin_nested():
+                changed = session.execute(
+                    update(Assertion)
+                    .where(Assertion.id == a.id, Assertion.status_index.is_(None))
+                    .values(status_index=nxt)
+                ).rowcount
+        except IntegrityError:
+            continue
+        if changed:
+            a.status_index = nxt
+        else:
+            session.refresh(a)
+    raise Conflict("liste de statut saturée de demandes simultanées : réessayez")
+
+
+def credential_jwt(rt: Runtime, assertion_id: str, u: PublicUrls) -> str:
+    """The badge as a signed OB 3.0 OpenBadgeCredential (VC-JWT)."""
+    with rt.unit_of_work() as session:
+        badge = load(session, assertion_id)
+        _status_index(session, badge)
+        key = active_key(session, badge.issuer, u)
+        doc = ob3.credential(badge.assertion, badge.badge_class, badge.issuer, u, badge.related)
+        return ob3.sign(doc, key)
+
+
+def credential_document(rt: Runtime, assertion_id: str, u: PublicUrls) -> dict[str, Any]:
+    """The unsigned OB 3.0 credential, for display and schema checks."""
+    with rt.unit_of_work() as session:
+        badge = load(session, assertion_id)
+        _status_index(session, badge)
+        return ob3.credential(badge.assertion, badge.badge_class, badge.issuer, u, badge.related)
+
+
+def achievement_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
+    with rt.unit_of_work() as session:
+        bc = badge_class(session, slug)
+        issuer = get_organisation(session, bc.network)
+        return {"@context": ob3.CONTEXT, **ob3.achievement(bc, issuer, u, related(bc))}
+
+
+def profile_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
+    with rt.unit_of_work() as session:
+        return ob3.profile_document(get_organisation(session, slug), u)
+
+
+MAX_STATUS_LISTS = 100_000
+"""Far more lists than an issuer will ever fill; a bound for the number in public URLs."""
+
+
+def status_list_jwt(rt: Runtime, slug: str, number: int, u: PublicUrls) -> str:
+    """The issuer's signed Bitstring Status List number `number`. Only issuers have lists: a
+    partner or a structure gets a 404 (and no signing key made for it)."""
+    if not 0 <= number < MAX_STATUS_LISTS:
+        raise NotFound(f"liste de statut n° {number} introuvable")
+    with rt.unit_of_work() as session:
+        org = get_organisation(session, slug)
+        if org.kind != OrganisationKind.NETWORK:
+            raise NotFound(f"« {slug} » ne délivre pas de badges : aucune liste de statut")
+        lo, hi = number * LIST_SIZE, (number + 1) * LIST_SIZE
+        revoked = session.execute(
+            select(Assertion.status_index).where(
+                Assertion.issuer_id == org.id,
+                Assertion.revoked_at.is_not(None),
+                Assertion.status_index >= lo,
+                Assertion.status_index < hi,
+            )
+        ).scalars()
+        encoded = encode(locate(i)[1] for i in revoked)
+        key = active_key(session, org, u)
+        return ob3.sign(ob3.status_list_credential(org, number, encoded, utcnow(), u), key)
+
+
+def baked(rt: Runtime, assertion_id: str, u: PublicUrls, *, version: int = 2, svg: bool = False):
+    """The badge picture with the badge inside: OB 2.0 (hosted assertion) or OB 3.0 (VC-JWT)."""
+    import json
+
+    with rt.unit_of_work() as session:
+        badge = load(session, assertion_id)
+    if badge.revoked:
+        raise Conflict(f"le badge {badge.badge_class.name} a été révoqué : il ne peut être cuit")
+    picture = badge.badge_class.image or b""
+    if version == 3:
+        text = credential_jwt(rt, assertion_id, u)
+    else:
+        doc = ob2.assertion(badge.assertion, badge.badge_class.slug, u)
+        text = json.dumps(doc, ensure_ascii=False)
+    if svg:
+        from engine.openbadges.images import qr_svg
+
+        frame = qr_svg(u.page(assertion_id)).encode()
+        return bake_svg(frame, text, version, u.assertion(assertion_id))  # type: ignore[arg-type]
+    return bake_png(picture, text, version, checked=True)  # type: ignore[arg-type]
+
+
+def qr_code(rt: Runtime, assertion_id: str, u: PublicUrls) -> bytes:
+    with rt.unit_of_work() as session:
+        load(session, assertion_id)
+    return qr_png(u.page(assertion_id))
+
+
+@dataclass(frozen=True)
+class PublicBadge:
+    badge: IssuedBadge
+    holder: str
+    recommendations: list[EndorsementView]
+    class_endorsements: list[EndorsementView]
+    issuer_endorsements: list[EndorsementView]
+
+
+def public_badge(rt: Runtime, assertion_id: str) -> PublicBadge:
+    """Everything the public page shows, in one session and two queries."""
+    with rt.unit_of_work() as session:
+        badge = load(session, assertion_id)
+        subjects = [
+            ("assertion", assertion_id),
+            ("badge_class", badge.badge_class.slug),
+            ("issuer", badge.issuer.slug),
+        ]
+        found = endorsements_for(session, subjects)
+    return PublicBadge(
+        badge, public_name(badge.holder, badge.holder_org), *(found[s] for s in subjects)
+    )
