@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import gates
-from engine.badges.issuing import held_badges
+from engine.badges.assertions import held_badges
 from engine.roles import Role
 from engine.services import access
 from engine.services.access import Action, Actor

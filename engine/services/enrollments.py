@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from engine import gates
-from engine.badges.issuing import held_badges
+from engine.badges.assertions import held_badges
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
 from engine.machine import machine_for
 from engine.roles import Role

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, select
 
 from engine import gates
-from engine.badges.issuing import held_badges
+from engine.badges.assertions import held_badges
 from engine.committees import Vote, outcome
 from engine.errors import NotFound
 from engine.pathways.model import Pathway, Transition

@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 
+from engine.badges.assertions import issue_badges
 from engine.badges.catalogue import MODE_LABELS, Evaluation
-from engine.badges.issuing import issue_badges
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.openbadges.identity import hash_identity
 from engine.roles import Role

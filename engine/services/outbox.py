@@ -96,7 +96,7 @@ def queue_issued(
     connectors = [c for c in rt.connectors.values() if c.enabled()]
     if not connectors:
         return
-    from engine.badges.issuing import recipient_email
+    from engine.badges.assertions import recipient_email
 
     catalogue = rt.catalogue(db)
     for assertion_id, badge, recipient in issued:

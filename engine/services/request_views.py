@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
+from engine.badges.assertions import held_badges
 from engine.badges.catalogue import MODE_LABELS, Evaluation
-from engine.badges.issuing import held_badges
 from engine.errors import Forbidden, NotFound
 from engine.roles import Role
 from engine.services import access

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
+from engine.badges.assertions import held_badges
 from engine.badges.catalogue import MODE_LABELS, Evaluation
-from engine.badges.issuing import held_badges
 from engine.committees import Vote, outcome
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
 from engine.roles import Role

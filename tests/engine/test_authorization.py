@@ -432,3 +432,27 @@ def test_the_menu_offers_only_what_the_actor_may_open(world: World) -> None:
     assert Action.ENROLLMENT_READ in can["participant_self"]
     assert Action.BADGE_AWARD not in can["participant_self"]
     assert can["anonymous"] == {Action.PUBLIC_READ}
+
+
+def test_badges_are_written_by_the_one_issuing_path_only() -> None:
+    """No module but `engine/services/issuing.py` writes assertion rows (through
+    `engine.badges.assertions.issue_badges` or an insert of its own)."""
+    import ast
+
+    engine = Path(__file__).parents[2] / "engine"
+    allowed = {engine / "services" / "issuing.py", engine / "badges" / "assertions.py"}
+    writers = []
+    for path in engine.rglob("*.py"):
+        if path in allowed or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                called = ast.unparse(node.func)
+                args = [ast.unparse(a) for a in node.args]
+                if (
+                    called.endswith("issue_badges")
+                    or called == "Assertion"
+                    or (called.endswith("insert") and args[:1] == ["Assertion"])
+                ):
+                    writers.append(f"{path.relative_to(engine.parent)}:{node.lineno}")
+    assert not writers, writers

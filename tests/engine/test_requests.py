@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from engine.badges.issuing import held_badges
+from engine.badges.assertions import held_badges
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput
 from engine.services import committees, people, request_views, requests
 from engine.services.organisations import add_staff, upsert_organisation

@@ -1,4 +1,4 @@
-"""Issuing badges to participants: one Assertion row per badge, written in the caller's
+"""Assertion rows for badges issued to participants: one per badge, written in the caller's
 transaction so a badge exists exactly when the stage change that earned it does."""
 
 from __future__ import annotations
