@@ -18,6 +18,7 @@ from engine.services import access
 from engine.services.access import Action, Actor, ActorKind, Target
 from engine.services.organisations import find_staff
 from engine.services.runtime import Runtime
+from engine.statuses import PersonKind
 from engine.store.tables import (
     ApiToken,
     Login,
@@ -80,7 +81,9 @@ def login(rt: Runtime, email: str, password: str, now: datetime | None = None) -
         row = session.execute(
             select(Person.id, Login.password_hash)
             .join(Login, Login.person_id == Person.id)
-            .where(Person.kind == "staff", func.lower(Person.email) == email.strip().lower())
+            .where(
+                Person.kind == PersonKind.STAFF, func.lower(Person.email) == email.strip().lower()
+            )
         ).first()
         try:
             _hasher.verify(row[1] if row else _DUMMY, password)
@@ -221,7 +224,7 @@ def magic_link(
     token = secrets.token_urlsafe(32)
     with rt.unit_of_work() as session:
         person = session.get(Person, participant_id)
-        if person is None or person.kind != "participant" or person.erased_at:
+        if person is None or person.kind != PersonKind.PARTICIPANT or person.erased_at:
             raise NotFound(f"participant n° {participant_id} introuvable")
         access.ensure(
             session,

@@ -13,6 +13,7 @@ from engine.errors import Conflict, InvalidInput, NotFound
 from engine.services import access
 from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
+from engine.statuses import PersonKind, RequestStatus
 from engine.store.tables import (
     BadgeRequest,
     Committee,
@@ -112,7 +113,7 @@ def add_member(rt: Runtime, committee_id: int, member: str | int, *, by: Actor) 
         if committee is None:
             raise NotFound(f"comité n° {committee_id} introuvable")
         access.ensure(session, by, Action.COMMITTEE_MANAGE, _target(committee))
-        query = select(Person).where(Person.kind == "staff")
+        query = select(Person).where(Person.kind == PersonKind.STAFF)
         query = query.where(
             Person.id == int(member) if str(member).isdigit() else Person.email == member
         )
@@ -154,7 +155,8 @@ def view(rt: Runtime, committee_id: int, *, by: Actor) -> CommitteeView:
         ).all()
         pending = session.execute(
             select(func.count(BadgeRequest.id)).where(
-                BadgeRequest.committee_id == committee.id, BadgeRequest.status == "pending"
+                BadgeRequest.committee_id == committee.id,
+                BadgeRequest.status == RequestStatus.PENDING,
             )
         ).scalar_one()
         structure = (
@@ -182,7 +184,8 @@ def mine(rt: Runtime, who: Actor) -> list[tuple[int, str, int]]:
             .join(CommitteeMember, CommitteeMember.committee_id == Committee.id)
             .outerjoin(
                 BadgeRequest,
-                (BadgeRequest.committee_id == Committee.id) & (BadgeRequest.status == "pending"),
+                (BadgeRequest.committee_id == Committee.id)
+                & (BadgeRequest.status == RequestStatus.PENDING),
             )
             .where(CommitteeMember.person_id == who.person_id)
             .group_by(Committee.id, Committee.name)

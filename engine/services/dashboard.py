@@ -14,6 +14,7 @@ from engine.roles import OrganisationKind
 from engine.services import access
 from engine.services.access import Actor
 from engine.services.runtime import Runtime
+from engine.statuses import EnrollmentStatus
 from engine.store.tables import (
     Enrollment,
     Organisation,
@@ -99,7 +100,7 @@ def enrollments(
         )
         query = query.where(visible_enrollments(who))
         if active_only:
-            query = query.where(Enrollment.status == "active")
+            query = query.where(Enrollment.status == EnrollmentStatus.ACTIVE)
         total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = session.execute(
             query.order_by(Enrollment.id.desc()).limit(per_page).offset((page - 1) * per_page)

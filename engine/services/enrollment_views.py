@@ -16,6 +16,7 @@ from engine.services import access
 from engine.services.access import Action, Actor
 from engine.services.gate_state import ENROLLMENT_NAMED, context, load, read_target
 from engine.services.runtime import Runtime
+from engine.statuses import EnrollmentStatus
 from engine.store.tables import AuditEvent, Enrollment, Person, as_utc, full_name, utcnow
 
 
@@ -61,7 +62,9 @@ def status(rt: Runtime, enrollment_id: int, *, by: Actor, now: datetime | None =
         row = load(conn, enrollment_id, ENROLLMENT_NAMED)
         access.ensure(conn, by, Action.ENROLLMENT_READ, read_target(row))
         pathway = rt.pathway(conn, row.pathway_version_id)
-        outgoing = pathway.transitions_from(row.stage) if row.status == "active" else []
+        outgoing = (
+            pathway.transitions_from(row.stage) if row.status == EnrollmentStatus.ACTIVE else []
+        )
         ctx = context(rt, conn, row, pathway, outgoing, now, None)
         steps = [
             NextStep(
@@ -79,7 +82,7 @@ def status(rt: Runtime, enrollment_id: int, *, by: Actor, now: datetime | None =
     names = ctx.badge_names
     deadline = (
         ctx.stage_entered_at + timedelta(days=stage.deadline_days)
-        if stage.deadline_days and row.status == "active"
+        if stage.deadline_days and row.status == EnrollmentStatus.ACTIVE
         else None
     )
     return Status(
@@ -170,7 +173,7 @@ def states(
         Enrollment.revision,
     ).order_by(Enrollment.id)
     if active_only:
-        query = query.where(Enrollment.status == "active")
+        query = query.where(Enrollment.status == EnrollmentStatus.ACTIVE)
     if structure_ids is not None:
         query = query.where(Enrollment.structure_id.in_(structure_ids))
     out: list[EnrollmentState] = []

@@ -36,6 +36,7 @@ from engine.services.gate_state import (
 from engine.services.organisations import find_or_add_participant, get_organisation
 from engine.services.pathways import latest_version
 from engine.services.runtime import Runtime
+from engine.statuses import BadgeClassStatus, EnrollmentStatus
 from engine.store.tables import (
     AuditEvent,
     BadgeClass,
@@ -140,7 +141,7 @@ def enroll(
             .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
             .where(
                 Enrollment.participant_id == person.id,
-                Enrollment.status == "active",
+                Enrollment.status == EnrollmentStatus.ACTIVE,
                 PathwayVersion.pathway_id == pathway_id,
             )
         ).first()
@@ -219,7 +220,7 @@ def advance(
                     f"le parcours n° {enrollment_id} a changé entre-temps "
                     f"(révision {row.revision}, attendue {expected_revision})"
                 )
-            if row.status != "active":
+            if row.status != EnrollmentStatus.ACTIVE:
                 raise InvalidInput(f"le parcours n° {enrollment_id} est terminé ({row.status})")
             pathway = rt.pathway(conn, row.pathway_version_id)
             machine = machine_for(pathway)
@@ -235,7 +236,13 @@ def advance(
             if dest is None:
                 raise GateRefused(trigger, unmet)
             final = pathway.stage(dest).final
-            ended = ("completed" if transition.completes else "withdrawn") if final else "active"
+            ended = EnrollmentStatus.ACTIVE
+            if final:
+                ended = (
+                    EnrollmentStatus.COMPLETED
+                    if transition.completes
+                    else EnrollmentStatus.WITHDRAWN
+                )
             changed = conn.execute(
                 _MOVE,
                 {
@@ -302,7 +309,7 @@ def _active(session: Session, enrollment_id: int, by: Actor, action: Action) -> 
     """The active enrollment and the actor's grant for `action` on it."""
     row = load(session, enrollment_id, ENROLLMENT_NAMED)
     grant = access.ensure(session, by, action, read_target(row))
-    if row.status != "active":
+    if row.status != EnrollmentStatus.ACTIVE:
         raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
     return row, grant
 
@@ -373,7 +380,7 @@ def record_decision(
         raise InvalidInput("une décision de comité doit être motivée (--reason)")
     with rt.unit_of_work() as session:
         row = load(session, enrollment_id, ENROLLMENT_NAMED)
-        if row.status != "active":
+        if row.status != EnrollmentStatus.ACTIVE:
             raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
         pathway = rt.pathway(session, row.pathway_version_id)
         transition = pathway.transition(row.stage, trigger)
@@ -455,7 +462,9 @@ def award(
     with rt.unit_of_work() as session:
         row = load(session, enrollment_id, ENROLLMENT_NAMED)
         bc = session.execute(
-            select(BadgeClass).where(BadgeClass.slug == badge, BadgeClass.status == "active")
+            select(BadgeClass).where(
+                BadgeClass.slug == badge, BadgeClass.status == BadgeClassStatus.ACTIVE
+            )
         ).scalar_one_or_none()
         if bc is None:
             raise NotFound(f"badge « {badge} » introuvable dans les catalogues chargés")
@@ -465,7 +474,7 @@ def award(
             Action.BADGE_AWARD,
             Target(structure_id=row.structure_id, network=bc.network),
         )
-        if row.status != "active":
+        if row.status != EnrollmentStatus.ACTIVE:
             raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
         if bc.recipient_kind != "person":
             raise InvalidInput(f"le badge {bc.name} se délivre à une organisation")

@@ -12,6 +12,7 @@ from engine.errors import Conflict, InvalidInput, NotFound
 from engine.services import access, issuing
 from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
+from engine.statuses import BadgeClassStatus
 from engine.store.tables import (
     Assertion,
     AuditEvent,
@@ -35,7 +36,7 @@ def award(
     now = now or utcnow()
     with rt.unit_of_work() as s:
         bc = s.execute(select(BadgeClass).where(BadgeClass.slug == badge)).scalar_one_or_none()
-        if bc is None or bc.status != "active":
+        if bc is None or bc.status != BadgeClassStatus.ACTIVE:
             raise NotFound(f"badge « {badge} » introuvable")
         if bc.recipient_kind != "organisation":
             raise InvalidInput(

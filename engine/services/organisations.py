@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from engine.errors import InvalidInput, NotFound
 from engine.roles import OrganisationKind, Role, StructureKind
+from engine.statuses import PersonKind
 from engine.store.tables import Membership, Organisation, Person, StaffRole
 
 
@@ -70,10 +71,12 @@ def add_staff(
 ) -> Person:
     """Create (or find by e-mail) a staff member and grant roles at organisations (by slug)."""
     person = session.execute(
-        select(Person).where(Person.email == email, Person.kind == "staff")
+        select(Person).where(Person.email == email, Person.kind == PersonKind.STAFF)
     ).scalar_one_or_none()
     if person is None:
-        person = Person(kind="staff", email=email, given_name=given_name, family_name=family_name)
+        person = Person(
+            kind=PersonKind.STAFF, email=email, given_name=given_name, family_name=family_name
+        )
         session.add(person)
         session.flush()
     for org_slug, role in roles:
@@ -99,7 +102,7 @@ def add_staff(
 
 def find_staff(session: Session, ref: str | int) -> Person:
     """A staff member by id or e-mail, as given on the command line (`--by`)."""
-    query = select(Person).where(Person.kind == "staff")
+    query = select(Person).where(Person.kind == PersonKind.STAFF)
     if isinstance(ref, int) or str(ref).isdigit():
         query = query.where(Person.id == int(ref))
     else:
@@ -113,7 +116,9 @@ def find_staff(session: Session, ref: str | int) -> Person:
 def find_or_add_participant(
     session: Session, structure_id: int, given_name: str, family_name: str, email: str | None = None
 ) -> Person:
-    query = select(Person).where(Person.kind == "participant", Person.structure_id == structure_id)
+    query = select(Person).where(
+        Person.kind == PersonKind.PARTICIPANT, Person.structure_id == structure_id
+    )
     query = (
         query.where(Person.email == email)
         if email
@@ -122,7 +127,7 @@ def find_or_add_participant(
     person = session.execute(query).scalars().first()
     if person is None:
         person = Person(
-            kind="participant",
+            kind=PersonKind.PARTICIPANT,
             given_name=given_name,
             family_name=family_name,
             email=email,

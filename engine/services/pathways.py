@@ -17,6 +17,7 @@ from engine.plugins import badge_catalogue, networks
 from engine.services import access
 from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
+from engine.statuses import EnrollmentStatus
 from engine.store.tables import AuditEvent, Enrollment, PathwayVersion, utcnow
 
 
@@ -150,7 +151,10 @@ def migrate(
         )
         counts = session.execute(
             select(Enrollment.stage, func.count())
-            .where(Enrollment.pathway_version_id.in_(older), Enrollment.status == "active")
+            .where(
+                Enrollment.pathway_version_id.in_(older),
+                Enrollment.status == EnrollmentStatus.ACTIVE,
+            )
             .group_by(Enrollment.stage)
         ).all()
         unmapped = [
@@ -167,7 +171,10 @@ def migrate(
         rows = session.execute(
             select(
                 Enrollment.id, Enrollment.stage, Enrollment.revision, Enrollment.pathway_version_id
-            ).where(Enrollment.pathway_version_id.in_(older), Enrollment.status == "active")
+            ).where(
+                Enrollment.pathway_version_id.in_(older),
+                Enrollment.status == EnrollmentStatus.ACTIVE,
+            )
         ).all()
         if rows:
             moved = session.connection().execute(

@@ -12,6 +12,7 @@ from engine.services import access
 from engine.services.access import Action, Actor, Target
 from engine.services.organisations import find_or_add_participant, get_organisation
 from engine.services.runtime import Runtime
+from engine.statuses import PersonKind
 from engine.store.tables import Organisation, Person
 
 
@@ -55,7 +56,7 @@ def participants(
             )
             .join(Organisation, Organisation.id == Person.structure_id)
             .where(
-                Person.kind == "participant",
+                Person.kind == PersonKind.PARTICIPANT,
                 Person.erased_at.is_(None),
                 Person.structure_id.in_(access.structures_reached(who.person_id)),
             )
@@ -81,7 +82,7 @@ def get_participant(rt: Runtime, participant_id: int, who: Actor) -> Participant
                 Person.structure_id,
             )
             .join(Organisation, Organisation.id == Person.structure_id)
-            .where(Person.id == participant_id, Person.kind == "participant")
+            .where(Person.id == participant_id, Person.kind == PersonKind.PARTICIPANT)
         ).first()
         if row is None:
             raise NotFound(f"participant n° {participant_id} introuvable")

@@ -14,6 +14,7 @@ from engine.errors import NotFound
 from engine.services import access
 from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
+from engine.statuses import EnrollmentStatus, PersonKind, RequestStatus
 from engine.store.tables import (
     Assertion,
     AuditEvent,
@@ -44,7 +45,7 @@ def _participant(
     """(the participant, the acting person's id), if `who` may perform `action` on their
     data: the person themself (export), or the CIP, the direction or the network."""
     person = session.get(Person, participant_id)
-    if person is None or person.kind != "participant":
+    if person is None or person.kind != PersonKind.PARTICIPANT:
         raise NotFound(f"participant n° {participant_id} introuvable")
     target = Target(structure_id=person.structure_id, participant_id=person.id)
     access.ensure(session, who, action, target)
@@ -181,8 +182,11 @@ def erase(rt: Runtime, participant_id: int, *, by: Actor, now: datetime | None =
         )
         session.execute(
             update(BadgeRequest)
-            .where(BadgeRequest.participant_id == person.id, BadgeRequest.status == "pending")
-            .values(status="withdrawn", decided_at=now)
+            .where(
+                BadgeRequest.participant_id == person.id,
+                BadgeRequest.status == RequestStatus.PENDING,
+            )
+            .values(status=RequestStatus.WITHDRAWN, decided_at=now)
         )
         session.execute(
             update(Assertion)
@@ -200,8 +204,8 @@ def erase(rt: Runtime, participant_id: int, *, by: Actor, now: datetime | None =
         )
         session.execute(
             update(Enrollment)
-            .where(Enrollment.id.in_(ids), Enrollment.status == "active")
-            .values(status="withdrawn", completed_at=now)
+            .where(Enrollment.id.in_(ids), Enrollment.status == EnrollmentStatus.ACTIVE)
+            .values(status=EnrollmentStatus.WITHDRAWN, completed_at=now)
         )
         # the one exception to the append-only log: notes may name the person
         session.execute(

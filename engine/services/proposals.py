@@ -15,6 +15,7 @@ from engine.openbadges.images import default_picture
 from engine.services import access
 from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
+from engine.statuses import BadgeClassStatus
 from engine.store.tables import AuditEvent, BadgeClass, Membership, Organisation, utcnow
 
 
@@ -78,7 +79,7 @@ def propose(
                 description=description.strip(),
                 criteria=criteria.strip(),
                 tags=[*(tags or []), "projet"],
-                status="proposed",
+                status=BadgeClassStatus.PROPOSED,
                 proposed_by=org.id,
                 group="Projets des structures",
                 image=default_picture(name, network, colours),  # type: ignore[arg-type]
@@ -114,9 +115,9 @@ def review(
         if bc is None:
             raise NotFound(f"badge « {slug} » introuvable")
         access.ensure(session, by, Action.BADGE_PROPOSAL_REVIEW, Target(network=bc.network))
-        if bc.status != "proposed":
+        if bc.status != BadgeClassStatus.PROPOSED:
             raise Conflict(f"le badge {bc.name} a déjà été examiné ({bc.status})")
-        bc.status = "active" if approve else "refused"
+        bc.status = BadgeClassStatus.ACTIVE if approve else BadgeClassStatus.REFUSED
         session.add(bc)
         session.add(
             AuditEvent(
@@ -130,7 +131,7 @@ def review(
     rt.forget_catalogue()
 
 
-def proposals(rt: Runtime, who: Actor, status: str = "proposed") -> list[Proposal]:
+def proposals(rt: Runtime, who: Actor, status: str = BadgeClassStatus.PROPOSED) -> list[Proposal]:
     """Proposals the caller's structures made, and those their networks must review."""
     query = (
         select(BadgeClass, Organisation.slug)

@@ -20,6 +20,7 @@ from engine.openbadges.urls import PublicUrls, public_base_url
 from engine.pathways.model import BadgeRequirement, Pathway
 from engine.plugins import committee_rules, default_plugin_manager, gate_checks
 from engine.services import events
+from engine.statuses import BadgeClassStatus
 from engine.store.database import make_engine, unit_of_work
 from engine.store.tables import BadgeClass, Organisation, PathwayVersion
 
@@ -139,7 +140,7 @@ class Runtime:
                         BadgeClass.network,
                         BadgeClass.requires,
                         BadgeClass.recipient_kind,
-                    ).where(BadgeClass.status == "active")
+                    ).where(BadgeClass.status == BadgeClassStatus.ACTIVE)
                 )
             }
         return self._catalogue
