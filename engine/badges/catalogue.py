@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.errors import InvalidInput
+from engine.openbadges.baking import MAX_FILE_BYTES, check_picture
 from engine.pathways.model import BadgeId, BadgeRequirement, Slug
 from engine.roles import Role
 
@@ -118,6 +119,17 @@ class NetworkSpec(BaseModel):
     description: str | None = None
 
 
+def _check_image(image: Path, field: str) -> None:
+    """A network's picture is checked when its catalogue is read, so a broken or oversized
+    file (a decompression bomb declares billions of pixels in a few bytes) is named there."""
+    if image.stat().st_size > MAX_FILE_BYTES:
+        raise InvalidInput(f"{field} : {image.name} dépasse 10 Mo")
+    try:
+        check_picture(image.read_bytes(), field)
+    except OSError as exc:
+        raise InvalidInput(f"{field} : {image.name} illisible ({exc})") from None
+
+
 def load_catalogue(path: Path) -> list[BadgeClassSpec]:
     """Read a plugin's catalogue YAML (a list of badge classes) with errors naming file and
     entry, so a network editing its catalogue sees exactly what to fix."""
@@ -138,6 +150,7 @@ def load_catalogue(path: Path) -> list[BadgeClassSpec]:
             image = (path.parent / spec.image).resolve()
             if not image.is_file():
                 raise InvalidInput(f"{path}: badges[{i}].image : fichier {image} introuvable")
+            _check_image(image, f"{path}: badges[{i}].image")
             spec = spec.model_copy(update={"image": image})
         specs.append(spec)
     return specs

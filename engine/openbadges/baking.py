@@ -18,6 +18,7 @@ from defusedxml.ElementTree import fromstring as safe_fromstring
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from engine.errors import InvalidInput
+from engine.uploads import check_dimensions
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEYWORD_V2 = "openbadges"
@@ -104,6 +105,7 @@ def check_picture(data: bytes, name: str = "image") -> tuple[int, int]:
     """A PNG worth baking into: a real, undamaged image of sane size. Returns (width, height)."""
     if len(data) > MAX_FILE_BYTES:
         raise InvalidInput(f"{name} : fichier trop gros ({len(data)} octets, maximum 10 Mo)")
+    check_dimensions(data, name, max_side=MAX_SIDE)
     try:
         with Image.open(io.BytesIO(data)) as im:
             if im.format != "PNG":
