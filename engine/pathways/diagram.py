@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
+from xml.etree import ElementTree as ET
 
 from PIL import Image, ImageDraw, ImageFont
 
 from engine.pathways.model import Pathway
 
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 230, 64, 170, 40, 30
+SVG_NS = "http://www.w3.org/2000/svg"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def mermaid(pathway: Pathway) -> str:
@@ -130,53 +133,119 @@ def _height(boxes: dict[str, _Box], pathway: Pathway, base: int) -> int:
 
 
 def svg(pathway: Pathway) -> str:
+    """The pathway as an SVG document, built as an element tree so every title is escaped by
+    the XML serializer, in text and in attributes alike: the picture is served on its own and
+    inlined in the pathway page, and a title is text a network wrote, never markup."""
     boxes, width, height = _layout(pathway)
     height = _height(boxes, pathway, height)
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Arial, sans-serif" '
-        f'role="img" aria-label="{escape(pathway.title)}">',
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
-        'markerHeight="8" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
-        'fill="#444"/></marker></defs>',
-        f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<text x="{MARGIN}" y="{MARGIN + 6}" font-size="18" font-weight="bold">'
-        f"{escape(pathway.title)} — version {pathway.version}</text>",
-    ]
+    root = ET.Element(
+        "svg",
+        {
+            "xmlns": SVG_NS,
+            "width": str(width),
+            "height": str(height),
+            "viewBox": f"0 0 {width} {height}",
+            "font-family": "DejaVu Sans, Arial, sans-serif",
+            "role": "img",
+            "aria-label": _xml_text(pathway.title),
+        },
+    )
+    marker = ET.SubElement(
+        ET.SubElement(root, "defs"),
+        "marker",
+        {
+            "id": "arrow",
+            "viewBox": "0 0 10 10",
+            "refX": "10",
+            "refY": "5",
+            "markerWidth": "8",
+            "markerHeight": "8",
+            "orient": "auto-start-reverse",
+        },
+    )
+    ET.SubElement(marker, "path", {"d": "M 0 0 L 10 5 L 0 10 z", "fill": "#444"})
+    ET.SubElement(root, "rect", {"width": str(width), "height": str(height), "fill": "white"})
+    _text(
+        root,
+        f"{pathway.title} — version {pathway.version}",
+        x=MARGIN,
+        y=MARGIN + 6,
+        **{"font-size": "18", "font-weight": "bold"},
+    )
     for edge in _edges(pathway, boxes):
-        points = " ".join(f"{x},{y}" for x, y in edge.points)
-        out.append(
-            f'<polyline points="{points}" fill="none" stroke="#444" stroke-width="1.5" '
-            f'marker-end="url(#arrow)"><title>{escape(edge.label)}</title></polyline>'
+        line = ET.SubElement(
+            root,
+            "polyline",
+            {
+                "points": " ".join(f"{x},{y}" for x, y in edge.points),
+                "fill": "none",
+                "stroke": "#444",
+                "stroke-width": "1.5",
+                "marker-end": "url(#arrow)",
+            },
         )
-        out.append(
-            f'<text x="{edge.label_at[0]}" y="{edge.label_at[1]}" font-size="11" '
-            f'fill="#333">{escape(_short(edge.label))}</text>'
+        ET.SubElement(line, "title").text = _xml_text(edge.label)
+        _text(
+            root,
+            _short(edge.label),
+            x=edge.label_at[0],
+            y=edge.label_at[1],
+            **{"font-size": "11", "fill": "#333"},
         )
     for stage in pathway.stages:
         box = boxes[stage.id]
-        stroke = 3 if stage.id == pathway.initial else 1.5
-        fill = "#e8f1e4" if stage.final else "#eef3fb"
-        out.append(
-            f'<g><title>{escape(stage.id)}</title><rect x="{box.x}" y="{box.y}" '
-            f'width="{BOX_W}" height="{BOX_H}" rx="10" fill="{fill}" stroke="#1d4e89" '
-            f'stroke-width="{stroke}"/>'
+        group = ET.SubElement(root, "g")
+        ET.SubElement(group, "title").text = _xml_text(stage.id)
+        ET.SubElement(
+            group,
+            "rect",
+            {
+                "x": str(box.x),
+                "y": str(box.y),
+                "width": str(BOX_W),
+                "height": str(BOX_H),
+                "rx": "10",
+                "fill": "#e8f1e4" if stage.final else "#eef3fb",
+                "stroke": "#1d4e89",
+                "stroke-width": "3" if stage.id == pathway.initial else "1.5",
+            },
         )
         if stage.final:
-            out.append(
-                f'<rect x="{box.x + 4}" y="{box.y + 4}" width="{BOX_W - 8}" '
-                f'height="{BOX_H - 8}" rx="8" fill="none" stroke="#1d4e89"/>'
+            ET.SubElement(
+                group,
+                "rect",
+                {
+                    "x": str(box.x + 4),
+                    "y": str(box.y + 4),
+                    "width": str(BOX_W - 8),
+                    "height": str(BOX_H - 8),
+                    "rx": "8",
+                    "fill": "none",
+                    "stroke": "#1d4e89",
+                },
             )
         lines = _wrap(stage.title)
-        for i, line in enumerate(lines):
+        for i, line_text in enumerate(lines):
             y = box.y + BOX_H // 2 + (i - (len(lines) - 1) / 2) * 16 + 5
-            out.append(
-                f'<text x="{box.x + BOX_W // 2}" y="{y:.0f}" font-size="13" '
-                f'text-anchor="middle">{escape(line)}</text>'
+            _text(
+                group,
+                line_text,
+                x=box.x + BOX_W // 2,
+                y=f"{y:.0f}",
+                **{"font-size": "13", "text-anchor": "middle"},
             )
-        out.append("</g>")
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    ET.indent(root, space="")
+    return ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _text(parent: ET.Element, content: str, x: int | str, y: int | str, **attrs: str) -> None:
+    ET.SubElement(parent, "text", {"x": str(x), "y": str(y), **attrs}).text = _xml_text(content)
+
+
+def _xml_text(text: str) -> str:
+    """XML 1.0 has no way to write most control characters, even escaped: they become U+FFFD
+    so a stray one in a title cannot make the whole picture unreadable."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
