@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, insert, select
 from sqlmodel import Session
 
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, Forbidden, NotFound
 from engine.services import access
 from engine.services.access import Action, Actor, Target
 from engine.services.outbox import queue_shares
@@ -195,16 +195,18 @@ def feed(
 
 def set_webhook(rt: Runtime, organisation: str, url: str, *, by: Actor) -> str:
     """A partner's staff (or an admin of a network the partner belongs to) set where the
-    partner receives its badges; returns the new signing secret, shown once."""
+    partner receives its badges; returns the new signing secret, shown once. The URL must be
+    one the worker may reach (`engine.webhooks.check_url`: https, public addresses), checked
+    once the caller is known to have the right, so no one else can probe addresses with it."""
     import secrets
 
+    from engine import webhooks
     from engine.store.tables import PartnerWebhook
 
-    if not url.startswith(("https://", "http://")):
-        raise InvalidInput("url : adresse http(s) attendue")
     with rt.unit_of_work() as session:
         org = _partner(session, organisation)
         access.ensure(session, by, Action.PARTNER_WEBHOOK, Target(organisation_id=org.id))
+        webhooks.check_url(url)
         secret = "whsec_" + secrets.token_urlsafe(32)
         hook = session.get(PartnerWebhook, org.id) or PartnerWebhook(
             organisation_id=org.id, url=url, secret=secret, created_at=utcnow()
