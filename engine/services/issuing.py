@@ -154,10 +154,10 @@ def issue(
             raise InvalidInput(f"le badge {entry.name} se délivre à une organisation")
     if structure_id is None and basis != Basis.PUBLIC:
         raise Forbidden("un badge se délivre au nom d'une structure de son réseau")
-    networks = structure_networks(db, structure_id)
+    networks = rt.networks_of(db, structure_id) if structure_id is not None else frozenset()
     for entry in entries.values():
         if basis != Basis.PUBLIC and entry.network not in networks:
-            check_network(db, structure_id, entry.name, entry.network)
+            check_network(db, structure_id, entry.name, entry.network)  # re-reads: a miss
     issued = issue_badges(
         db,
         entries,

@@ -22,7 +22,7 @@ from engine.plugins import committee_rules, default_plugin_manager, gate_checks
 from engine.services import events
 from engine.statuses import BadgeClassStatus
 from engine.store.database import make_engine, unit_of_work
-from engine.store.tables import BadgeClass, Organisation, PathwayVersion
+from engine.store.tables import BadgeClass, Membership, Organisation, PathwayVersion
 
 Db = Connection | Session
 """Helpers on the hot path take either; `advance` passes a bare Connection to skip the ORM."""
@@ -64,6 +64,7 @@ class Runtime:
         self._checks: dict[str, GateCheck] | None = None
         self._rules: dict[str, CommitteeRule] | None = None
         self._connectors: dict[str, Connector] | None = None
+        self._networks_of: dict[int, frozenset[str]] = {}
         self.urls = PublicUrls(public_base_url())
         """Public addresses for what is sent out; the web app sets its own."""
 
@@ -177,6 +178,20 @@ class Runtime:
                 {slug: e.requires for slug, e in catalogue.items() if e.requires},
             )
         return self._lookups
+
+    def networks_of(self, db: Db, structure_id: int) -> frozenset[str]:
+        """The networks a structure belongs to, as last read. Only a positive answer may be
+        trusted from this cache (a membership is never removed, one added elsewhere is not
+        seen yet): callers re-read on a miss, as `issuing.check_network` does."""
+        cached = self._networks_of.get(structure_id)
+        if cached is None:
+            rows = db.execute(
+                select(Organisation.slug)
+                .join(Membership, Membership.network_id == Organisation.id)
+                .where(Membership.structure_id == structure_id)
+            ).scalars()
+            cached = self._networks_of[structure_id] = frozenset(rows)
+        return cached
 
     def forget_catalogue(self) -> None:
         self._catalogue = None
