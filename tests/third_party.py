@@ -2,7 +2,7 @@
 
 IMS Global's `openbadges` validator pins libraries from 2017 that clash with ours, so it lives in
 a virtualenv of its own, built once per machine from PyPI into a cache folder
-(PARCOURS_TEST_CACHE, else ~/.cache/parcours) and reused by later runs.
+(PARCOURS_TEST_CACHE, else ~/.cache/parcours), under a file lock, and reused by later runs.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from filelock import FileLock
 
 DATA = Path(__file__).parent / "data"
 VALIDATOR_RUNNER = DATA / "ims_validator" / "run.py"
@@ -40,31 +41,66 @@ def cache_dir() -> Path:
 
 
 def ims_validator_python() -> Path:
-    """The validator's interpreter, building its virtualenv on first use."""
+    """The validator's interpreter, building its virtualenv on first use. The build holds a
+    file lock beside the cache: two test runs (or xdist workers) starting on a fresh machine
+    once built it at the same time, each wiping the other's, and the validator tests failed."""
     tag = f"py{sys.version_info.major}{sys.version_info.minor}"
     home = cache_dir() / f"ims-openbadges-1.1.2-{tag}"
     python = home / "bin" / "python"
     ready = home / ".ready"
     if ready.exists():
         return python
-    venv.create(home, with_pip=True, clear=True)
-    for step in _VALIDATOR_STEPS:
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", *step],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-    subprocess.run([str(python), "-c", "import openbadges.verifier"], check=True)
-    ready.touch()
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(home.with_name(home.name + ".lock"), timeout=1800):
+        if ready.exists():  # built by whoever held the lock before us
+            return python
+        venv.create(home, with_pip=True, clear=True)
+        for step in _VALIDATOR_STEPS:
+            _run_or_explain([str(python), "-m", "pip", "install", "--quiet", *step])
+        _run_or_explain([str(python), "-c", "import openbadges.verifier"])
+        ready.touch()
     return python
 
 
+def _run_or_explain(args: list[str]) -> None:
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"construction du validateur IMS : {' '.join(args)} a échoué "
+            f"(code {done.returncode})\n{_outputs(done.stdout, done.stderr)}"
+        )
+
+
+def _outputs(stdout: str | bytes | None, stderr: str | bytes | None) -> str:
+    def text(out: str | bytes | None) -> str:
+        return out.decode(errors="replace") if isinstance(out, bytes) else (out or "")
+
+    return f"--- sortie ---\n{text(stdout)}\n--- erreurs ---\n{text(stderr)}"
+
+
 def ims_validate(python: Path, target: str, email: str | None = None) -> dict:
-    """The validator's report on a URL or a baked PNG file."""
+    """The validator's report on a URL or a baked PNG file. When the validator itself fails,
+    the assertion shows what it printed, not a bare CalledProcessError."""
     args = [str(python), str(VALIDATOR_RUNNER), target] + ([email] if email else [])
-    out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=120)
-    return json.loads(out.stdout)
+    try:
+        out = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(
+            f"le validateur IMS n'a pas répondu en 120 s sur {target}\n"
+            f"{_outputs(exc.stdout, exc.stderr)}"
+        ) from None
+    if out.returncode != 0:
+        raise AssertionError(
+            f"le validateur IMS a échoué (code {out.returncode}) sur {target}\n"
+            f"{_outputs(out.stdout, out.stderr)}"
+        )
+    try:
+        return json.loads(out.stdout)
+    except json.JSONDecodeError:
+        raise AssertionError(
+            f"le validateur IMS n'a pas rendu de JSON sur {target}\n"
+            f"{_outputs(out.stdout, out.stderr)}"
+        ) from None
 
 
 def free_port() -> int:
