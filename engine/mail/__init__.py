@@ -16,7 +16,8 @@ _env = Environment(
 
 
 def render(name: str, **context: Any) -> tuple[str, str]:
-    """(subject, body) of `name`.txt."""
+    """(subject, body) of `name`.txt. The subject is one line whatever a name holds: a carriage
+    return typed into a name must not reach a mail header (the header builder refuses it)."""
     text = _env.get_template(f"{name}.txt").render(**context)
     subject, _, body = text.partition("\n")
-    return subject.strip(), body.lstrip("\n")
+    return " ".join(subject.split()), body.lstrip("\n")

@@ -214,23 +214,26 @@ def magic_link(
     now: datetime | None = None,
     send: bool = False,
 ) -> str:
-    """A link token for a participant, made by staff of the participant's structure. With
-    `send`, the link also leaves by e-mail (through the outbox) when the participant has an
-    address."""
-    from engine.services.outbox import queue_email
+    """A link token for a participant, made by staff of the participant's structure (or for a
+    supporter, by the system when they ask, see `privacy`). With `send`, a link also leaves by
+    e-mail when the person has an address: the outbox row holds a reference, and the worker
+    mints that link when it sends (`outbox.queue_link_email`), so no token is ever stored in
+    clear; the token returned is another one, for the screen."""
+    from engine.services.outbox import name_of, queue_link_email
     from engine.store.tables import Organisation
 
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     with rt.unit_of_work() as session:
         person = session.get(Person, participant_id)
-        if person is None or person.kind != PersonKind.PARTICIPANT or person.erased_at:
+        kinds = (PersonKind.PARTICIPANT, PersonKind.SUPPORTER)
+        if person is None or person.kind not in kinds or person.erased_at:
             raise NotFound(f"participant n° {participant_id} introuvable")
         access.ensure(
             session,
             by,
             Action.PARTICIPANT_LINK,
-            Target(structure_id=person.structure_id),
+            Target(structure_id=person.structure_id, participant_id=person.id),
         )
         actor_id = by.person_id
         session.add(
@@ -243,16 +246,19 @@ def magic_link(
             )
         )
         if send and person.email:
-            structure = session.get(Organisation, person.structure_id)
-            queue_email(
+            structure = (
+                session.get(Organisation, person.structure_id) if person.structure_id else None
+            )
+            queue_link_email(
                 session,
-                key=f"lien:{_digest(token)}",
+                key=f"lien:{person.id}:{secrets.token_hex(8)}",
                 to=person.email,
                 now=now,
                 template="lien",
-                given_name=person.given_name,
+                person_id=person.id,  # type: ignore[arg-type]
+                created_by=actor_id,
+                given_name=name_of(person.id, "given"),  # type: ignore[arg-type]
                 structure=structure.name if structure else "Votre structure",
-                url=f"{rt.urls.base}/lien/{token}",
                 days=LINK_DAYS,
             )
     return token

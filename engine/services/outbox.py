@@ -6,7 +6,14 @@ workers never claim the same row; SQLite has one writer at a time), sends them o
 transaction, then marks each sent, or schedules a retry with exponential backoff, or, after
 `MAX_ATTEMPTS`, leaves it dead for an administrator to retry. A worker that dies mid-delivery
 leaves its claim to expire (`LEASE`); the row is sent again with the same idempotency key,
-which the receiver uses to take it once.
+which the receiver uses to take it once. A row that cannot even be built (a template that
+fails, a header the mail library refuses, a payload a connector chokes on) is treated like a
+failed send: retried, then dead; the other rows go on.
+
+An e-mail that carries a sign-in link is built when it is sent (`queue_link_email`): its row
+holds the template, references to people and to the link, never a token; the worker mints the
+link (only its hash is stored) and reads names as they are then, so an erased person's name
+is not in the row.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from functools import cache
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -160,6 +167,42 @@ def queue_shares(db: Db, shares: list[tuple[str, int]], now: datetime) -> None:
         )
 
 
+def name_of(person_id: int, part: str = "full") -> dict[str, Any]:
+    """A person's name in the context of an e-mail built when sent (`queue_link_email`): read
+    then, so the row holds an id, not a name. `part`: "full" or "given"."""
+    return {"$person": person_id, "part": part}
+
+
+def queue_link_email(
+    db: Db,
+    *,
+    key: str,
+    to: str,
+    template: str,
+    person_id: int,
+    created_by: int | None,
+    now: datetime,
+    network: str | None = None,
+    **context: Any,
+) -> None:
+    """Queue an e-mail whose `url` is a sign-in link into `person_id`'s space, minted by the
+    worker when it sends (as `created_by`, or the system when None). The row holds no token and
+    no name: `context` takes plain values and `name_of` references."""
+    enqueue(
+        db,
+        key=key,
+        channel="email",
+        target=to,
+        payload={
+            "template": template,
+            "context": context,
+            "link": {"person": person_id, "by": created_by},
+        },
+        now=now,
+        network=network,
+    )
+
+
 def queue_email(
     db: Db,
     *,
@@ -271,11 +314,17 @@ def work(
             _send(rt, item, _http())
             error = None
             sent += 1
-        except (DeliveryFailed, httpx.HTTPError, OSError, smtplib.SMTPException) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # one row that cannot be built or sent never blocks the others
+            error = _error_text(exc)
             failed += 1
         _finish(rt, item, worker, clock() if clock else now, error)
     return sent, failed
+
+
+def _error_text(exc: Exception) -> str:
+    """What an administrator reads on a failed row: printable (PostgreSQL refuses a NUL)."""
+    text = f"{type(exc).__name__}: {exc}"
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def run(rt: Runtime, *, interval: float = 2.0, stop: Callable[[], bool] = lambda: False) -> None:
@@ -302,7 +351,7 @@ def _send(rt: Runtime, item: Claimed, http: httpx.Client) -> None:
             raise DeliveryFailed(f"connecteur « {item.target} » absent (plugin non chargé)")
         connector.send(item.payload, item.key)
     elif item.channel == "email":
-        _send_email(item)
+        _send_email(item, *compose(rt, item.payload))
     else:
         raise DeliveryFailed(f"canal inconnu « {item.channel} »")
 
@@ -359,15 +408,74 @@ def _send_webhook(rt: Runtime, item: Claimed, http: httpx.Client) -> None:
         raise DeliveryFailed(f"webhook {item.target} : HTTP {resp.status_code}")
 
 
-def _send_email(item: Claimed) -> None:
+def compose(rt: Runtime, payload: dict[str, Any]) -> tuple[str, str]:
+    """(subject, body) of a queued e-mail: as queued, or, for one built when sent, rendered now
+    with the names read now and, when it carries a link, a link minted now."""
+    if "template" not in payload:
+        if not payload:
+            raise DeliveryFailed("contenu purgé (durée de conservation dépassée)")
+        return payload["subject"], payload["body"]
+    from engine import mail
+
+    context = dict(payload.get("context") or {})
+    wanted: set[int] = set()
+    _references(context, wanted)
+    names: dict[int, Person] = {}
+    if wanted:
+        with rt.unit_of_work() as s:
+            names = {
+                p.id: p  # type: ignore[misc]
+                for p in s.execute(select(Person).where(Person.id.in_(wanted))).scalars()
+            }
+    context = _resolved(context, names)
+    link = payload.get("link")
+    if link:
+        from engine.services import accounts
+
+        if link.get("by") is None:
+            creator = Actor.system()
+        else:
+            with rt.reading() as conn:
+                creator = access.actor_for(conn, link["by"])
+        token = accounts.magic_link(rt, link["person"], by=creator)
+        context["url"] = f"{rt.urls.base}/lien/{token}"
+    return mail.render(payload["template"], **context)
+
+
+def _references(value: Any, found: set[int]) -> None:
+    if isinstance(value, dict):
+        if "$person" in value:
+            found.add(value["$person"])
+        else:
+            for v in value.values():
+                _references(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _references(v, found)
+
+
+def _resolved(value: Any, people: dict[int, Person]) -> Any:
+    if isinstance(value, dict):
+        if "$person" in value:
+            person = people.get(value["$person"])
+            if person is None:
+                return ""
+            return person.given_name if value.get("part") == "given" else person.display_name
+        return {k: _resolved(v, people) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved(v, people) for v in value]
+    return value
+
+
+def _send_email(item: Claimed, subject: str, body: str) -> None:
     message = EmailMessage()
     message["From"] = os.environ.get(
         "PARCOURS_SMTP_FROM", "Parcours <ne-pas-repondre@parcours.local>"
     )
     message["To"] = item.target
-    message["Subject"] = item.payload["subject"]
+    message["Subject"] = subject
     message["Message-ID"] = f"<{uuid.uuid5(uuid.NAMESPACE_URL, item.key)}@parcours>"
-    message.set_content(item.payload["body"])
+    message.set_content(body)
     host = os.environ.get("PARCOURS_SMTP_HOST", "127.0.0.1")
     port = int(os.environ.get("PARCOURS_SMTP_PORT", "25"))
     with smtplib.SMTP(host, port, timeout=10) as smtp:
@@ -450,5 +558,35 @@ def retry(rt: Runtime, delivery_id: int, who: Actor, now: datetime | None = None
         access.ensure(session, who, Action.DELIVERY_RETRY, Target(network=row.network))
         if row.status in ("sent", "sending"):
             raise Forbidden(f"l'envoi n° {delivery_id} est {row.status}")
+        if not row.payload:
+            raise Forbidden(
+                f"l'envoi n° {delivery_id} a été purgé (durée de conservation dépassée)"
+            )
         row.status, row.attempts, row.next_attempt_at = "pending", 0, now or utcnow()
         session.add(row)
+
+
+# --- retention ----------------------------------------------------------------------------
+
+PURGED_TARGET = "(purgé)"
+
+
+def purge(db: Db, before: datetime) -> int:
+    """Minimise what was delivered (or abandoned) before `before`: the payload goes, and an
+    e-mail's address with it; key, channel, network, status and dates stay, so what was sent
+    when is still known and a job that queues the same key again sends nothing twice. Returns
+    the rows minimised."""
+    old = or_(
+        (Delivery.status == "sent") & (Delivery.sent_at < before),
+        (Delivery.status == "dead") & (Delivery.next_attempt_at < before),
+    )
+    old = old & (cast(Delivery.payload, Text) != "{}")
+    emails = db.execute(
+        update(Delivery)
+        .where(old, Delivery.channel == "email")
+        .values(payload={}, target=PURGED_TARGET, last_error=None)
+    ).rowcount
+    others = db.execute(
+        update(Delivery).where(old, Delivery.channel != "email").values(payload={}, last_error=None)
+    ).rowcount
+    return (emails or 0) + (others or 0)

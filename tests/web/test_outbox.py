@@ -33,6 +33,14 @@ from tests.web.conftest import BASE, PASSWORD, WORKFLOWS, login
 INAE_ADMIN = "badges@inae.example"
 
 
+@pytest.fixture(autouse=True)
+def _partners_on_loopback(monkeypatch) -> None:
+    """These partners listen on 127.0.0.1 over plain http: allowed here as an administrator
+    allows a host (see `engine.webhooks`); production webhooks are https and public."""
+    monkeypatch.setenv("PARCOURS_ALLOW_HTTP_WEBHOOKS", "1")
+    monkeypatch.setenv("PARCOURS_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+
+
 class Receiver:
     """A partner's webhook endpoint: refuses bad signatures and replays, takes a key once."""
 
@@ -314,10 +322,112 @@ def test_links_and_recommendation_requests_leave_by_smtp_in_french(web, monkeypa
     link, recommendation = box.messages
     assert link["To"] == "awa@example.org"
     assert link["Subject"] == "Votre espace Parcours : SATO Intérim vous envoie votre lien"
-    assert f"/lien/{token}" in link.get_content()
+    assert "Bonjour Awa," in link.get_content()
+    # the mailed link was minted when sent: not the one shown on screen, and stored nowhere
+    [line] = [x for x in link.get_content().splitlines() if "/lien/" in x]
+    mailed = line.strip().rsplit("/lien/", 1)[1]
+    assert mailed != token
+    assert _stored_anywhere(web, mailed) == _stored_anywhere(web, token) == []
+    assert accounts.use_magic_link(web, mailed)
+    with pytest.raises(Forbidden, match="a déjà servi|n'est plus valable"):
+        accounts.use_magic_link(web, mailed)
+    assert accounts.use_magic_link(web, token)  # the one on screen works too, once
     assert recommendation["To"] == "rh@adie.example"
     assert "recommandation" in recommendation["Subject"]
     assert "/recommandations/" in recommendation.get_content()
+
+
+def _stored_anywhere(web, secret: str) -> list[str]:
+    """Every text or JSON value of every table that holds `secret`."""
+    import json
+
+    from sqlmodel import SQLModel
+
+    found = []
+    with web.engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in conn.execute(select(table)):
+                for column, value in zip(table.columns, row, strict=True):
+                    text = json.dumps(value) if isinstance(value, dict | list) else value
+                    if isinstance(text, str) and secret in text:
+                        found.append(f"{table.name}.{column.name}")
+    return found
+
+
+def test_a_link_email_holds_no_token_until_the_worker_sends_it(web) -> None:
+    cip = principal(web, CIP)
+    e.enroll(
+        web,
+        "atelier-decouverte",
+        "sato-interim",
+        e.Participant("Awa", "Diallo", "awa@example.org"),
+        by=cip,
+    )
+    participant = people.participants(web, cip)[0][0].id
+    token = accounts.magic_link(web, participant, by=cip, send=True)
+    [row] = _rows(web)
+    assert "/lien/" not in str(row.payload) and "Awa" not in str(row.payload)
+    assert row.payload["link"] == {"person": participant, "by": cip.person_id}
+    assert _stored_anywhere(web, token) == []
+
+
+def test_one_bad_row_never_blocks_the_outbox(web, monkeypatch) -> None:
+    """A `\r` in a name made the mail header builder raise on every pass, and the worker with
+    it: now a row that cannot be built or sent is retried then dead-lettered like a failed
+    send, and the rows after it go out."""
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("PARCOURS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PARCOURS_SMTP_PORT", str(port))
+    _geiq_with_webhook(web, "http://127.0.0.1:9/hook")  # never reached: its row is broken
+    mail = {"channel": "email", "now": T0}
+    with web.unit_of_work() as s:
+        # queued before subjects were made one line: the header builder refuses it
+        outbox.enqueue(
+            s,
+            key="a-entete",
+            target="a@example.org",
+            payload={"subject": "A\rB", "body": "b"},
+            **mail,
+        )
+        outbox.enqueue(
+            s, key="b-gabarit", target="b@example.org", payload={"template": "x"}, **mail
+        )
+        outbox.enqueue(
+            s, key="c-webhook", channel="webhook", target="geiq-industrie", payload={}, now=T0
+        )
+        outbox.queue_email(
+            s,
+            key="d-bon",
+            to="d@example.org",
+            now=T0,
+            template="expiration",
+            badge="Soudure",
+            given_name="Awa\rBcc: intrus@example.org",
+            expires="01/04/2026",
+            url="https://parcours.test/badges/x",
+        )
+    try:
+        now = T0
+        assert outbox.work(web, now=now) == (1, 3)
+        for _ in range(outbox.MAX_ATTEMPTS - 1):
+            now += outbox.MAX_BACKOFF
+            assert outbox.work(web, now=now) == (0, 3)
+    finally:
+        controller.stop()
+    rows = {r.key: r for r in _rows(web)}
+    assert rows["d-bon"].status == "sent"
+    assert {k: r.status for k, r in rows.items() if k != "d-bon"} == dict.fromkeys(
+        ("a-entete", "b-gabarit", "c-webhook"), "dead"
+    )
+    assert "ValueError" in rows["a-entete"].last_error
+    assert "TemplateNotFound" in rows["b-gabarit"].last_error
+    assert "KeyError" in rows["c-webhook"].last_error
+    [sent] = box.messages
+    assert sent["To"] == "d@example.org" and sent["Bcc"] is None
+    assert sent["Subject"] == "Votre badge « Soudure » expire le 01/04/2026"
 
 
 def test_an_inae_badge_goes_to_open_badge_passport_through_obf(web, monkeypatch) -> None:
