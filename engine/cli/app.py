@@ -22,6 +22,7 @@ from engine.cli import (
     keys,
     organisations,
     pathways,
+    privacy,
     recommendations,
     server,
     staff,
@@ -48,6 +49,7 @@ app.add_typer(keys.commands, name="key")
 app.add_typer(recommendations.commands, name="recommend")
 app.add_typer(delivery.outbox_commands, name="outbox")
 app.add_typer(delivery.partner_commands, name="partner")
+app.add_typer(privacy.commands, name="privacy")
 
 DbOption = Annotated[
     str | None,

@@ -39,6 +39,9 @@ class ActorKind(StrEnum):
     """A structure's team, a network admin, or a partner organisation's staff (their roles say
     which): they log in with a password or act through an API token."""
     PARTICIPANT = "participant"
+    SUPPORTER = "supporter"
+    """Someone who received a support badge from the public form: no structure, no parcours;
+    they act only on their own data, through a link sent to their address."""
     SYSTEM = "system"
     """The scheduler and the server operator's command line."""
     ANONYMOUS = "anonymous"
@@ -74,6 +77,10 @@ class Actor:
     def is_system(self) -> bool:
         return self.kind == ActorKind.SYSTEM
 
+    @property
+    def is_supporter(self) -> bool:
+        return self.kind == ActorKind.SUPPORTER
+
 
 class Scope(StrEnum):
     STRUCTURE = "structure"
@@ -88,6 +95,9 @@ class Scope(StrEnum):
     """A partner organisation's own business (its feed, its webhook)."""
     PUBLIC = "public"
     """Anyone, signed in or not (public badge pages, status lists)."""
+    OPERATOR = "operator"
+    """Server-wide housekeeping (the retention purge): the system only, that is the scheduler
+    or the server operator's command line."""
 
 
 class Action(StrEnum):
@@ -125,6 +135,7 @@ class Action(StrEnum):
     PARTNER_FEED = "partner.feed"
     PARTNER_WEBHOOK = "partner.webhook"
     PUBLIC_READ = "public.read"
+    PRIVACY_PURGE = "privacy.purge"
 
 
 @dataclass(frozen=True)
@@ -139,6 +150,8 @@ class Rule:
     participant_self: bool = False
     committee_member: bool = False
     system: bool = True
+    supporter_self: bool = False
+    """A supporter (public support badge) may do it on their own data."""
 
 
 def _rule(label: str, scope: Scope, roles: frozenset[Role] = frozenset(), **kw: Any) -> Rule:
@@ -176,9 +189,15 @@ PERMISSIONS: dict[Action, Rule] = {
     Action.PARTICIPANT_CREATE: _rule("ajouter un participant", S, STAFF),
     Action.PARTICIPANT_LINK: _rule("envoyer un lien de connexion", S, STAFF),
     Action.PERSONAL_DATA_EXPORT: _rule(
-        "exporter des données personnelles", S, _CIP_DIR, participant_self=True
+        "exporter des données personnelles",
+        S,
+        _CIP_DIR,
+        participant_self=True,
+        supporter_self=True,
     ),
-    Action.PERSONAL_DATA_ERASE: _rule("effacer des données personnelles", S, _CIP_DIR),
+    Action.PERSONAL_DATA_ERASE: _rule(
+        "effacer des données personnelles", S, _CIP_DIR, supporter_self=True
+    ),
     Action.REQUEST_SUBMIT: _rule("demander un badge", S, STAFF, participant_self=True),
     Action.REQUEST_READ: _rule(
         "consulter une demande de badge", S, STAFF, participant_self=True, committee_member=True
@@ -205,6 +224,9 @@ PERMISSIONS: dict[Action, Rule] = {
         "régler le webhook d'un partenaire", P, frozenset({Role.PARTNER})
     ),
     Action.PUBLIC_READ: _rule("consulter une page publique", Scope.PUBLIC),
+    Action.PRIVACY_PURGE: _rule(
+        "purger les données anciennes", Scope.OPERATOR, network_admin=False
+    ),
 }
 
 
@@ -370,6 +392,13 @@ def check(db: Any, actor: Actor, action: Action, target: Target) -> Grant | None
             and target.participant_id == actor.person_id
         )
         return Grant(own=True) if own else None
+    if actor.is_supporter:
+        own = (
+            rule.supporter_self
+            and target.participant_id is not None
+            and target.participant_id == actor.person_id
+        )
+        return Grant(own=True) if own else None
     if not actor.is_staff:
         return None
     found = roles(db, actor, action, target)
@@ -425,6 +454,8 @@ def describe(rule: Rule) -> str:
         parts.append("membres du comité")
     if rule.participant_self:
         parts.append("participant lui-même")
+    if rule.supporter_self:
+        parts.append("personne elle-même pour un badge de soutien")
     return "à : " + " ; ".join(parts) if parts else "à personne"
 
 
@@ -553,6 +584,8 @@ def capabilities(db: Any, actor: Actor) -> frozenset[Action]:
     public = {a for a, r in rules if r.scope == Scope.PUBLIC}
     if actor.is_participant:
         return frozenset(public | {a for a, r in rules if r.participant_self})
+    if actor.is_supporter:
+        return frozenset(public | {a for a, r in rules if r.supporter_self})
     if not actor.is_staff or actor.person_id is None:
         return frozenset(public)
     from engine.store.tables import CommitteeMember
@@ -588,10 +621,12 @@ def markdown_table() -> str:
         Scope.NETWORK_MEMBERS: "network's structures",
         Scope.PARTNER: "partner",
         Scope.PUBLIC: "public",
+        Scope.OPERATOR: "server operator",
     }
     lines = [
-        "| action | scope | roles | network admin | participant (own) | committee members |",
-        "|---|---|---|---|---|---|",
+        "| action | scope | roles | network admin | participant (own) | committee members "
+        "| supporter (own) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for action, rule in PERMISSIONS.items():
         roles = ", ".join(r.value for r in sorted(rule.roles, key=lambda r: r.value)) or "—"
@@ -600,6 +635,7 @@ def markdown_table() -> str:
             f"| `{action.value}` | {scope_words[rule.scope]} | {roles} | "
             f"{'yes' if rule.network_admin and not public else '—'} | "
             f"{'yes' if rule.participant_self else '—'} | "
-            f"{'yes' if rule.committee_member else '—'} |"
+            f"{'yes' if rule.committee_member else '—'} | "
+            f"{'yes' if rule.supporter_self else '—'} |"
         )
     return "\n".join(lines)

@@ -22,7 +22,7 @@ from engine.badges.assertions import held_badges
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
 from engine.machine import machine_for
 from engine.roles import Role
-from engine.services import access, events, issuing
+from engine.services import access, events, issuing, privacy
 from engine.services.access import Action, Actor, Target
 from engine.services.evidence import attach
 from engine.services.gate_state import (
@@ -286,7 +286,7 @@ def advance(
                     "to_stage": dest,
                     "note": note,
                     "details": {
-                        "gate": [c.as_dict() for c in conditions],
+                        "gate": privacy.gate_for_audit(conditions),
                         "awarded": [b for _, b, _ in issued],
                     },
                 },
@@ -350,12 +350,13 @@ def add_evidence(
                 actor_id=by.person_id,
                 kind="evidence",
                 from_stage=row.stage,
-                note=narrative,
+                # the narrative, URL and file name stay in the evidence row, where erasure
+                # reaches them: the audit row keeps what happened, not what was written
                 details={
+                    "evidence": evidence.id,
                     "kind": kind,
-                    "url": url,
                     "context": context,
-                    "file": file.filename if file else None,
+                    "with_file": file is not None,
                 },
             )
         )
@@ -508,8 +509,7 @@ def award(
                 actor_id=by.person_id,
                 kind="badge_issued",
                 from_stage=row.stage,
-                note=narrative,
-                details={"awarded": [badge]},
+                details={"awarded": [badge]},  # the narrative is the badge's own evidence
             )
         )
     return issued[0][0]

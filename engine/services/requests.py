@@ -22,7 +22,7 @@ from engine.badges.catalogue import MODE_LABELS, Evaluation
 from engine.committees import Vote, outcome
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
 from engine.roles import Role
-from engine.services import access, issuing
+from engine.services import access, issuing, privacy
 from engine.services.access import Action, Actor, Target
 from engine.services.evidence import attach
 from engine.services.issuing import evaluation_of
@@ -289,7 +289,10 @@ def public_request(
     now: datetime | None = None,
 ) -> str:
     """The public form of a support badge (« Badgeons l'IAE en Nouvelle-Aquitaine »): any
-    natural person asks and receives it at once. Asking twice gives back the same badge."""
+    natural person asks and receives it at once, and hears of it at the address given (with a
+    link to export or erase their data). Asking again with an address that already holds the
+    badge does not show the badge (it would show anyone that person's badge page): its page is
+    sent to that address, and the answer is a Conflict that says so."""
     now = now or utcnow()
     if not given_name.strip() or not family_name.strip():
         raise InvalidInput("prénom et nom : obligatoires (un badge est détenu par une personne)")
@@ -317,18 +320,29 @@ def public_request(
             )
         ).scalar()
         if existing:
-            return existing
-        req = BadgeRequest(
-            badge_class_id=bc.id,
-            participant_id=person.id,
-            origin=Origin.PUBLIC,
-            mode="auto",
-            submitted_at=now,
-        )
-        session.add(req)
-        session.flush()
-        _decide(rt, session, req, bc, True, MODE_LABELS["auto"], None, now)
-        return req.assertion_id  # type: ignore[return-value]
+            privacy.queue_supporter_email(
+                session, person, bc, rt.urls.page(existing), again=True, now=now
+            )
+        else:
+            req = BadgeRequest(
+                badge_class_id=bc.id,
+                participant_id=person.id,
+                origin=Origin.PUBLIC,
+                mode="auto",
+                submitted_at=now,
+            )
+            session.add(req)
+            session.flush()
+            _decide(rt, session, req, bc, True, MODE_LABELS["auto"], None, now)
+            aid: str = req.assertion_id  # type: ignore[assignment]
+            privacy.queue_supporter_email(
+                session, person, bc, rt.urls.page(aid), again=False, now=now
+            )
+            return aid
+    raise Conflict(
+        f"le badge {bc.name} a déjà été délivré à cette adresse : pour le protéger, sa page "
+        "vient d'y être envoyée"
+    )
 
 
 # --- deciding ----------------------------------------------------------------------------

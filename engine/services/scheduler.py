@@ -3,7 +3,10 @@ that database (so a restart loses no job) and a lock row that keeps a second sch
 starting while the first is alive (API workers never run jobs).
 
 Every job only queues e-mails in the outbox under idempotency keys, so running a job twice, or
-late after a restart, sends nothing twice.
+late after a restart, sends nothing twice. Keys name people by id, never by address: a key
+outlives the retention purge of its row's payload.
+
+A daily job applies the retention periods (`privacy.purge`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from sqlalchemy import delete, select, update
 from engine import dates
 from engine.errors import Conflict
 from engine.roles import Role
-from engine.services import enrollment_views, outbox
+from engine.services import enrollment_views, outbox, privacy
+from engine.services.access import Actor
 from engine.services.runtime import Runtime
 from engine.store.database import make_engine
 from engine.store.tables import (
@@ -48,17 +52,24 @@ EXPIRY_NOTICE = timedelta(days=30)
 LOCK_TTL = timedelta(seconds=60)
 
 
-def _staff(rt: Runtime, roles: set[Role]) -> dict[int, list[tuple[str, str, str]]]:
-    """structure id -> [(role, e-mail, given name)] for staff holding `roles` there."""
-    out: dict[int, list[tuple[str, str, str]]] = {}
+def _staff(rt: Runtime, roles: set[Role]) -> dict[int, list[tuple[str, str, str, int]]]:
+    """structure id -> [(role, e-mail, given name, person id)] for staff holding `roles`
+    there."""
+    out: dict[int, list[tuple[str, str, str, int]]] = {}
     with rt.unit_of_work() as s:
         rows = s.execute(
-            select(StaffRole.organisation_id, StaffRole.role, Person.email, Person.given_name)
+            select(
+                StaffRole.organisation_id,
+                StaffRole.role,
+                Person.email,
+                Person.given_name,
+                Person.id,
+            )
             .join(Person, Person.id == StaffRole.person_id)
             .where(StaffRole.role.in_([r.value for r in roles]), Person.email.is_not(None))
         ).all()
-    for org, role, email, given in rows:
-        out.setdefault(org, []).append((role, email, given))
+    for org, role, email, given, pid in rows:
+        out.setdefault(org, []).append((role, email, given, pid))
     return out
 
 
@@ -85,12 +96,12 @@ def deadlines(rt: Runtime, now: datetime | None = None) -> int:
             if now < deadline:
                 continue
             roles = ["cip"] + (["directeur"] if now >= deadline + ESCALATE_AFTER else [])
-            for role, email, given in staff.get(st.structure_id, []):
+            for role, email, given, pid in staff.get(st.structure_id, []):
                 if role not in roles:
                     continue
                 outbox.queue_email(
                     conn,
-                    key=f"echeance:{st.id}:{st.revision}:{role}:{email}",
+                    key=f"echeance:{st.id}:{st.revision}:{role}:{pid}",
                     to=email,
                     now=now,
                     network=pathway.network,
@@ -127,7 +138,7 @@ def request_reminders(rt: Runtime, now: datetime | None = None) -> int:
         for req, badge, network, person in rows:
             if req.mode == "committee":
                 recipients = s.execute(
-                    select(Person.email, Person.given_name)
+                    select(Person.email, Person.given_name, Person.id)
                     .join(CommitteeMember, CommitteeMember.person_id == Person.id)
                     .where(
                         CommitteeMember.committee_id == req.committee_id,
@@ -136,21 +147,21 @@ def request_reminders(rt: Runtime, now: datetime | None = None) -> int:
                 ).all()
             elif req.mode == "network":
                 recipients = [
-                    (email, given)
-                    for role, email, given in staff.get(networks.get(network, -1), [])
+                    (email, given, pid)
+                    for role, email, given, pid in staff.get(networks.get(network, -1), [])
                     if role == Role.NETWORK_ADMIN
                 ]
             else:
                 recipients = [
-                    (email, given)
-                    for role, email, given in staff.get(req.structure_id or -1, [])
+                    (email, given, pid)
+                    for role, email, given, pid in staff.get(req.structure_id or -1, [])
                     if role in (Role.CIP, Role.ENCADRANT, Role.DIRECTEUR)
                 ]
             days = (now - as_utc(req.submitted_at)).days
-            for email, given in recipients:
+            for email, given, pid in recipients:
                 outbox.queue_email(
                     s,
-                    key=f"demande:{req.id}:{days // 7}:{email}",
+                    key=f"demande:{req.id}:{days // 7}:{pid}",
                     to=email,
                     now=now,
                     network=network,
@@ -195,14 +206,14 @@ def committee_sessions(rt: Runtime, now: datetime | None = None) -> int:
             ]
             rule = rt.committee_rules.get(committee.kind)
             members = s.execute(
-                select(Person.email, Person.given_name)
+                select(Person.email, Person.given_name, Person.id)
                 .join(CommitteeMember, CommitteeMember.person_id == Person.id)
                 .where(CommitteeMember.committee_id == committee.id, Person.email.is_not(None))
             ).all()
-            for email, given in members:
+            for email, given, pid in members:
                 outbox.queue_email(
                     s,
-                    key=f"comite:{committee.id}:{now.date().isoformat()}:{email}",
+                    key=f"comite:{committee.id}:{now.date().isoformat()}:{pid}",
                     to=email,
                     now=now,
                     network=committee.network,
@@ -260,6 +271,11 @@ def _runtime(url: str) -> Runtime:
     return Runtime(make_engine(url))
 
 
+def retention(rt: Runtime, now: datetime | None = None) -> privacy.PurgeReport:
+    """The retention periods, applied by the system (see `privacy.purge`)."""
+    return privacy.purge(rt, by=Actor.system(), now=now)
+
+
 def _job(name: str, url: str) -> None:
     """What the job store keeps: a module-level function and plain arguments."""
     rt = _runtime(url)
@@ -268,6 +284,7 @@ def _job(name: str, url: str) -> None:
         "request_reminders": request_reminders,
         "committee_sessions": committee_sessions,
         "expiry_notices": expiry_notices,
+        "retention": retention,
         "outbox": lambda r: outbox.work(r),
     }[name](rt)
 
@@ -277,6 +294,7 @@ JOBS: dict[str, dict[str, Any]] = {
     "request_reminders": {"trigger": "cron", "hour": 8, "minute": 0},
     "committee_sessions": {"trigger": "cron", "day_of_week": "mon", "hour": 9, "minute": 0},
     "expiry_notices": {"trigger": "cron", "hour": 7, "minute": 0},
+    "retention": {"trigger": "cron", "hour": 3, "minute": 30},
 }
 
 
