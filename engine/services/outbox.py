@@ -338,8 +338,10 @@ def run(rt: Runtime, *, interval: float = 2.0, stop: Callable[[], bool] = lambda
 
 @cache
 def _http() -> httpx.Client:
-    """One client per process: building one (its TLS context) costs more than a delivery."""
-    return httpx.Client(timeout=10)
+    """One client per process: building one (its TLS context) costs more than a delivery. It
+    checks each partner address when it connects (no loopback or private networks: SSRF and
+    DNS rebinding), see `engine.webhooks.client`."""
+    return webhooks.client(timeout=10)
 
 
 def _send(rt: Runtime, item: Claimed, http: httpx.Client) -> None:

@@ -50,6 +50,7 @@ def test_the_scheduler_keeps_its_jobs_across_a_restart_and_runs_alone(sato) -> N
         "committee_sessions",
         "expiry_notices",
         "outbox",
+        "retention",
     }
     with pytest.raises(Conflict, match="un planificateur tourne déjà"):
         scheduler.start(sato)
