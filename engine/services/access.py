@@ -135,6 +135,8 @@ class Action(StrEnum):
     PARTNER_FEED = "partner.feed"
     PARTNER_WEBHOOK = "partner.webhook"
     PUBLIC_READ = "public.read"
+    STAFF_MANAGE = "staff.manage"
+    """Offboarding: remove a role, disable an account (its sessions and API tokens end)."""
     PRIVACY_PURGE = "privacy.purge"
 
 
@@ -224,6 +226,7 @@ PERMISSIONS: dict[Action, Rule] = {
         "régler le webhook d'un partenaire", P, frozenset({Role.PARTNER})
     ),
     Action.PUBLIC_READ: _rule("consulter une page publique", Scope.PUBLIC),
+    Action.STAFF_MANAGE: _rule("retirer un rôle ou désactiver un compte de l'équipe", S, _DIR),
     Action.PRIVACY_PURGE: _rule(
         "purger les données anciennes", Scope.OPERATOR, network_admin=False
     ),

@@ -4,26 +4,34 @@ participants come in through a single-use link. Only hashes of secrets are store
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 
 from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.roles import Role
 from engine.services import access
 from engine.services.access import Action, Actor, ActorKind, Target
-from engine.services.organisations import find_staff
+from engine.services.organisations import find_staff, get_organisation
 from engine.services.runtime import Runtime
 from engine.statuses import PersonKind
 from engine.store.tables import (
     ApiToken,
+    AuditEvent,
+    CommitteeMember,
     Login,
+    LoginAttempt,
     MagicLink,
+    Organisation,
     Person,
+    StaffRole,
     WebSession,
     as_utc,
     full_name,
@@ -33,6 +41,10 @@ from engine.store.tables import (
 SESSION_DAYS = 7
 LINK_DAYS = 7
 MIN_PASSWORD = 12
+MAX_PASSWORD = 1000
+"""What the login form and the API accept: a longer password could never be typed in."""
+MIN_STRENGTH = 3
+"""zxcvbn's score (0 to 4): 3 means « safely unguessable », about 10^8 guesses or more."""
 _hasher = PasswordHasher()
 _DUMMY = _hasher.hash("une phrase de passe factice")
 
@@ -41,12 +53,39 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def set_password(rt: Runtime, email: str, password: str, now: datetime | None = None) -> None:
+def password_problem(password: str, hints: Sequence[str] = ()) -> str | None:
+    """Why `password` is refused, in French, or None. Blank-only, one character repeated, and
+    the passwords people use most (zxcvbn's lists and patterns: « motdepasse123 »,
+    « azertyuiop12 », a keyboard walk, the person's own name) are refused."""
+    if not password.strip():
+        return "mot de passe : il ne peut pas être fait que d'espaces"
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"mot de passe : au moins {MIN_PASSWORD} caractères")
+        return f"mot de passe : au moins {MIN_PASSWORD} caractères"
+    if len(password) > MAX_PASSWORD:
+        return f"mot de passe : {MAX_PASSWORD} caractères au plus"
+    if len(set(password)) == 1:
+        return "mot de passe : un seul caractère répété ne suffit pas"
+    from zxcvbn import zxcvbn
+
+    # zxcvbn's cost grows with the length; the first 100 characters tell enough
+    if zxcvbn(password[:100], user_inputs=[h for h in hints if h])["score"] < MIN_STRENGTH:
+        return (
+            "mot de passe trop courant ou trop facile à deviner : choisissez une phrase de "
+            "plusieurs mots peu courants, sans votre nom"
+        )
+    return None
+
+
+def set_password(rt: Runtime, email: str, password: str, now: datetime | None = None) -> None:
+    """Give (or change) a staff member's password, hashed with argon2; it ends their open
+    sessions."""
     now = now or utcnow()
     with rt.unit_of_work() as session:
         person = find_staff(session, email)
+        hints = [person.email or "", *(person.email or "").split("@"), person.given_name]
+        problem = password_problem(password, [*hints, person.family_name, "parcours"])
+        if problem:
+            raise InvalidInput(problem)
         login = session.get(Login, person.id)
         if login is None:
             session.add(
@@ -73,10 +112,21 @@ def _open_session(session, person_id: int, now: datetime) -> tuple[str, str]:
     return token, csrf
 
 
-def login(rt: Runtime, email: str, password: str, now: datetime | None = None) -> str:
-    """A session token for a staff member or partner; the same error whatever was wrong."""
+def login(
+    rt: Runtime,
+    email: str,
+    password: str,
+    now: datetime | None = None,
+    *,
+    address: str | None = None,
+) -> str:
+    """A session token for a staff member or partner; the same error whatever was wrong.
+    Failures are counted for the account and for the client's `address`: past a few, each
+    attempt waits longer (`TooManyAttempts`), until a success or the window's end."""
     now = now or utcnow()
-    refused = Forbidden("adresse e-mail ou mot de passe incorrect")
+    keys = [("account", email.strip().lower())] + ([("address", address)] if address else [])
+    attempt = _begin_attempt(rt, keys, now)
+    token = None
     with rt.unit_of_work() as session:
         row = session.execute(
             select(Person.id, Login.password_hash)
@@ -87,12 +137,130 @@ def login(rt: Runtime, email: str, password: str, now: datetime | None = None) -
         ).first()
         try:
             _hasher.verify(row[1] if row else _DUMMY, password)
+            if row is not None:
+                token, _ = _open_session(session, row[0], now)
+                if _hasher.check_needs_rehash(row[1]):  # argon2's parameters were raised
+                    login_row = session.get(Login, row[0])
+                    login_row.password_hash = _hasher.hash(password)
         except (VerifyMismatchError, InvalidHashError):
-            raise refused from None
-        if row is None:
-            raise refused
-        token, _ = _open_session(session, row[0], now)
-        return token
+            pass
+    if token is None:
+        raise Forbidden("adresse e-mail ou mot de passe incorrect")
+    _succeeded(rt, attempt, reset="account")
+    return token
+
+
+# --- attempts: a guesser waits longer after each failure -----------------------------------
+
+THROTTLE_WINDOW = timedelta(hours=1)
+"""Failures older than this are forgotten: nobody is shut out for good."""
+MAX_WAIT = timedelta(minutes=15)
+FREE_FAILURES = {"account": 5, "address": 20, "link": 10}
+"""Failures allowed before any wait. An address is shared by a whole office behind one
+router, hence more; then each failure doubles the wait (1 s, 2 s, 4 s...) up to `MAX_WAIT`."""
+
+
+class TooManyAttempts(Forbidden):
+    """Too many recent failures for this account or address: try again after `retry_after`
+    seconds."""
+
+    title = "Trop de tentatives"
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        minutes = math.ceil(retry_after / 60)
+        wait = f"{retry_after} s" if retry_after < 60 else f"{minutes} min"
+        super().__init__(
+            f"trop de tentatives échouées : réessayez dans {wait} (le compteur repart à zéro "
+            "après une connexion réussie ou une heure sans échec)"
+        )
+
+
+def _attempt_key(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+
+
+def _wait(kind: str, failures: int, last: datetime, now: datetime) -> int:
+    """Seconds to wait before the next attempt after `failures` failures, the last at `last`."""
+    free = FREE_FAILURES[kind]
+    if failures < free or as_utc(last) + THROTTLE_WINDOW <= now:
+        return 0
+    delay = min(timedelta(seconds=2 ** min(failures - free, 20)), MAX_WAIT)
+    return max(0, math.ceil((as_utc(last) + delay - now).total_seconds()))
+
+
+def _upsert(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows that do not exist yet (PostgreSQL and SQLite speak the same clause)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    conn.execute(insert(LoginAttempt).values(rows).on_conflict_do_nothing(index_elements=["key"]))
+
+
+def _begin_attempt(rt: Runtime, keys: list[tuple[str, str]], now: datetime) -> list[str]:
+    """Refuse the attempt while a key must wait; otherwise count it as a failure now, before
+    the password is checked, so a burst of parallel guesses cannot all slip through between
+    a check and its count. A success takes it back (`_succeeded`)."""
+    rows = dict(sorted((_attempt_key(kind, value), kind) for kind, value in keys))
+    stale = now - THROTTLE_WINDOW
+    with rt.transaction() as conn:
+        # the insert takes the write lock (SQLite) and FOR UPDATE the rows (PostgreSQL): two
+        # attempts on one key are counted one after the other
+        fresh = {"failures": 0, "last_failure_at": now}
+        _upsert(conn, [{"key": key, "kind": kind, **fresh} for key, kind in rows.items()])
+        found = conn.execute(
+            select(LoginAttempt.key, LoginAttempt.failures, LoginAttempt.last_failure_at)
+            .where(LoginAttempt.key.in_(rows))
+            .order_by(LoginAttempt.key)
+            .with_for_update()
+        ).all()
+        wait = max((_wait(rows[k], n, last, now) for k, n, last in found), default=0)
+        if wait:
+            raise TooManyAttempts(wait)
+        conn.execute(
+            update(LoginAttempt)
+            .where(LoginAttempt.key.in_(rows))
+            .values(
+                failures=case(
+                    (LoginAttempt.last_failure_at < stale, 1), else_=LoginAttempt.failures + 1
+                ),
+                last_failure_at=now,
+            )
+        )
+        # forget old failures; rows another attempt holds are left for the next one
+        forgotten = (
+            select(LoginAttempt.key)
+            .where(LoginAttempt.last_failure_at < stale)
+            .limit(500)
+            .with_for_update(skip_locked=True)
+        )
+        conn.execute(delete(LoginAttempt).where(LoginAttempt.key.in_(forgotten)))
+    return list(rows)
+
+
+def _succeeded(rt: Runtime, keys: list[str], reset: str | None = None) -> None:
+    """Take back the failure `_begin_attempt` counted; `reset` kind's counter restarts."""
+    with rt.transaction() as conn:
+        conn.execute(
+            update(LoginAttempt)
+            .where(LoginAttempt.key.in_(keys), LoginAttempt.failures > 0)
+            .values(failures=LoginAttempt.failures - 1)
+        )
+        if reset:
+            conn.execute(
+                delete(LoginAttempt).where(LoginAttempt.key.in_(keys), LoginAttempt.kind == reset)
+            )
+
+
+def open_link(rt: Runtime, token: str, *, address: str | None, now: datetime | None = None) -> str:
+    """`use_magic_link`, with failed uses counted per client address: whoever tries link after
+    link waits longer and longer."""
+    now = now or utcnow()
+    attempt = _begin_attempt(rt, [("link", address)], now) if address else []
+    session_token = use_magic_link(rt, token, now=now)
+    _succeeded(rt, attempt)
+    return session_token
 
 
 def logout(rt: Runtime, token: str) -> None:
@@ -185,6 +353,144 @@ def revoke_api_token(rt: Runtime, token_id: int, now: datetime | None = None) ->
         if token.revoked_at is None:
             token.revoked_at = now
         return _view(token)
+
+
+# --- offboarding: a role removed, an account disabled ---------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamRole:
+    organisation: str
+    organisation_name: str
+    role: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    """A staff member as those who manage the team see them, with the roles they may remove."""
+
+    id: int
+    name: str
+    email: str | None
+    roles: list[TeamRole]
+
+
+@dataclass(frozen=True)
+class Disabled:
+    """What disabling an account ended."""
+
+    roles: int
+    sessions: int
+    tokens: int
+
+
+def team(rt: Runtime, *, by: Actor) -> list[TeamMember]:
+    """The staff holding a role at an organisation `by` may manage (`STAFF_MANAGE`: a
+    director's structure, the structures and partners of a network admin's network), with
+    those roles only."""
+    rule = access.PERMISSIONS[Action.STAFF_MANAGE]
+    query = (
+        select(Person.id, Person.given_name, Person.family_name, Person.email)
+        .add_columns(Organisation.slug, Organisation.name, StaffRole.role)
+        .join(StaffRole, StaffRole.person_id == Person.id)
+        .join(Organisation, Organisation.id == StaffRole.organisation_id)
+        .where(Person.kind == PersonKind.STAFF, Person.erased_at.is_(None))
+        .order_by(Person.family_name, Person.given_name, Person.id, Organisation.name)
+    )
+    if not by.is_system:
+        if not by.is_staff or by.person_id is None:
+            raise Forbidden(access.refusal(Action.STAFF_MANAGE, by))
+        reached = access.structures_staffed(by.person_id, rule.roles)
+        if rule.network_admin:
+            reached = reached.union(access.structures_administered(by.person_id))
+        query = query.where(StaffRole.organisation_id.in_(reached))
+    members: dict[int, TeamMember] = {}
+    with rt.reading() as conn:
+        for pid, given, family, email, slug, org_name, role in conn.execute(query):
+            member = members.setdefault(pid, TeamMember(pid, full_name(given, family), email, []))
+            member.roles.append(TeamRole(slug, org_name, role, Role(role).label))
+    return list(members.values())
+
+
+def _audit_staff(session: Any, by: Actor, kind: str, now: datetime, **details: Any) -> None:
+    # ids and slugs only: the audit log keeps no name or e-mail
+    session.add(AuditEvent(at=now, actor_id=by.person_id, kind=kind, details=details))
+
+
+def _leave_committees(session: Any, person_id: int, organisation_id: int | None = None) -> None:
+    """The committee seats a person held for a structure (all of them without one)."""
+    gone = delete(CommitteeMember).where(CommitteeMember.person_id == person_id)
+    if organisation_id is not None:
+        gone = gone.where(CommitteeMember.structure_id == organisation_id)
+    session.execute(gone)
+
+
+def remove_role(
+    rt: Runtime,
+    staff: str | int,
+    organisation: str,
+    role: str,
+    *,
+    by: Actor,
+    now: datetime | None = None,
+) -> None:
+    """Take one role away from a staff member, at once: every request reads roles afresh. Once
+    they hold no role left at the structure, their committee seats for it go too."""
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        org = get_organisation(session, organisation)
+        access.ensure(session, by, Action.STAFF_MANAGE, Target(structure_id=org.id))
+        person = find_staff(session, staff)
+        held = session.execute(
+            select(StaffRole).where(
+                StaffRole.person_id == person.id,
+                StaffRole.organisation_id == org.id,
+                StaffRole.role == role,
+            )
+        ).scalar_one_or_none()
+        if held is None:
+            raise NotFound(f"{person.display_name} n'a pas le rôle « {role} » à {org.name}")
+        session.delete(held)
+        session.flush()
+        left = session.execute(
+            select(StaffRole.id).where(
+                StaffRole.person_id == person.id, StaffRole.organisation_id == org.id
+            )
+        ).first()
+        if left is None:
+            _leave_committees(session, person.id, org.id)
+        what = {"person_id": person.id, "organisation": org.slug, "role": role}
+        _audit_staff(session, by, "staff_role_removed", now, **what)
+
+
+def disable(rt: Runtime, staff: str | int, *, by: Actor, now: datetime | None = None) -> Disabled:
+    """Offboard a staff member at once: every role and committee seat goes, the password is
+    removed, open sessions end and API tokens are revoked, in every server process (each
+    request checks them). Whoever disables must manage every organisation where the person
+    holds a role. Giving a role and a password again (`parcours staff add`, `staff password`)
+    brings them back."""
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        person = find_staff(session, staff)
+        held_roles = select(StaffRole).where(StaffRole.person_id == person.id)
+        roles = session.execute(held_roles).scalars().all()
+        if not roles and not by.is_system:
+            raise Forbidden(access.refusal(Action.STAFF_MANAGE, by))
+        for organisation_id in sorted({r.organisation_id for r in roles}):
+            access.ensure(session, by, Action.STAFF_MANAGE, Target(structure_id=organisation_id))
+        for held in roles:
+            session.delete(held)
+        _leave_committees(session, person.id)
+        session.execute(delete(Login).where(Login.person_id == person.id))
+        sessions = session.execute(delete(WebSession).where(WebSession.person_id == person.id))
+        tokens = session.execute(
+            update(ApiToken)
+            .where(ApiToken.person_id == person.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        _audit_staff(session, by, "staff_disabled", now, person_id=person.id, roles=len(roles))
+        return Disabled(len(roles), sessions.rowcount, tokens.rowcount)
 
 
 def principal(rt: Runtime, ref: str | int) -> Actor:

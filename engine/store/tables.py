@@ -454,3 +454,19 @@ def _audit_is_append_only(session: Session, flush_context: Any, instances: Any) 
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent):
             raise RuntimeError("le journal d'audit est en ajout seul")
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Recent failed logins and link uses, counted per account and per client address, so a
+    guesser waits longer after each failure while a real user is never shut out for good
+    (`engine.services.accounts`). Kept in the database so every worker process counts the same
+    attempts. `key` is a hash: no e-mail or address is stored in clear; a row is deleted once
+    its window has passed."""
+
+    __table_args__ = (Index("ix_loginattempt_last_failure_at", "last_failure_at"),)
+
+    key: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=10)
+    """`account`, `address` (logins) or `link` (magic links, by address)."""
+    failures: int = 0
+    last_failure_at: datetime = _ts(nullable=False)

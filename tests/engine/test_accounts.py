@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
+from engine.errors import InvalidInput
 from engine.services import accounts
 from engine.services.runtime import Runtime
-from engine.store.tables import Person
+from engine.store.tables import Login, Person
 from tests.conftest import CIP, T0
 
 
@@ -61,3 +62,33 @@ def test_a_token_stops_working_when_revoked_or_its_holder_erased(sato, why) -> N
         assert accounts.revoke_api_token(sato, mine.id, now=T0).revoked_at == T0
         assert accounts.revoke_api_token(sato, mine.id).revoked_at == T0  # again: unchanged
     assert accounts.from_api_token(sato, token) is None
+
+
+@pytest.mark.parametrize(
+    "password, why",
+    [
+        ("            ", "que d'espaces"),
+        ("\t \t \t \t \t \t ", "que d'espaces"),
+        ("aaaaaaaaaaaaaaaa", "un seul caractère répété"),
+        ("court", "au moins 12 caractères"),
+        ("motdepasse123", "trop courant"),
+        ("azertyuiop12", "trop courant"),
+        ("password1234", "trop courant"),
+        ("123456789012", "trop courant"),
+        ("claire.martin", "trop courant"),  # her own name
+        ("x" * 1001, "1000 caractères au plus"),  # the login form could never send it
+    ],
+)
+def test_weak_passwords_are_refused_in_french(sato, password, why) -> None:
+    with pytest.raises(InvalidInput, match=why):
+        accounts.set_password(sato, CIP, password)
+    with sato.reading() as conn:
+        assert conn.execute(select(Login)).first() is None
+
+
+def test_a_strong_password_is_kept_as_an_argon2_hash(sato) -> None:
+    accounts.set_password(sato, CIP, "une-phrase-de-passe-longue")
+    with sato.reading() as conn:
+        [stored] = conn.execute(select(Login.password_hash)).scalars()
+    assert stored.startswith("$argon2id$") and "une-phrase" not in stored
+    assert accounts.from_session(sato, accounts.login(sato, CIP, "une-phrase-de-passe-longue"))
