@@ -1,18 +1,29 @@
 """The FastAPI application `parcours serve` runs: public Open Badges routes, the REST API
 (/api/v1) and the French web app. Errors are RFC 9457 problem details for machines, pages for
-people."""
+people; every response carries the security headers a public service needs, and no request
+body larger than `MAX_BODY` is read."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from engine import uploads
 from engine.api import public, request_pages, requests, v1, web
+from engine.api.auth import origin_of
+from engine.api.params import CONTROL_CHARACTERS, single_line
+from engine.api.templating import templates
 from engine.errors import (
     Conflict,
     Forbidden,
@@ -22,11 +33,13 @@ from engine.errors import (
     ParcoursError,
     Unauthenticated,
 )
+from engine.services.accounts import TooManyAttempts
 from engine.services.badges import urls
 from engine.services.runtime import Runtime
 from engine.store.database import env_count, pool_size
 
 _STATUS = {
+    TooManyAttempts: 429,
     Unauthenticated: 401,
     NotFound: 404,
     Forbidden: 403,
@@ -35,6 +48,12 @@ _STATUS = {
     InvalidInput: 422,
 }
 PROBLEM = "application/problem+json"
+STATIC = Path(__file__).parent / "static"
+
+MAX_BODY = uploads.MAX_BYTES + 2 * 1024 * 1024
+"""The largest request body the server reads: an evidence file (`uploads.MAX_BYTES`) with the
+form around it. A larger one is a 413 before it is read: from `Content-Length` when the client
+sends one, else as soon as the streamed bytes pass it."""
 
 
 def _wants_page(request: Request) -> bool:
@@ -58,6 +77,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+def _refusal(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """A French refusal: a page for people, a problem detail for machines."""
+    if _wants_page(request):
+        return templates.TemplateResponse(
+            request, "message.html", {"title": title, "text": detail}, status, headers=headers
+        )
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
 def create_app(rt: Runtime | None = None, public_url: str | None = None) -> FastAPI:
     app = FastAPI(
         lifespan=_lifespan,
@@ -73,42 +109,47 @@ def create_app(rt: Runtime | None = None, public_url: str | None = None) -> Fast
     @app.exception_handler(ParcoursError)
     async def _problem(request: Request, exc: ParcoursError) -> Response:
         status = next((code for cls, code in _STATUS.items() if isinstance(exc, cls)), 400)
-        if _wants_page(request):
-            if status == 401:
-                return RedirectResponse("/connexion", status_code=303)
-            return web._page(request, "message.html", None, status, title=exc.title, text=str(exc))
-        body = {"type": "about:blank", "title": exc.title, "status": status, "detail": str(exc)}
-        if isinstance(exc, GateRefused):
-            body["unmet"] = exc.unmet
-        return JSONResponse(body, status_code=status, media_type=PROBLEM)
+        headers = None
+        if isinstance(exc, TooManyAttempts):
+            headers = {"Retry-After": str(exc.retry_after)}
+        if status == 401 and _wants_page(request):
+            return RedirectResponse("/connexion", status_code=303)
+        extra = {"unmet": exc.unmet} if isinstance(exc, GateRefused) else {}
+        return _refusal(request, status, exc.title, str(exc), headers, **extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             {
-                "field": ".".join(str(p) for p in err["loc"] if p != "body"),
+                "field": ".".join(str(p) for p in err["loc"] if p != "body") or "corps",
                 "message": _french(err),
             }
             for err in exc.errors()
         ]
         detail = " ; ".join(f"{e['field']} : {e['message']}" for e in errors)
-        return JSONResponse(
-            {
-                "type": "about:blank",
-                "title": "Donnée invalide",
-                "status": 422,
-                "detail": detail,
-                "errors": errors,
-            },
-            status_code=422,
-            media_type=PROBLEM,
-        )
+        return _refusal(request, 422, "Donnée invalide", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        """The framework's own refusals (unknown address, wrong method, unreadable body), in
+        French like every other."""
+        status, detail = _http_french(exc)
+        headers = dict(exc.headers or {})
+        if status == 422:  # a JSON body that is not UTF-8 is an invalid body like any other
+            errors = [{"field": "corps", "message": detail}]
+            return _refusal(request, 422, "Donnée invalide", f"corps : {detail}", errors=errors)
+        title = _HTTP_TITLES.get(status, "Erreur")
+        return _refusal(request, status, title, detail, headers or None)
 
     app.include_router(public.router)
     app.include_router(v1.router)
     app.include_router(requests.router)
     app.include_router(web.router)
     app.include_router(request_pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(RequestLimits, max_body=MAX_BODY)
+    docs = {p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p}
+    app.add_middleware(SecurityHeaders, public_url=app.state.urls.base, docs=docs)
     return app
 
 
@@ -116,6 +157,7 @@ _MESSAGES = {
     "missing": "champ obligatoire",
     "string_too_short": "trop court",
     "string_too_long": "trop long",
+    "too_long": "trop long",
     "int_parsing": "nombre entier attendu",
     "greater_than_equal": "valeur trop petite",
     "less_than_equal": "valeur trop grande",
@@ -126,11 +168,182 @@ _MESSAGES = {
     "dict_type": "objet JSON attendu",
     "string_type": "texte attendu",
     "bool_parsing": "booléen attendu",
+    "string_unicode": "texte attendu (UTF-8)",
 }
 
 
 def _french(err: dict) -> str:
-    message = _MESSAGES.get(err.get("type", ""), "valeur invalide")
-    if err.get("type") == "value_error" and "email" in str(err.get("msg", "")).lower():
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    message = _MESSAGES.get(kind, "valeur invalide")
+    if kind == "value_error" and "email" in str(err.get("msg", "")).lower():
         return "adresse e-mail invalide"
+    if kind == CONTROL_CHARACTERS:
+        return f"caractère de contrôle interdit ({ctx.get('code', '?')})"
+    if kind in ("string_too_long", "too_long") and "max_length" in ctx:
+        return f"{message} ({ctx['max_length']} caractères au plus)"
+    if kind == "less_than_equal" and "le" in ctx:
+        return f"{message} ({ctx['le']} au plus)"
     return message
+
+
+_HTTP_TITLES = {
+    400: "Requête invalide",
+    401: "Connexion requise",
+    403: "Action non autorisée",
+    404: "Introuvable",
+    405: "Méthode non autorisée",
+    406: "Format non disponible",
+    413: "Requête trop volumineuse",
+    415: "Type de contenu non pris en charge",
+    429: "Trop de requêtes",
+}
+
+
+def _http_french(exc: StarletteHTTPException) -> tuple[int, str]:
+    """(status, French detail) for an error the framework raised in English."""
+    said = str(exc.detail or "")
+    if isinstance(exc.__cause__, UnicodeDecodeError):
+        return 422, "JSON invalide : le texte doit être encodé en UTF-8"
+    if exc.status_code == 400 and "maximum size" in said:
+        return 413, "un champ du formulaire dépasse la taille permise"
+    if exc.status_code == 400 and said.startswith("Too many"):
+        return 413, "trop de champs ou de fichiers dans le formulaire"
+    details = {
+        400: "requête illisible (corps mal formé)",
+        401: "connectez-vous d'abord",
+        403: "accès refusé",
+        404: "aucune page ni ressource à cette adresse",
+        405: "cette adresse n'accepte pas cette méthode",
+        413: "requête trop volumineuse",
+    }
+    return exc.status_code, details.get(exc.status_code, "la requête n'a pas pu aboutir")
+
+
+# --- middleware ------------------------------------------------------------------------------
+
+
+class RequestLimits:
+    """What a request may be before anything reads it: a path without control characters (a
+    NUL in a badge's address made PostgreSQL answer with a 500), a body of at most `max_body`
+    bytes (a 150 MB body was read into memory). Pure ASGI: it watches the bytes as they come,
+    so a body without `Content-Length` (chunked) is cut off too."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            single_line(scope["path"])
+        except ValueError as exc:  # pydantic's error is a ValueError
+            code = (getattr(exc, "context", None) or {}).get("code", "?")
+            detail = f"adresse : caractère de contrôle interdit ({code})"
+            await _refusal(Request(scope), 422, "Donnée invalide", detail)(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body:
+            await self._too_large(scope, receive, send)
+            return
+        received, answered, started = 0, False, False
+
+        async def counting() -> Message:
+            nonlocal received, answered
+            if answered:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    answered = True
+                    if not started:
+                        await self._too_large(scope, receive, send)
+                    # the application stops reading as if the client had gone
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def watching(message: Message) -> None:
+            nonlocal started
+            if answered:
+                return  # the 413 is already sent; what the application says is dropped
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting, watching)
+        except Exception:
+            if not answered:
+                raise
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        mb = self.max_body // (1024 * 1024)
+        detail = f"requête trop volumineuse : {mb} Mo au plus (un fichier : 10 Mo au plus)"
+        response = _refusal(
+            Request(scope), 413, "Requête trop volumineuse", detail, {"Connection": "close"}
+        )
+        await response(scope, receive, send)
+
+
+_PAGES_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: {public}; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src 'self' https://fonts.gstatic.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+"""FastAPI's /docs and /redoc pages load their scripts from a CDN and start them inline."""
+_TOKEN_PAGES = {"/lien/": "strict-origin", "/recommandations/": "no-referrer"}
+"""Pages whose address holds a secret: it must not leak through `Referer`, nor stay in a
+shared cache. A participant's link page sends its origin alone (never the path, which holds
+the token): under `no-referrer` its own form would say `Origin: null`, which the login CSRF
+check must refuse, as it refuses a sandboxed frame's."""
+
+
+class SecurityHeaders:
+    """The headers every response carries: a Content-Security-Policy with no inline script
+    (the pages' one script is /static/parcours.js), no framing by other sites
+    (`frame-ancestors`, `X-Frame-Options`), no MIME sniffing, `Referrer-Policy: same-origin`
+    (stricter on link pages, whose address holds a token), and HSTS when the request came
+    over HTTPS. A response that sets one of them itself (an evidence file's stricter CSP)
+    keeps its own."""
+
+    def __init__(self, app: ASGIApp, public_url: str, docs: set[str]) -> None:
+        self.app = app
+        self.docs = docs
+        self.pages_csp = _PAGES_CSP.format(public=origin_of(public_url))
+
+    def headers(self, path: str, https: bool) -> dict[str, str]:
+        token_page = next((p for p in _TOKEN_PAGES if path.startswith(p)), None)
+        headers = {
+            "Content-Security-Policy": _DOCS_CSP if path in self.docs else self.pages_csp,
+            "X-Frame-Options": "DENY",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": _TOKEN_PAGES[token_page] if token_page else "same-origin",
+        }
+        if token_page:
+            headers["Cache-Control"] = "no-store"
+        if https:
+            headers["Strict-Transport-Security"] = "max-age=31536000"
+        return headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        added = self.headers(scope["path"], scope.get("scheme") == "https")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in added.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -5,6 +5,7 @@ or a session cookie. Cookie-authenticated writes must carry the session's CSRF t
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
@@ -53,6 +54,41 @@ def staff(request: Request) -> Actor:
 def check_form_csrf(principal: Actor, sent: str) -> None:
     if principal.csrf is None or not secrets.compare_digest(sent or "", principal.csrf):
         raise Forbidden("formulaire expiré ou envoyé d'ailleurs : rechargez la page")
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address, as counted for login attempts. Behind a reverse proxy on the same
+    machine, uvicorn takes it from `X-Forwarded-For` (its default trusts 127.0.0.1; set
+    `FORWARDED_ALLOW_IPS` for another proxy): otherwise every user would share the proxy's."""
+    return request.client.host if request.client else None
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
+
+
+def check_same_origin(request: Request) -> None:
+    """Login CSRF: a form that opens a session (login, a participant's link) must come from
+    Parcours' own pages, or another site could sign the visitor in to an account of its
+    choosing. Browsers say where a form comes from in `Sec-Fetch-Site` (recent ones), else
+    `Origin`, else `Referer`; a request that says none of them (a script, a privacy setting)
+    is let through, as it cannot be a browser's cross-site form. `Origin: null` (a sandboxed
+    frame, a `data:` page) is another site."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        allowed = site in ("same-origin", "none")  # « none »: typed in, or a bookmark
+    else:
+        own = {origin_of(str(request.base_url)), origin_of(request.app.state.urls.base)}
+        sent = request.headers.get("origin")
+        if sent is None and request.headers.get("referer"):
+            sent = origin_of(request.headers["referer"]) or "null"
+        allowed = sent is None or sent.lower() in own
+    if not allowed:
+        raise Forbidden(
+            "formulaire envoyé depuis un autre site : ouvrez la page de Parcours elle-même "
+            "et recommencez"
+        )
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from engine import uploads
 from engine.api import auth
-from engine.api.params import RowId, performs
-from engine.api.web import Text, _go, _page, _rt, _staff_form, _who
+from engine.api.params import Email, Name, PageNo, RowId, SlugPath, Token, TokenPath, performs
+from engine.api.web import Csrf, ShortForm, Text, _go, _page, _rt, _staff_form, _who
 from engine.errors import ParcoursError
 from engine.services import (
     committees,
@@ -27,7 +27,7 @@ from engine.services.badges import badge_class
 from engine.services.evidence import CONTEXTS, open_file
 
 router = APIRouter(include_in_schema=False)
-Short = Annotated[str, Form(max_length=120)]
+Short = ShortForm
 
 
 def _request_page(request: Request, who, rid: int, error: str | None = None) -> HTMLResponse:
@@ -58,7 +58,7 @@ def request_page(request: Request, rid: RowId) -> HTMLResponse:
 def review(
     request: Request,
     rid: RowId,
-    csrf: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
     decision: Annotated[str, Form(pattern="^(favorable|defavorable)$")] = "favorable",
     motif: Text = "",
 ) -> Response:
@@ -78,10 +78,10 @@ def review(
 async def add_evidence(
     request: Request,
     rid: RowId,
-    csrf: Annotated[str, Form()] = "",
-    kind: Annotated[str, Form(max_length=80)] = "",
+    csrf: Csrf = "",
+    kind: ShortForm = "",
     narrative: Text = "",
-    context: Annotated[str, Form(max_length=40)] = "",
+    context: ShortForm = "",
     fichier: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     who = _who(request)
@@ -106,7 +106,7 @@ async def add_evidence(
 )
 async def ask(
     request: Request,
-    csrf: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
     badge: Short = "",
     narrative: Text = "",
     fichier: Annotated[UploadFile | None, File()] = None,
@@ -126,7 +126,7 @@ async def ask(
 
 
 @router.get("/pieces/{file_id}", openapi_extra=performs(Action.ENROLLMENT_READ))
-def evidence_file(request: Request, file_id: str) -> Response:
+def evidence_file(request: Request, file_id: TokenPath) -> Response:
     """The file behind an evidence; shown inline, never sniffed into another type."""
     upload = open_file(_rt(request), file_id, _who(request))
     name = upload.filename.encode("ascii", "replace").decode().replace('"', "")
@@ -146,7 +146,7 @@ def evidence_file(request: Request, file_id: str) -> Response:
 @router.get(
     "/comites/{cid}", response_class=HTMLResponse, openapi_extra=performs(Action.COMMITTEE_READ)
 )
-def committee_page(request: Request, cid: RowId, page: int = 1) -> HTMLResponse:
+def committee_page(request: Request, cid: RowId, page: PageNo = 1) -> HTMLResponse:
     who = _who(request, "staff")
     rt = _rt(request)
     view = committees.view(rt, cid, by=who)
@@ -182,7 +182,7 @@ def proposals_page(request: Request) -> HTMLResponse:
 )
 def propose(
     request: Request,
-    csrf: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
     structure: Short = "",
     name: Short = "",
     description: Text = "",
@@ -226,8 +226,8 @@ def _networks_of(rt, structure: str) -> list[str]:
 )
 def review_proposal(
     request: Request,
-    slug: str,
-    csrf: Annotated[str, Form()] = "",
+    slug: SlugPath,
+    csrf: Csrf = "",
     decision: Annotated[str, Form(pattern="^(accepter|refuser)$")] = "accepter",
     motif: Text = "",
 ) -> Response:
@@ -240,7 +240,7 @@ def review_proposal(
 
 
 @router.get("/envois", response_class=HTMLResponse, openapi_extra=performs(Action.DELIVERY_READ))
-def deliveries_page(request: Request, etat: str = "dead") -> HTMLResponse:
+def deliveries_page(request: Request, etat: Annotated[Token, Query()] = "dead") -> HTMLResponse:
     """Network admins see what could not be delivered (dead letters) and send it again."""
     who = _who(request, "staff")
     status = etat if etat in ("pending", "sending", "sent", "dead") else "dead"
@@ -249,16 +249,14 @@ def deliveries_page(request: Request, etat: str = "dead") -> HTMLResponse:
 
 
 @router.post("/envois/{delivery_id}/relancer", openapi_extra=performs(Action.DELIVERY_RETRY))
-def retry_delivery(
-    request: Request, delivery_id: RowId, csrf: Annotated[str, Form()] = ""
-) -> Response:
+def retry_delivery(request: Request, delivery_id: RowId, csrf: Csrf = "") -> Response:
     who = _staff_form(request, csrf)
     outbox.retry(_rt(request), delivery_id, who)
     return _go("/envois")
 
 
 @router.get("/partenaire", response_class=HTMLResponse, openapi_extra=performs(Action.PARTNER_FEED))
-def partner_page(request: Request, page: int = 1) -> HTMLResponse:
+def partner_page(request: Request, page: PageNo = 1) -> HTMLResponse:
     who = _who(request, "staff")
     feed = shares.feed(_rt(request), who, page=max(page, 1), per_page=50)
     return _page(request, "partner.html", who, feed=feed)
@@ -267,7 +265,7 @@ def partner_page(request: Request, page: int = 1) -> HTMLResponse:
 @router.get(
     "/soutenir/{slug}", response_class=HTMLResponse, openapi_extra=performs(Action.PUBLIC_READ)
 )
-def support_form(request: Request, slug: str) -> HTMLResponse:
+def support_form(request: Request, slug: SlugPath) -> HTMLResponse:
     with _rt(request).unit_of_work() as s:
         bc = badge_class(s, slug)
     if not issuing.evaluation_of(bc).public:
@@ -287,10 +285,10 @@ def support_form(request: Request, slug: str) -> HTMLResponse:
 )
 def support(
     request: Request,
-    slug: str,
-    prenom: Annotated[str, Form(max_length=100)] = "",
-    nom: Annotated[str, Form(max_length=100)] = "",
-    email: Annotated[str, Form(max_length=254)] = "",
+    slug: SlugPath,
+    prenom: Annotated[Name, Form()] = "",
+    nom: Annotated[Name, Form()] = "",
+    email: Annotated[Email, Form()] = "",
     personne: Annotated[str, Form(max_length=3)] = "",
 ) -> HTMLResponse:
     from email_validator import EmailNotValidError, validate_email

@@ -9,11 +9,25 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, Field
 
 from engine import uploads
-from engine.api.params import MAX_ID, RowId, performs
-from engine.api.v1 import Anyone, PageNo, PerPage, Staff, paged, rt_of
+from engine.api.params import (
+    MAX_ID,
+    AssertionId,
+    BadgeId,
+    LongText,
+    Name,
+    Note,
+    RowId,
+    Slug,
+    SlugPath,
+    Title,
+    Url,
+    line,
+    performs,
+)
+from engine.api.v1 import Anyone, Context, Email, PageNo, PerPage, Staff, paged, rt_of
 from engine.services import (
     committees,
     endorsements,
@@ -30,18 +44,18 @@ router = APIRouter(prefix="/api/v1")
 
 
 class NewRequest(BaseModel):
-    badge: str = Field(min_length=1, max_length=120, description="Identifiant du badge")
+    badge: BadgeId = Field(min_length=1, description="Identifiant du badge")
     participant_id: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="Participant (équipe) ; omis pour soi-même"
     )
     enrollment_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     origin: Literal["participant", "suivi", "collectif"] | None = None
-    narrative: str | None = Field(default=None, max_length=4000)
+    narrative: LongText | None = None
 
 
 class NewReview(BaseModel):
     approve: bool
-    reason: str = Field(min_length=1, max_length=2000, description="Motif, obligatoire")
+    reason: Note = Field(min_length=1, description="Motif, obligatoire")
 
 
 RequestStatus = Literal["pending", "approved", "rejected", "withdrawn", "all"]
@@ -108,10 +122,10 @@ async def request_evidence(
     request_id: RowId,
     request: Request,
     who: Anyone,
-    kind: Annotated[str, Form(min_length=1, max_length=80)],
-    narrative: Annotated[str | None, Form(max_length=2000)] = None,
-    url: Annotated[str | None, Form(max_length=500)] = None,
-    context: Annotated[str | None, Form(max_length=40)] = None,
+    kind: Annotated[Slug, Form(min_length=1)],
+    narrative: Annotated[Note | None, Form()] = None,
+    url: Annotated[Url | None, Form()] = None,
+    context: Annotated[Context | None, Form()] = None,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> dict[str, Any]:
     upload = await uploads.from_form(file)
@@ -152,9 +166,9 @@ def withdraw(request_id: RowId, request: Request, who: Anyone) -> Response:
 
 
 class Support(BaseModel):
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
-    email: EmailStr
+    given_name: Name = Field(min_length=1)
+    family_name: Name = Field(min_length=1)
+    email: Email
 
 
 @router.post(
@@ -164,7 +178,7 @@ class Support(BaseModel):
     summary="Demander un badge à validation automatique (formulaire public, sans compte)",
     openapi_extra=performs(Action.REQUEST_SUBMIT),
 )
-def public_request(badge: str, body: Support, request: Request) -> dict[str, str]:
+def public_request(badge: SlugPath, body: Support, request: Request) -> dict[str, str]:
     aid = requests.public_request(
         rt_of(request),
         badge,
@@ -182,8 +196,8 @@ def public_request(badge: str, body: Support, request: Request) -> dict[str, str
 class BadgeSettingBody(BaseModel):
     mode: Literal["signatures", "network", "committee", "auto"]
     committee_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    criteria_note: str | None = Field(
-        default=None, max_length=4000, description="Adaptation des critères aux outils"
+    criteria_note: LongText | None = Field(
+        default=None, description="Adaptation des critères aux outils"
     )
 
 
@@ -194,7 +208,7 @@ class BadgeSettingBody(BaseModel):
     openapi_extra=performs(Action.BADGE_SETTING),
 )
 def badge_setting(
-    structure: str, badge: str, body: BadgeSettingBody, request: Request, who: Staff
+    structure: SlugPath, badge: SlugPath, body: BadgeSettingBody, request: Request, who: Staff
 ) -> Response:
     requests.configure(
         rt_of(request),
@@ -209,13 +223,17 @@ def badge_setting(
 
 
 class NewCommittee(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    kind: str = Field(min_length=1, max_length=80, description="Type, par ex. inae.croise")
-    structure: str | None = Field(default=None, max_length=80, description="Pour un comité interne")
+    name: Title = Field(min_length=1)
+    kind: Slug = Field(min_length=1, description="Type, par ex. inae.croise")
+    structure: Slug | None = Field(default=None, description="Pour un comité interne")
+
+
+Member = line(254)
+"""A committee member by staff e-mail or person number."""
 
 
 class NewMember(BaseModel):
-    member: str = Field(min_length=1, max_length=254, description="E-mail ou numéro")
+    member: Member = Field(min_length=1, description="E-mail ou numéro")
 
 
 @router.get("/committees", tags=["Comités"], openapi_extra=performs(Action.COMMITTEE_READ))
@@ -259,17 +277,17 @@ def add_member(committee_id: RowId, body: NewMember, request: Request, who: Staf
 
 
 class NewBadgeClass(BaseModel):
-    structure: str = Field(min_length=1, max_length=80)
-    network: str = Field(min_length=1, max_length=80)
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(min_length=1, max_length=2000)
-    criteria: str = Field(min_length=1, max_length=4000)
-    tags: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=10)
+    structure: Slug = Field(min_length=1)
+    network: Slug = Field(min_length=1)
+    name: Title = Field(min_length=1)
+    description: Note = Field(min_length=1)
+    criteria: LongText = Field(min_length=1)
+    tags: list[Context] = Field(default_factory=list, max_length=10)
 
 
 class ProposalReview(BaseModel):
     approve: bool
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Note = Field(min_length=1)
 
 
 @router.post(
@@ -315,7 +333,9 @@ def badge_class_proposals(
     status_code=204,
     openapi_extra=performs(Action.BADGE_PROPOSAL_REVIEW),
 )
-def review_badge_class(slug: str, body: ProposalReview, request: Request, who: Staff) -> Response:
+def review_badge_class(
+    slug: SlugPath, body: ProposalReview, request: Request, who: Staff
+) -> Response:
     proposals.review(rt_of(request), slug, approve=body.approve, reason=body.reason, by=who)
     return Response(status_code=204)
 
@@ -324,8 +344,8 @@ def review_badge_class(slug: str, body: ProposalReview, request: Request, who: S
 
 
 class OrganisationAward(BaseModel):
-    badge: str = Field(min_length=1, max_length=120)
-    narrative: str | None = Field(default=None, max_length=2000)
+    badge: BadgeId = Field(min_length=1)
+    narrative: Note | None = None
 
 
 @router.post(
@@ -336,7 +356,7 @@ class OrganisationAward(BaseModel):
     openapi_extra=performs(Action.ORGANISATION_BADGE_AWARD),
 )
 def award_organisation(
-    slug: str, body: OrganisationAward, request: Request, who: Staff
+    slug: SlugPath, body: OrganisationAward, request: Request, who: Staff
 ) -> dict[str, str]:
     aid = organisation_badges.award(
         rt_of(request), body.badge, slug, by=who, narrative=body.narrative
@@ -348,8 +368,8 @@ def award_organisation(
 
 
 class RecommendationAsk(BaseModel):
-    company: str = Field(min_length=1, max_length=80, description="Entreprise (identifiant)")
-    email: EmailStr = Field(description="Contact dans l'entreprise, qui reçoit le lien")
+    company: Slug = Field(min_length=1, description="Entreprise (identifiant)")
+    email: Email = Field(description="Contact dans l'entreprise, qui reçoit le lien")
 
 
 @router.post(
@@ -360,7 +380,7 @@ class RecommendationAsk(BaseModel):
     openapi_extra=performs(Action.RECOMMENDATION_ASK),
 )
 def ask_recommendation(
-    assertion_id: str, body: RecommendationAsk, request: Request, who: Anyone
+    assertion_id: AssertionId, body: RecommendationAsk, request: Request, who: Anyone
 ) -> dict[str, str]:
     url = endorsements.request_recommendation(
         rt_of(request), assertion_id, body.company, str(body.email), request.app.state.urls, by=who
@@ -372,7 +392,7 @@ def ask_recommendation(
 
 
 class NewShare(BaseModel):
-    organisation: str = Field(min_length=1, max_length=80, description="Partenaire (identifiant)")
+    organisation: Slug = Field(min_length=1, description="Partenaire (identifiant)")
 
 
 @router.post(
@@ -381,7 +401,7 @@ class NewShare(BaseModel):
     status_code=204,
     openapi_extra=performs(Action.BADGE_SHARE),
 )
-def share(assertion_id: str, body: NewShare, request: Request, who: Anyone) -> Response:
+def share(assertion_id: AssertionId, body: NewShare, request: Request, who: Anyone) -> Response:
     shares.share(rt_of(request), assertion_id, body.organisation, by=who)
     return Response(status_code=204)
 
@@ -409,8 +429,8 @@ def partner_feed(
 
 
 class WebhookBody(BaseModel):
-    organisation: str = Field(min_length=1, max_length=80)
-    url: str = Field(min_length=8, max_length=500, pattern="^https?://")
+    organisation: Slug = Field(min_length=1)
+    url: Url = Field(min_length=8, pattern="^https?://")
 
 
 @router.put(

@@ -8,11 +8,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
 from engine import uploads
 from engine.api import auth
-from engine.api.params import MAX_ID, RowId, performs
+from engine.api.params import (
+    MAX_ID,
+    AssertionId,
+    BadgeId,
+    Name,
+    Note,
+    PageNo,
+    RowId,
+    Slug,
+    SlugPath,
+    Url,
+    line,
+    performs,
+    single_line,
+    text,
+)
 from engine.pathways import diagram
 from engine.services import accounts, badges, dashboard, endorsements, people, privacy
 from engine.services import enrollment_views as ev
@@ -23,7 +38,10 @@ from engine.services.pathways import latest_version, list_versions
 router = APIRouter(prefix="/api/v1")
 Staff = Annotated[Actor, Depends(auth.staff)]
 Anyone = Annotated[Actor, Depends(auth.required)]
-PageNo = Annotated[int, Query(ge=1, le=100_000, description="Numéro de page, à partir de 1")]
+Email = Annotated[EmailStr, AfterValidator(single_line)]
+Context = line(40)
+"""A learning context of an evidence (AFEST, PMSMP...)."""
+Reason = text(500)
 PerPage = Annotated[int, Query(ge=1, le=100, description="Éléments par page (100 au plus)")]
 
 
@@ -39,8 +57,8 @@ def paged(items: list[Any], page: int, per_page: int, total: int) -> dict[str, A
 
 
 class Credentials(BaseModel):
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=1000)
+    email: Annotated[str, Field(min_length=3, max_length=254), AfterValidator(single_line)]
+    password: str = Field(min_length=1, max_length=accounts.MAX_PASSWORD)
 
 
 @router.post(
@@ -50,8 +68,12 @@ class Credentials(BaseModel):
     openapi_extra=performs(Action.PUBLIC_READ),
 )
 def open_session(body: Credentials, request: Request, response: Response) -> dict[str, str]:
+    """Past a few failures for the account or from the address, each attempt waits longer:
+    429 with `Retry-After` until then."""
+    auth.check_same_origin(request)
     rt = rt_of(request)
-    token = accounts.login(rt, body.email, body.password)
+    address = auth.client_address(request)
+    token = accounts.login(rt, body.email, body.password, address=address)
     auth.set_session_cookie(request, response, token)
     principal = accounts.from_session(rt, token)
     return {"csrf": principal.csrf or "", "name": principal.name}
@@ -117,7 +139,7 @@ def pathways(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage =
 @router.get(
     "/pathways/{pathway_id}", tags=["Parcours"], openapi_extra=performs(Action.PATHWAY_READ)
 )
-def pathway(pathway_id: str, request: Request, who: Staff) -> dict[str, Any]:
+def pathway(pathway_id: SlugPath, request: Request, who: Staff) -> dict[str, Any]:
     rt = rt_of(request)
     pv = latest_version(rt, pathway_id)
     return {"id": pv.pathway_id, "version": pv.version, "definition": pv.definition}
@@ -130,7 +152,7 @@ def pathway(pathway_id: str, request: Request, who: Staff) -> dict[str, Any]:
     openapi_extra=performs(Action.PATHWAY_READ),
 )
 def pathway_diagram(
-    pathway_id: str,
+    pathway_id: SlugPath,
     request: Request,
     who: Staff,
     format: Annotated[str, Query(pattern="^(mermaid|svg)$")] = "mermaid",
@@ -148,27 +170,27 @@ def pathway_diagram(
 
 
 class NewEnrollment(BaseModel):
-    pathway: str = Field(min_length=1, max_length=80, description="Identifiant du parcours")
-    structure: str = Field(min_length=1, max_length=80, description="Structure (SIAE)")
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
-    email: EmailStr | None = None
-    note: str | None = Field(default=None, max_length=2000)
+    pathway: Slug = Field(min_length=1, description="Identifiant du parcours")
+    structure: Slug = Field(min_length=1, description="Structure (SIAE)")
+    given_name: Name = Field(min_length=1)
+    family_name: Name = Field(min_length=1)
+    email: Email | None = None
+    note: Note | None = None
 
 
 class Advance(BaseModel):
-    trigger: str = Field(min_length=1, max_length=80)
-    note: str | None = Field(default=None, max_length=2000)
+    trigger: Slug = Field(min_length=1)
+    note: Note | None = None
     expected_revision: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class Award(BaseModel):
-    badge: str = Field(min_length=1, max_length=120)
-    narrative: str | None = Field(default=None, max_length=2000)
+    badge: BadgeId = Field(min_length=1)
+    narrative: Note | None = None
 
 
 class Revocation(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason = Field(min_length=1)
 
 
 @router.get("/enrollments", tags=["Inscriptions"], openapi_extra=performs(Action.ENROLLMENT_READ))
@@ -243,10 +265,10 @@ async def add_evidence(
     enrollment_id: RowId,
     request: Request,
     who: Staff,
-    kind: Annotated[str, Form(min_length=1, max_length=80)],
-    narrative: Annotated[str | None, Form(max_length=2000)] = None,
-    url: Annotated[str | None, Form(max_length=500)] = None,
-    context: Annotated[str | None, Form(max_length=40)] = None,
+    kind: Annotated[Slug, Form(min_length=1)],
+    narrative: Annotated[Note | None, Form()] = None,
+    url: Annotated[Url | None, Form()] = None,
+    context: Annotated[Context | None, Form()] = None,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> dict[str, Any]:
     upload = await uploads.from_form(file)
@@ -298,7 +320,7 @@ def award(enrollment_id: RowId, body: Award, request: Request, who: Staff) -> di
     status_code=204,
     openapi_extra=performs(Action.BADGE_REVOKE),
 )
-def revoke(assertion_id: str, body: Revocation, request: Request, who: Staff) -> Response:
+def revoke(assertion_id: AssertionId, body: Revocation, request: Request, who: Staff) -> Response:
     badges.revoke(rt_of(request), assertion_id, body.reason, by=who)
     return Response(status_code=204)
 
@@ -307,10 +329,10 @@ def revoke(assertion_id: str, body: Revocation, request: Request, who: Staff) ->
 
 
 class NewEndorsement(BaseModel):
-    endorser: str = Field(min_length=1, max_length=80, description="Organisation qui soutient")
+    endorser: Slug = Field(min_length=1, description="Organisation qui soutient")
     subject_kind: str = Field(pattern="^(issuer|badge_class|assertion)$")
-    subject_ref: str = Field(min_length=1, max_length=120)
-    comment: str = Field(min_length=1, max_length=2000)
+    subject_ref: BadgeId = Field(min_length=1)
+    comment: Note = Field(min_length=1)
 
 
 @router.post(
@@ -327,10 +349,10 @@ def endorse(body: NewEndorsement, request: Request, who: Staff) -> dict[str, str
 
 
 class NewParticipant(BaseModel):
-    structure: str = Field(min_length=1, max_length=80, description="Structure (SIAE)")
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
-    email: EmailStr | None = None
+    structure: Slug = Field(min_length=1, description="Structure (SIAE)")
+    given_name: Name = Field(min_length=1)
+    family_name: Name = Field(min_length=1)
+    email: Email | None = None
 
 
 @router.post(
@@ -403,3 +425,42 @@ def export(participant_id: RowId, request: Request, who: Anyone) -> Response:
 def erase(participant_id: RowId, request: Request, who: Anyone) -> Response:
     privacy.erase(rt_of(request), participant_id, by=who)
     return Response(status_code=204)
+
+
+# --- the team: offboarding -------------------------------------------------------------------
+
+
+@router.get(
+    "/staff",
+    tags=["Équipe"],
+    summary="Les membres des équipes que je gère, avec leurs rôles",
+    openapi_extra=performs(Action.STAFF_MANAGE),
+)
+def list_staff(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage = 50):
+    members = accounts.team(rt_of(request), by=who)
+    chunk = members[(page - 1) * per_page : page * per_page]
+    return paged([asdict(m) for m in chunk], page, per_page, len(members))
+
+
+@router.delete(
+    "/staff/{person_id}/roles/{organisation}/{role}",
+    tags=["Équipe"],
+    status_code=204,
+    summary="Retirer un rôle (directeur de la structure, administrateur de son réseau)",
+    openapi_extra=performs(Action.STAFF_MANAGE),
+)
+def remove_role(
+    person_id: RowId, organisation: SlugPath, role: SlugPath, request: Request, who: Staff
+) -> Response:
+    accounts.remove_role(rt_of(request), person_id, organisation, role, by=who)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/staff/{person_id}/disable",
+    tags=["Équipe"],
+    summary="Désactiver un compte : rôles, mot de passe, sessions et jetons d'API retirés",
+    openapi_extra=performs(Action.STAFF_MANAGE),
+)
+def disable_staff(person_id: RowId, request: Request, who: Staff) -> dict[str, int]:
+    return asdict(accounts.disable(rt_of(request), person_id, by=who))

@@ -11,7 +11,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from engine import uploads
 from engine.api import auth
-from engine.api.params import RowId, performs
+from engine.api.params import (
+    BadgeId,
+    Email,
+    Name,
+    Note,
+    PageNo,
+    RowId,
+    SlugPath,
+    Token,
+    TokenPath,
+    performs,
+)
 from engine.api.templating import templates
 from engine.errors import Forbidden, InvalidInput, ParcoursError, Unauthenticated
 from engine.pathways import diagram
@@ -32,7 +43,10 @@ from engine.services.access import Action, Actor
 from engine.services.pathways import latest_version, list_versions
 
 router = APIRouter(include_in_schema=False)
-Text = Annotated[str, Form(max_length=2000)]
+Text = Annotated[Note, Form()]
+Csrf = Annotated[Token, Form()]
+ShortForm = Annotated[BadgeId, Form()]
+"""An identifier in a form: a badge, a pathway, a structure, a trigger, a role."""
 
 EVENTS = {
     "enrolled": "Entrée dans le parcours",
@@ -92,11 +106,17 @@ def login_form(request: Request) -> HTMLResponse:
 @router.post("/connexion", response_class=HTMLResponse, openapi_extra=performs(Action.PUBLIC_READ))
 def login(
     request: Request,
-    email: Annotated[str, Form(max_length=254)] = "",
-    password: Annotated[str, Form(max_length=1000)] = "",
+    email: Annotated[Email, Form()] = "",
+    password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD)] = "",
 ) -> Response:
+    auth.check_same_origin(request)
+    address = auth.client_address(request)
     try:
-        token = accounts.login(_rt(request), email, password)
+        token = accounts.login(_rt(request), email, password, address=address)
+    except accounts.TooManyAttempts as exc:
+        refused = _page(request, "login.html", None, 429, error=str(exc), email=email)
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     except ParcoursError as exc:
         return _page(request, "login.html", None, 401, error=str(exc), email=email)
     response = _go("/tableau-de-bord")
@@ -105,7 +125,7 @@ def login(
 
 
 @router.post("/deconnexion", openapi_extra=performs(Action.PUBLIC_READ))
-def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+def logout(request: Request, csrf: Csrf = "") -> Response:
     who = _who(request)
     auth.check_form_csrf(who, csrf)
     accounts.logout(_rt(request), request.cookies.get(auth.COOKIE, ""))
@@ -117,7 +137,7 @@ def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
 @router.get(
     "/tableau-de-bord", response_class=HTMLResponse, openapi_extra=performs(Action.ENROLLMENT_READ)
 )
-def board(request: Request, page: int = 1) -> Response:
+def board(request: Request, page: PageNo = 1) -> Response:
     who = _who(request, "staff")
     rt = _rt(request)
     listing = dashboard.enrollments(rt, who, page=max(page, 1), per_page=20)
@@ -167,12 +187,12 @@ def _structures(rt, who: Actor) -> list[tuple[str, str]]:
 @router.post("/inscriptions", openapi_extra=performs(Action.ENROLL))
 def enroll(
     request: Request,
-    csrf: Annotated[str, Form()] = "",
-    pathway: Annotated[str, Form(max_length=80)] = "",
-    structure: Annotated[str, Form(max_length=80)] = "",
-    prenom: Annotated[str, Form(max_length=100)] = "",
-    nom: Annotated[str, Form(max_length=100)] = "",
-    email: Annotated[str, Form(max_length=254)] = "",
+    csrf: Csrf = "",
+    pathway: ShortForm = "",
+    structure: ShortForm = "",
+    prenom: Annotated[Name, Form()] = "",
+    nom: Annotated[Name, Form()] = "",
+    email: Annotated[Email, Form()] = "",
 ) -> Response:
     who = _staff_form(request, csrf)
     if not prenom.strip() or not nom.strip():
@@ -247,8 +267,8 @@ def enrollment(request: Request, eid: RowId) -> HTMLResponse:
 async def advance(
     request: Request,
     eid: RowId,
-    csrf: Annotated[str, Form()] = "",
-    trigger: Annotated[str, Form(max_length=80)] = "",
+    csrf: Csrf = "",
+    trigger: ShortForm = "",
     note: Text = "",
 ) -> Response:
     who = _staff_form(request, csrf)
@@ -268,8 +288,8 @@ async def advance(
 async def award(
     request: Request,
     eid: RowId,
-    csrf: Annotated[str, Form()] = "",
-    badge: Annotated[str, Form(max_length=120)] = "",
+    csrf: Csrf = "",
+    badge: ShortForm = "",
     narrative: Text = "",
 ) -> Response:
     who = _staff_form(request, csrf)
@@ -289,10 +309,10 @@ async def award(
 async def add_evidence(
     request: Request,
     eid: RowId,
-    csrf: Annotated[str, Form()] = "",
-    kind: Annotated[str, Form(max_length=80)] = "",
+    csrf: Csrf = "",
+    kind: ShortForm = "",
     narrative: Text = "",
-    context: Annotated[str, Form(max_length=40)] = "",
+    context: ShortForm = "",
     fichier: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     who = _staff_form(request, csrf)
@@ -316,7 +336,7 @@ async def add_evidence(
     response_class=HTMLResponse,
     openapi_extra=performs(Action.PARTICIPANT_LINK),
 )
-def participant_link(request: Request, eid: RowId, csrf: Annotated[str, Form()] = "") -> Response:
+def participant_link(request: Request, eid: RowId, csrf: Csrf = "") -> Response:
     who = _staff_form(request, csrf)
     rt = _rt(request)
     token = accounts.magic_link(rt, _participant_of(rt, eid), by=who, send=True)
@@ -327,15 +347,19 @@ def participant_link(request: Request, eid: RowId, csrf: Annotated[str, Form()] 
 @router.get(
     "/lien/{token}", response_class=HTMLResponse, openapi_extra=performs(Action.PUBLIC_READ)
 )
-def link_landing(request: Request, token: str) -> HTMLResponse:
+def link_landing(request: Request, token: TokenPath) -> HTMLResponse:
     # a button, not an automatic login: mail scanners that open links must not burn them
     return _page(request, "link.html", None, token=token)
 
 
 @router.post("/lien/{token}", openapi_extra=performs(Action.PUBLIC_READ))
-def link_use(request: Request, token: str) -> Response:
+def link_use(request: Request, token: TokenPath) -> Response:
+    auth.check_same_origin(request)
+    address = auth.client_address(request)
     try:
-        session_token = accounts.use_magic_link(_rt(request), token)
+        session_token = accounts.open_link(_rt(request), token, address=address)
+    except accounts.TooManyAttempts:
+        raise  # a 429, said by the app
     except ParcoursError as exc:
         return _page(request, "message.html", None, 410, title="Lien expiré", text=str(exc))
     response = _go("/moi")
@@ -376,10 +400,10 @@ def my_page(request: Request) -> HTMLResponse:
 )
 def ask_recommendation(
     request: Request,
-    csrf: Annotated[str, Form()] = "",
-    badge: Annotated[str, Form(max_length=36)] = "",
-    entreprise: Annotated[str, Form(max_length=80)] = "",
-    email: Annotated[str, Form(max_length=254)] = "",
+    csrf: Csrf = "",
+    badge: ShortForm = "",
+    entreprise: ShortForm = "",
+    email: Annotated[Email, Form()] = "",
 ) -> Response:
     who = _who(request, "participant")
     auth.check_form_csrf(who, csrf)
@@ -401,7 +425,7 @@ def ask_recommendation(
     response_class=HTMLResponse,
     openapi_extra=performs(Action.PATHWAY_READ),
 )
-def pathway_page(request: Request, pathway_id: str) -> HTMLResponse:
+def pathway_page(request: Request, pathway_id: SlugPath) -> HTMLResponse:
     who = _who(request, "staff")
     rt = _rt(request)
     pv = latest_version(rt, pathway_id)
@@ -415,7 +439,7 @@ def pathway_page(request: Request, pathway_id: str) -> HTMLResponse:
     response_class=HTMLResponse,
     openapi_extra=performs(Action.PERSONAL_DATA_ERASE),
 )
-def erase(request: Request, participant_id: RowId, csrf: Annotated[str, Form()] = "") -> Response:
+def erase(request: Request, participant_id: RowId, csrf: Csrf = "") -> Response:
     who = _who(request)
     auth.check_form_csrf(who, csrf)
     privacy.erase(_rt(request), participant_id, by=who)
@@ -431,3 +455,34 @@ def erase(request: Request, participant_id: RowId, csrf: Annotated[str, Form()] 
         text="Les données personnelles ont été effacées et les badges révoqués.",
         link="/tableau-de-bord",
     )
+
+
+# --- the team: offboarding -------------------------------------------------------------------
+
+
+@router.get("/equipe", response_class=HTMLResponse, openapi_extra=performs(Action.STAFF_MANAGE))
+def team_page(request: Request) -> HTMLResponse:
+    """A director sees their structure's team, a network admin the teams of the network's
+    structures and partners: remove a role, or disable an account when someone leaves."""
+    who = _who(request, "staff")
+    return _page(request, "team.html", who, members=accounts.team(_rt(request), by=who))
+
+
+@router.post("/equipe/{person_id}/roles/retirer", openapi_extra=performs(Action.STAFF_MANAGE))
+def team_remove_role(
+    request: Request,
+    person_id: RowId,
+    csrf: Csrf = "",
+    organisation: ShortForm = "",
+    role: ShortForm = "",
+) -> Response:
+    who = _staff_form(request, csrf)
+    accounts.remove_role(_rt(request), person_id, organisation, role, by=who)
+    return _go("/equipe")
+
+
+@router.post("/equipe/{person_id}/desactiver", openapi_extra=performs(Action.STAFF_MANAGE))
+def team_disable(request: Request, person_id: RowId, csrf: Csrf = "") -> Response:
+    who = _staff_form(request, csrf)
+    accounts.disable(_rt(request), person_id, by=who)
+    return _go("/equipe")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.context import run, state
+from engine.cli.context import actor, run, state
 
 commands = typer.Typer(help="Membres des équipes et leurs rôles.", no_args_is_help=True)
 
@@ -47,7 +47,8 @@ def staff_password(
             prompt="Mot de passe",
             hide_input=True,
             confirmation_prompt=True,
-            help="Au moins 12 caractères (demandé s'il n'est pas donné)",
+            help="Au moins 12 caractères, pas un mot de passe courant (demandé s'il n'est "
+            "pas donné)",
         ),
     ],
 ) -> None:
@@ -101,3 +102,38 @@ def staff_revoke_token(
 
     token = run(lambda: revoke_api_token(state.runtime(), token_id))
     typer.echo(f"Jeton n° {token.id} « {token.name} » révoqué.")
+
+
+ByOptional = Annotated[
+    str | None,
+    typer.Option("--by", help="Membre de l'équipe qui agit (défaut : l'exploitant du serveur)"),
+]
+
+
+@commands.command("remove-role")
+def staff_remove_role(
+    email: str,
+    role: Annotated[str, typer.Option(help="rôle@organisation, ex. cip@sato-interim")],
+    by: ByOptional = None,
+) -> None:
+    """Retirer un rôle à un membre d'équipe ; il cesse aussitôt d'agir à ce titre."""
+    from engine.services.accounts import remove_role
+
+    name, sep, org = role.partition("@")
+    if not sep:
+        raise typer.BadParameter(f"« {role} » : attendu rôle@organisation", param_hint="--role")
+    run(lambda: remove_role(state.runtime(), email, org, name, by=actor(by)))
+    typer.echo(f"Rôle {name} à {org} retiré à {email}.")
+
+
+@commands.command("disable")
+def staff_disable(email: str, by: ByOptional = None) -> None:
+    """Désactiver un compte (départ) : rôles, sièges en comité et mot de passe retirés, sessions
+    et jetons d'API arrêtés aussitôt. Pour le rétablir : staff add puis staff password."""
+    from engine.services.accounts import disable
+
+    done = run(lambda: disable(state.runtime(), email, by=actor(by)))
+    typer.echo(
+        f"Compte de {email} désactivé : {done.roles} rôle(s) retiré(s), {done.sessions} "
+        f"session(s) fermée(s), {done.tokens} jeton(s) d'API révoqué(s)."
+    )

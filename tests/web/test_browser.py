@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from engine.api.app import create_app
 from tests.conftest import CIP, actor
@@ -32,14 +39,34 @@ FLAGS = [
 ]
 
 
+class WatchedBrowser:
+    """Chromium, whose every page reports what the Content-Security-Policy blocked (an inline
+    script, style or handler left in a template): the test fails on any."""
+
+    def __init__(self, browser: Browser) -> None:
+        self._browser = browser
+        self.violations: list[str] = []
+
+    def new_context(self, **options) -> BrowserContext:
+        context = self._browser.new_context(**options)
+        context.on("console", self._console)
+        return context
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(f"{message.location.get('url')}: {message.text}")
+
+
 @pytest.fixture
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium introuvable ({CHROMIUM}) : apt-get install chromium")
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield b
+        watched = WatchedBrowser(b)
+        yield watched
         b.close()
+        assert not watched.violations, "\n".join(watched.violations)
 
 
 def _shot(page: Page, name: str, backend: str) -> None:
@@ -236,3 +263,42 @@ def test_requests_committees_partners_and_the_support_form_in_the_browser(
         _shot(anon, "14-formulaire-de-soutien", backend)
         anon.get_by_role("button", name="Recevoir le badge").click()
         expect(anon.get_by_role("heading", name="Merci pour votre soutien !")).to_be_visible()
+
+
+def test_a_director_disables_a_leavers_account_after_confirming(web, browser, db_url) -> None:
+    """The confirmation comes from /static/parcours.js: the page's policy allows no inline
+    handler, and the browser must still ask before an account is disabled."""
+    from engine.services.accounts import set_password
+    from tests.conftest import DIRECTRICE
+
+    backend = db_url.split(":")[0]
+    set_password(web, DIRECTRICE, PASSWORD)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with serving(create_app(web, base), port):
+        claire = browser.new_context().new_page()
+        _login(claire, base, CIP)
+        expect(claire.get_by_role("heading", name="Mes participants")).to_be_visible()
+
+        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        _login(page, base, DIRECTRICE)
+        page.get_by_role("link", name="Équipe").click()
+        disable = page.get_by_role("button", name="Désactiver le compte de Claire Martin")
+        questions: list[str] = []
+
+        def dismiss(dialog) -> None:
+            questions.append(dialog.message)
+            dialog.dismiss()
+
+        page.once("dialog", dismiss)
+        disable.click()
+        asked = "Désactiver le compte de Claire Martin ? Tous ses rôles lui seront retirés."
+        assert questions == [asked]
+        expect(disable).to_be_visible()  # not sent
+        _shot(page, "15-equipe", backend)
+        page.once("dialog", lambda dialog: dialog.accept())
+        disable.click()
+        expect(page.get_by_text("Claire Martin")).to_have_count(0)
+
+        claire.reload()  # her session ended at once
+        expect(claire).to_have_url(base + "/connexion")
