@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from engine.api.params import performs
+from engine.api.params import Note, performs
 from engine.api.templating import templates
 from engine.errors import ParcoursError
 from engine.openbadges import ob2, ob3
 from engine.openbadges.images import qr_svg
 from engine.services import badge_documents, badges, endorsements, issuer_keys
 from engine.services.access import Action
+from engine.services.badge_documents import MAX_STATUS_LISTS
 from engine.store.tables import utcnow
 
 router = APIRouter()
@@ -81,7 +82,11 @@ def assertion(assertion_id: str, request: Request) -> JSONResponse:
     tags=["Open Badges 2.0"],
     openapi_extra=performs(Action.PUBLIC_READ),
 )
-def baked_png(assertion_id: str, request: Request, version: int = 2) -> Response:
+def baked_png(
+    assertion_id: str,
+    request: Request,
+    version: Annotated[int, Query(ge=2, le=3, description="Open Badges 2 ou 3")] = 2,
+) -> Response:
     rt, u = _ctx(request)
     data = badge_documents.baked(rt, assertion_id, u, version=3 if version == 3 else 2)
     name = f"badge-{assertion_id[:8]}.png"
@@ -135,7 +140,11 @@ def public_key(slug: str, kid: str, request: Request) -> JSONResponse:
     tags=["Open Badges 3.0"],
     openapi_extra=performs(Action.PUBLIC_READ),
 )
-def status_list(slug: str, number: int, request: Request) -> Response:
+def status_list(
+    slug: str,
+    number: Annotated[int, Path(ge=0, le=MAX_STATUS_LISTS - 1)],
+    request: Request,
+) -> Response:
     rt, u = _ctx(request)
     return Response(
         badge_documents.status_list_jwt(rt, slug, number, u), media_type=ob3.CONTENT_TYPE
@@ -243,7 +252,7 @@ def recommendation_form(token: str, request: Request) -> HTMLResponse:
     openapi_extra=performs(Action.RECOMMEND),
 )
 def recommendation_answer(
-    token: str, request: Request, commentaire: Annotated[str, Form()] = ""
+    token: str, request: Request, commentaire: Annotated[Note, Form()] = ""
 ) -> HTMLResponse:
     rt, u = _ctx(request)
     try:
