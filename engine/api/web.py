@@ -95,7 +95,7 @@ def home(request: Request) -> Response:
     who = auth.current(request)
     if who is None:
         return _go("/connexion")
-    return _go("/moi" if who.kind == "participant" else "/tableau-de-bord")
+    return _go(_home_of(who))
 
 
 @router.get("/connexion", response_class=HTMLResponse, openapi_extra=performs(Action.PUBLIC_READ))
@@ -362,9 +362,30 @@ def link_use(request: Request, token: TokenPath) -> Response:
         raise  # a 429, said by the app
     except ParcoursError as exc:
         return _page(request, "message.html", None, 410, title="Lien expiré", text=str(exc))
-    response = _go("/moi")
+    who = accounts.from_session(_rt(request), session_token)
+    response = _go(_home_of(who) if who else "/moi")
     auth.set_session_cookie(request, response, session_token)
     return response
+
+
+def _home_of(who: Actor) -> str:
+    """Where each kind of person lands: their own page, or the staff dashboard."""
+    if who.is_participant:
+        return "/moi"
+    if who.is_supporter:
+        return "/mes-donnees"
+    return "/tableau-de-bord"
+
+
+@router.get(
+    "/mes-donnees",
+    response_class=HTMLResponse,
+    openapi_extra=performs(Action.PERSONAL_DATA_EXPORT),
+)
+def supporter_page(request: Request) -> HTMLResponse:
+    """A supporter of the public form: their badges, their data to download or erase."""
+    who = _who(request, "supporter")
+    return _page(request, "supporter.html", who, badges=badges.own_badges(_rt(request), by=who))
 
 
 @router.get("/moi", response_class=HTMLResponse, openapi_extra=performs(Action.ENROLLMENT_READ))
@@ -443,7 +464,7 @@ def erase(request: Request, participant_id: RowId, csrf: Csrf = "") -> Response:
     who = _who(request)
     auth.check_form_csrf(who, csrf)
     privacy.erase(_rt(request), participant_id, by=who)
-    if who.kind == "participant":
+    if who.is_participant or who.is_supporter:
         response = _go("/connexion")
         response.delete_cookie(auth.COOKIE, path="/")
         return response

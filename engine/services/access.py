@@ -198,7 +198,11 @@ PERMISSIONS: dict[Action, Rule] = {
         supporter_self=True,
     ),
     Action.PERSONAL_DATA_ERASE: _rule(
-        "effacer des données personnelles", S, _CIP_DIR, supporter_self=True
+        "effacer des données personnelles",
+        S,
+        _CIP_DIR,
+        participant_self=True,
+        supporter_self=True,
     ),
     Action.REQUEST_SUBMIT: _rule("demander un badge", S, STAFF, participant_self=True),
     Action.REQUEST_READ: _rule(

@@ -163,3 +163,18 @@ def public_name(person: Person | None, org: Organisation | None = None) -> str:
         return "Personne anonymisée"
     initial = f" {person.family_name[:1]}." if person.family_name else ""
     return f"{person.given_name}{initial}"
+
+
+def own_badges(rt: Runtime, *, by: Actor) -> list[tuple[str, str, bool]]:
+    """(assertion id, badge name, revoked) of the badges the actor holds: a participant's or a
+    supporter's own page."""
+    if by.person_id is None or not (by.is_participant or by.is_supporter):
+        return []
+    with rt.unit_of_work() as session:
+        rows = session.execute(
+            select(Assertion.id, BadgeClass.name, Assertion.revoked_at)
+            .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
+            .where(Assertion.recipient_id == by.person_id)
+            .order_by(Assertion.issued_on)
+        ).all()
+    return [(i, n, r is not None) for i, n, r in rows]

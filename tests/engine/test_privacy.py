@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -353,7 +354,11 @@ def test_a_supporter_exports_and_erases_her_data_through_the_link_she_got(
     assert outbox.work(sato) == (2, 0)
     token = _link_token(next(m for m in smtp.messages if m["To"] == EMAIL))
     client = TestClient(create_app(sato, BASE), base_url=BASE)
-    assert client.post(f"/lien/{token}", follow_redirects=False).status_code == 303
+    landed = client.post(f"/lien/{token}", follow_redirects=False)
+    assert landed.status_code == 303 and landed.headers["location"] == "/mes-donnees"
+    page = client.get("/mes-donnees")
+    assert page.status_code == 200 and sato.urls.page(aid) in page.text
+    assert "Effacer mes données" in page.text and "Télécharger mes données" in page.text
     me = client.get("/api/v1/me").json()
     assert me["kind"] == "supporter"
     data = client.get(f"/api/v1/participants/{me['id']}/export")
@@ -368,7 +373,11 @@ def test_a_supporter_exports_and_erases_her_data_through_the_link_she_got(
     supporter = Actor(me["id"], ActorKind.SUPPORTER, FULL, EMAIL)
     with pytest.raises(Forbidden, match="effacer des données personnelles"):
         privacy.erase(sato, someone, by=supporter)
-    privacy.erase(sato, me["id"], by=supporter)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    erased = client.post(
+        f"/donnees/{me['id']}/effacer", data={"csrf": csrf}, follow_redirects=False
+    )
+    assert erased.status_code == 303 and erased.headers["location"] == "/connexion"
     assert mentions(sato, GIVEN, FAMILY, EMAIL) == []
     assert client.get("/api/v1/me").status_code == 401  # her session ended with her data
 
