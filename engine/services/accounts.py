@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, case, delete, func, select, update
 
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.roles import Role
-from engine.services import access
+from engine.services import access, links
 from engine.services.access import Action, Actor, ActorKind, Target
 from engine.services.organisations import find_staff, get_organisation
 from engine.services.runtime import Runtime
@@ -39,7 +39,7 @@ from engine.store.tables import (
 )
 
 SESSION_DAYS = 7
-LINK_DAYS = 7
+LINK_DAYS = links.LINK_DAYS
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1000
 """What the login form and the API accept: a longer password could never be typed in."""
@@ -49,8 +49,7 @@ _hasher = PasswordHasher()
 _DUMMY = _hasher.hash("une phrase de passe factice")
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+_digest = links.digest
 
 
 def password_problem(password: str, hints: Sequence[str] = ()) -> str | None:
@@ -529,28 +528,9 @@ def magic_link(
     from engine.store.tables import Organisation
 
     now = now or utcnow()
-    token = secrets.token_urlsafe(32)
     with rt.unit_of_work() as session:
-        person = session.get(Person, participant_id)
-        kinds = (PersonKind.PARTICIPANT, PersonKind.SUPPORTER)
-        if person is None or person.kind not in kinds or person.erased_at:
-            raise NotFound(f"participant n° {participant_id} introuvable")
-        access.ensure(
-            session,
-            by,
-            Action.PARTICIPANT_LINK,
-            Target(structure_id=person.structure_id, participant_id=person.id),
-        )
+        token, person = links.mint(session, participant_id, by=by, now=now)
         actor_id = by.person_id
-        session.add(
-            MagicLink(
-                token_hash=_digest(token),
-                person_id=person.id,
-                created_by=actor_id,
-                created_at=now,
-                expires_at=now + timedelta(days=LINK_DAYS),
-            )
-        )
         if send and person.email:
             structure = (
                 session.get(Organisation, person.structure_id) if person.structure_id else None

@@ -39,7 +39,7 @@ from sqlmodel import Session
 from engine import webhooks
 from engine.connectors import DeliveryFailed, IssuedFor
 from engine.errors import Forbidden, NotFound
-from engine.services import access
+from engine.services import access, links
 from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
 from engine.store.tables import (
@@ -432,14 +432,11 @@ def compose(rt: Runtime, payload: dict[str, Any]) -> tuple[str, str]:
     context = _resolved(context, names)
     link = payload.get("link")
     if link:
-        from engine.services import accounts
-
-        if link.get("by") is None:
-            creator = Actor.system()
-        else:
-            with rt.reading() as conn:
-                creator = access.actor_for(conn, link["by"])
-        token = accounts.magic_link(rt, link["person"], by=creator)
+        with rt.unit_of_work() as session:
+            creator = (
+                Actor.system() if link.get("by") is None else access.actor_for(session, link["by"])
+            )
+            token, _ = links.mint(session, link["person"], by=creator, now=utcnow())
         context["url"] = f"{rt.urls.base}/lien/{token}"
     return mail.render(payload["template"], **context)
 
