@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,15 @@ def test_no_email_or_address_is_stored_in_clear(web) -> None:
     assert all(re.fullmatch("[0-9a-f]{64}", key) for key, _ in rows)
 
 
-def test_the_api_and_the_login_page_answer_429_in_french_with_retry_after(client) -> None:
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The accounts' clock stands still: a one-second wait cannot run out between two requests
+    of a slow machine."""
+    now = datetime.now(UTC)
+    monkeypatch.setattr(accounts, "utcnow", lambda: now)
+
+
+def test_the_api_and_the_login_page_answer_429_in_french_with_retry_after(client, frozen) -> None:
     for _ in range(accounts.FREE_FAILURES["account"]):
         assert _wrong(client).status_code == 403
     resp = _wrong(client)
@@ -126,7 +134,7 @@ def test_the_api_and_the_login_page_answer_429_in_french_with_retry_after(client
     assert "set-cookie" not in page.headers and int(page.headers["retry-after"]) >= 1
 
 
-def test_every_worker_counts_the_same_failures(web, db_url) -> None:
+def test_every_worker_counts_the_same_failures(web, db_url, frozen) -> None:
     """Two server processes (two apps, two connection pools on one database): the failures one
     counted stop the guesser on the other."""
     other = make_engine(db_url)
@@ -159,7 +167,7 @@ def test_a_burst_of_parallel_guesses_cannot_slip_through(web) -> None:
     assert "ouvert" not in answers
 
 
-def test_trying_link_after_link_waits_and_a_real_link_still_works(client, web) -> None:
+def test_trying_link_after_link_waits_and_a_real_link_still_works(client, web, frozen) -> None:
     for i in range(accounts.FREE_FAILURES["link"]):
         assert client.post(f"/lien/faux-{i}").status_code == 410
     refused = client.post("/lien/faux-encore")
