@@ -33,6 +33,7 @@ from engine.services import accounts, badges, dashboard, endorsements, people, p
 from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
 from engine.services.access import Action, Actor
+from engine.services.organisations import directory
 from engine.services.pathways import latest_version, list_versions
 
 router = APIRouter(prefix="/api/v1")
@@ -107,21 +108,8 @@ def me(who: Anyone) -> dict[str, Any]:
 
 @router.get("/organisations", tags=["Organisations"], openapi_extra=performs(Action.PUBLIC_READ))
 def organisations(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage = 20):
-    from sqlalchemy import func, select
-
-    from engine.store.tables import Organisation
-
-    with rt_of(request).unit_of_work() as s:
-        total = s.execute(select(func.count(Organisation.id))).scalar_one()
-        rows = s.execute(
-            select(
-                Organisation.slug, Organisation.name, Organisation.kind, Organisation.structure_kind
-            )
-            .order_by(Organisation.slug)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).all()
-    items = [{"slug": a, "name": b, "kind": c, "structure_kind": d} for a, b, c, d in rows]
+    """The directory of networks, structures and partners: public names, no person."""
+    items, total = directory(rt_of(request), page=page, per_page=per_page)
     return paged(items, page, per_page, total)
 
 

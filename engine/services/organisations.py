@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from engine.errors import InvalidInput, NotFound
 from engine.roles import OrganisationKind, Role, StructureKind
 from engine.statuses import PersonKind
 from engine.store.tables import Membership, Organisation, Person, StaffRole
+
+if TYPE_CHECKING:
+    from engine.services.runtime import Runtime
 
 
 def get_organisation(session: Session, slug: str) -> Organisation:
@@ -136,3 +141,19 @@ def find_or_add_participant(
         session.add(person)
         session.flush()
     return person
+
+
+def directory(rt: Runtime, *, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:
+    """Networks, structures and partners by identifier: their public names, no person."""
+    with rt.reading() as conn:
+        total = conn.execute(select(func.count(Organisation.id))).scalar_one()
+        rows = conn.execute(
+            select(
+                Organisation.slug, Organisation.name, Organisation.kind, Organisation.structure_kind
+            )
+            .order_by(Organisation.slug)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+    keys = ("slug", "name", "kind", "structure_kind")
+    return [dict(zip(keys, row, strict=True)) for row in rows], total
