@@ -7,14 +7,12 @@ line instead of being silently ignored.
 from __future__ import annotations
 
 from collections import deque
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from engine.roles import Role
-
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", min_length=1, max_length=80)]
-BadgeId = Annotated[str, Field(pattern=r"^[a-z0-9_]+\.[a-z0-9][a-z0-9_\-]*$", max_length=120)]
+from engine.slugs import BadgeId, Slug
 
 
 class _Strict(BaseModel):

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from engine.errors import InvalidInput, NotFound
 from engine.roles import OrganisationKind, Role, StructureKind
+from engine.slugs import slug_problem
 from engine.statuses import PersonKind
 from engine.store.tables import Membership, Organisation, Person, StaffRole
 
@@ -37,6 +38,9 @@ def upsert_organisation(
     email: str | None = None,
 ) -> Organisation:
     kind = OrganisationKind(kind)
+    problem = slug_problem(slug)
+    if problem:
+        raise InvalidInput(f"identifiant : {problem}")
     if kind == OrganisationKind.STRUCTURE:
         if structure_kind is None:
             raise InvalidInput("une structure doit préciser son type (AI, ACI, EI, ETTI, EiTi, EA)")

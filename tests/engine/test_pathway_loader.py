@@ -122,3 +122,38 @@ def test_every_shipped_workflow_is_valid() -> None:
     for path in files:
         pathway = check_file(rt, path)
         assert pathway.badge_ids() <= set(catalogue)
+
+
+def test_one_rule_for_every_identifier_said_exactly() -> None:
+    """Networks, pathways, stages and badges follow one rule; a refusal quotes the value and
+    states the rule (a hyphenated network was accepted, then refused inside its badge ids)."""
+    [problem] = problems(GOOD.replace("network: sato", "network: Centre Val"))
+    assert problem.startswith("workflows/essai.yaml:3: [network] « Centre Val » n'est pas un")
+    assert "lettres minuscules sans accent, chiffres, « - » et « _ »" in problem
+    awarding = GOOD.replace("    title: A\n", "    title: A\n    awards: {on_enter: [BADGE]}\n")
+    [problem] = problems(awarding.replace("BADGE", "centre val.ponctualite"))
+    assert "[stages[0].awards.on_enter[0]]" in problem
+    assert "« centre val.ponctualite » n'est pas un identifiant de badge valide" in problem
+    assert "« centre val » doit s'écrire en lettres minuscules" in problem
+    [problem] = problems(awarding.replace("BADGE", "ponctualite"))
+    assert "il s'écrit « réseau.nom »" in problem
+    hyphenated = awarding.replace("BADGE", "centre-val.ponctualite").replace(
+        "network: sato", "network: centre-val"
+    )
+    assert load_pathway_text(hyphenated).network == "centre-val"
+
+
+def test_an_organisation_identifier_follows_the_same_rule(rt) -> None:
+    from sqlalchemy import func, select
+
+    from engine.errors import InvalidInput
+    from engine.services.organisations import upsert_organisation
+    from engine.store.tables import Organisation
+
+    with rt.reading() as conn:
+        before = conn.execute(select(func.count(Organisation.id))).scalar_one()
+    refused = pytest.raises(InvalidInput, match="« Mon Réseau » n'est pas un identifiant valide")
+    with refused, rt.unit_of_work() as s:
+        upsert_organisation(s, "Mon Réseau", "Mon réseau", "network")
+    with rt.reading() as conn:
+        assert conn.execute(select(func.count(Organisation.id))).scalar_one() == before
