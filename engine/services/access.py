@@ -167,12 +167,16 @@ S, N, P = Scope.STRUCTURE, Scope.NETWORK, Scope.PARTNER
 PERMISSIONS: dict[Action, Rule] = {
     Action.ENROLLMENT_READ: _rule("consulter un parcours", S, STAFF, participant_self=True),
     Action.ENROLL: _rule("inscrire un participant sur un parcours", S, STAFF),
-    Action.ADVANCE: _rule("faire passer une étape", S, STAFF),
+    Action.ADVANCE: _rule("faire passer une étape", S, STAFF, system=False),
     Action.EVIDENCE_ADD: _rule("joindre une pièce au parcours", S, STAFF),
     Action.GATE_VOTE: _rule(
-        "voter en comité sur une étape", S, network_admin=False, committee_member=True
+        "voter en comité sur une étape",
+        S,
+        network_admin=False,
+        committee_member=True,
+        system=False,
     ),
-    Action.BADGE_AWARD: _rule("délivrer un badge", S, STAFF),
+    Action.BADGE_AWARD: _rule("délivrer un badge", S, STAFF, system=False),
     Action.BADGE_REVOKE: _rule("révoquer un badge", S, _CIP_DIR),
     Action.BADGE_SHARE: _rule("partager un badge", S, STAFF, participant_self=True),
     Action.RECOMMENDATION_ASK: _rule(
@@ -212,7 +216,9 @@ PERMISSIONS: dict[Action, Rule] = {
         "joindre une pièce à une demande", S, STAFF, participant_self=True
     ),
     Action.REQUEST_WITHDRAW: _rule("retirer une demande", S, STAFF, participant_self=True),
-    Action.REQUEST_REVIEW: _rule("évaluer une demande de badge", S, STAFF, committee_member=True),
+    Action.REQUEST_REVIEW: _rule(
+        "évaluer une demande de badge", S, STAFF, committee_member=True, system=False
+    ),
     Action.BADGE_SETTING: _rule("régler un badge pour la structure", S, _DIR),
     Action.COMMITTEE_MANAGE: _rule("gérer un comité d'attribution", S, _DIR),
     Action.COMMITTEE_READ: _rule("consulter un comité", S, STAFF, committee_member=True),
@@ -316,12 +322,13 @@ def reach(rule: Rule, target: Target) -> ColumnElement[bool]:
             clauses.append(admin)
     elif rule.scope in (Scope.STRUCTURE, Scope.NETWORK) and network is not None:
         # a thing of the network tied to no structure (a crossed committee): its admins
-        clauses.append(
-            and_(
-                StaffRole.role == Role.NETWORK_ADMIN.value,
-                StaffRole.organisation_id == _network_id(network),
+        if rule.network_admin:
+            clauses.append(
+                and_(
+                    StaffRole.role == Role.NETWORK_ADMIN.value,
+                    StaffRole.organisation_id == _network_id(network),
+                )
             )
-        )
     elif rule.scope == Scope.NETWORK_MEMBERS and network is not None:
         members = (
             select(Membership.structure_id)
@@ -505,6 +512,17 @@ def reaches(structure: Any, person: Any) -> ColumnElement[bool]:
     return or_(structure.in_(direct), structure.in_(via_network))
 
 
+def administers(person: Any, structure: Any, network: Any) -> ColumnElement[bool]:
+    """The list form of the network-admin branch of `reach`: `person` administers `network`
+    (a slug column) and `structure` (an id column) belongs to it."""
+    return and_(
+        network.in_(networks_administered(person)),
+        exists()
+        .where(Membership.structure_id == structure, Membership.network_id == _network_id(network))
+        .correlate_except(Membership),
+    )
+
+
 def networks_administered(person: Any) -> Select[Any]:
     """Slugs of the networks `person` administers."""
     return (
@@ -548,6 +566,23 @@ def request_target(db: Any, request_id: int) -> Target:
     if row is None:
         raise NotFound(f"demande n° {request_id} introuvable")
     return Target(structure_id=row[0], network=row[1], participant_id=row[2], committee_id=row[3])
+
+
+def holds_role_at(db: Any, person_id: int | None, structure_id: int | None) -> bool:
+    """Whether the person works at the structure (any role but partner): a conflict of
+    interest in a crossed committee, whatever structure their seat was recorded with."""
+    if person_id is None or structure_id is None:
+        return False
+    return (
+        db.execute(
+            select(StaffRole.id).where(
+                StaffRole.person_id == person_id,
+                StaffRole.organisation_id == structure_id,
+                StaffRole.role != Role.PARTNER.value,
+            )
+        ).first()
+        is not None
+    )
 
 
 def enrollment_target(db: Any, enrollment_id: int) -> Target:
@@ -634,8 +669,8 @@ def markdown_table() -> str:
     }
     lines = [
         "| action | scope | roles | network admin | participant (own) | committee members "
-        "| supporter (own) |",
-        "|---|---|---|---|---|---|---|",
+        "| supporter (own) | system |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for action, rule in PERMISSIONS.items():
         roles = ", ".join(r.value for r in sorted(rule.roles, key=lambda r: r.value)) or "—"
@@ -645,6 +680,7 @@ def markdown_table() -> str:
             f"{'yes' if rule.network_admin and not public else '—'} | "
             f"{'yes' if rule.participant_self else '—'} | "
             f"{'yes' if rule.committee_member else '—'} | "
-            f"{'yes' if rule.supporter_self else '—'} |"
+            f"{'yes' if rule.supporter_self else '—'} | "
+            f"{'yes' if rule.system and not public else '—'} |"
         )
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select, true
+from sqlalchemy import false, func, or_, select, true
 
 from engine.roles import OrganisationKind
 from engine.services import access
@@ -68,10 +68,7 @@ def visible_enrollments(who: Actor) -> Any:
         return false()
     return or_(
         Enrollment.structure_id.in_(access.structures_staffed(who.person_id)),
-        and_(
-            Enrollment.structure_id.in_(access.structures_administered(who.person_id)),
-            PathwayVersion.network.in_(access.networks_administered(who.person_id)),
-        ),
+        access.administers(who.person_id, Enrollment.structure_id, PathwayVersion.network),
     )
 
 

@@ -41,7 +41,6 @@ from engine.store.tables import (
     AuditEvent,
     BadgeClass,
     CommitteeDecision,
-    CommitteeMember,
     Enrollment,
     PathwayVersion,
     Person,
@@ -208,7 +207,7 @@ def advance(
                 raise NotFound(f"parcours n° {enrollment_id} introuvable")
             row = rows[0]
             roles = frozenset(Role(r.role) for r in rows if r.role)
-            if not roles and not by.is_system:
+            if not roles:
                 access.ensure(
                     conn,
                     by,
@@ -228,8 +227,7 @@ def advance(
             if transition is None:
                 machine.fire(row.stage, trigger, [])  # raises the French "not possible" error
                 raise InvalidInput(trigger)  # pragma: no cover
-            actor_roles = None if by.is_system else roles
-            ctx = context(rt, conn, row, pathway, [transition], now, actor_roles)
+            ctx = context(rt, conn, row, pathway, [transition], now, roles)
             conditions = gates.evaluate(transition, ctx, rt.gate_checks)
             unmet = gates.unmet(conditions)
             dest = machine.fire(row.stage, trigger, unmet)
@@ -405,8 +403,7 @@ def record_decision(
         rule = rt.committee_rules.get(committee.kind)
         if rule is None:
             raise InvalidInput(f"règle de comité « {committee.kind} » absente (plugin manquant)")
-        member = session.get(CommitteeMember, (committee.id, by.person_id))
-        if rule.crossed and member is not None and member.structure_id == row.structure_id:
+        if rule.crossed and access.holds_role_at(session, by.person_id, row.structure_id):
             raise Forbidden(
                 "conflit d'intérêts : en comité croisé, un membre de la structure du "
                 "participant ne vote pas"
@@ -479,8 +476,7 @@ def award(
             raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
         if bc.recipient_kind != "person":
             raise InvalidInput(f"le badge {bc.name} se délivre à une organisation")
-        if not grant.system:
-            issuing.ensure_direct(session, bc, row.structure_id, grant.roles)
+        issuing.ensure_direct(session, bc, row.structure_id, grant.roles)
         held = held_badges(session, row.participant_id)
         if badge in held:
             raise Conflict(f"le badge {bc.name} est déjà détenu")

@@ -89,7 +89,7 @@ _GATE_COMMITTEE = (
     select(Committee.id, Committee.kind, Committee.name, Committee.structure_id)
     .where(
         or_(
-            Committee.structure_id == bindparam("sid"),
+            and_(Committee.structure_id == bindparam("sid"), Committee.network == bindparam("net")),
             and_(Committee.structure_id.is_(None), Committee.network == bindparam("net")),
         )
     )

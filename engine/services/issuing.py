@@ -82,16 +82,18 @@ def evaluation_of(bc: BadgeClass) -> Evaluation:
 
 
 def structure_mode(db: Db, bc: BadgeClass, structure_id: int | None) -> str:
-    """The evaluation mode the structure chose for this badge, else the catalogue's first."""
+    """The evaluation mode the structure chose for this badge, else the catalogue's first (a
+    choice the catalogue no longer allows does not count)."""
+    modes = evaluation_of(bc).modes
     if structure_id is not None:
         chosen = db.execute(
             select(BadgeSetting.mode).where(
                 BadgeSetting.structure_id == structure_id, BadgeSetting.badge_class_id == bc.id
             )
         ).scalar()
-        if chosen:
+        if chosen in modes:
             return chosen
-    return evaluation_of(bc).modes[0]
+    return modes[0]
 
 
 def ensure_direct(db: Db, bc: BadgeClass, structure_id: int | None, roles: frozenset[Role]) -> None:

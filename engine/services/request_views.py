@@ -251,7 +251,10 @@ def listing(
             )
             query = query.where(
                 or_(
-                    BadgeRequest.structure_id.in_(access.structures_reached(who.person_id)),
+                    BadgeRequest.structure_id.in_(access.structures_staffed(who.person_id)),
+                    access.administers(
+                        who.person_id, BadgeRequest.structure_id, BadgeClass.network
+                    ),
                     BadgeRequest.committee_id.in_(committees),
                 )
             )

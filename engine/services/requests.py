@@ -126,7 +126,7 @@ def _route(
     """(mode, committee, structure's criteria note) for a new request."""
     evaluation = evaluation_of(bc)
     setting = session.get(BadgeSetting, (structure_id, bc.id)) if structure_id is not None else None
-    if setting is not None:
+    if setting is not None and setting.mode in evaluation.modes:
         return setting.mode, setting.committee_id, setting.criteria_note
     mode = evaluation.modes[0]
     committee_id = None
@@ -423,7 +423,7 @@ def _reviewer(
         rule = rt.committee_rules.get(committee.kind)  # type: ignore[union-attr]
         if rule is None:
             raise InvalidInput(f"règle de comité « {committee.kind} » absente (plugin manquant)")  # type: ignore[union-attr]
-        if rule.crossed and member.structure_id == req.structure_id:
+        if rule.crossed and access.holds_role_at(session, by.person_id, req.structure_id):
             raise Forbidden(
                 "conflit d'intérêts : en comité croisé, un membre de la structure du "
                 "participant ne vote pas"

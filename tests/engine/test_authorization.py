@@ -20,7 +20,14 @@ from sqlalchemy import func, select
 
 from engine.errors import Forbidden, GateRefused, NotFound
 from engine.roles import Role
-from engine.services import access, badge_documents, committees, endorsements, requests
+from engine.services import (
+    access,
+    badge_documents,
+    committees,
+    endorsements,
+    request_views,
+    requests,
+)
 from engine.services import enrollments as e
 from engine.services.access import PERMISSIONS, Action, Actor, Scope, Target
 from engine.services.organisations import add_staff, find_or_add_participant, upsert_organisation
@@ -456,3 +463,98 @@ def test_badges_are_written_by_the_one_issuing_path_only() -> None:
                 ):
                     writers.append(f"{path.relative_to(engine.parent)}:{node.lineno}")
     assert not writers, writers
+
+
+# --- found in review: two networks at one structure, staff of two structures, the system -----
+
+
+def _double(world: World) -> int:
+    """A structure that belongs to SATO and INAÉ, with its own team."""
+    with world.rt.unit_of_work() as s:
+        org = upsert_organisation(s, "siae-double", "SIAE des deux réseaux", "structure",
+                                  structure_kind="ACI", networks=["sato", "inae"])  # fmt: skip
+        add_staff(s, "dir@double.example", "D", "X", [("siae-double", "directeur")])
+        add_staff(s, "cip@double.example", "C", "X", [("siae-double", "cip")])
+        add_staff(s, "enc@double.example", "E", "X", [("siae-double", "encadrant_technique")])
+        return org.id  # type: ignore[return-value]
+
+
+def test_a_committee_of_another_network_never_decides_a_gate(world: World, tmp_path: Path) -> None:
+    rt = world.rt
+    _double(world)
+    path = tmp_path / "passage.yaml"
+    path.write_text(COMMITTEE_PATHWAY, encoding="utf-8")
+    publish(rt, check_file(rt, path), COMMITTEE_PATHWAY)
+    director, cip = _actor(rt, "dir@double.example"), _actor(rt, "cip@double.example")
+    eid = e.enroll(rt, "passage-en-comite", "siae-double", e.Participant("Awa", "D"), by=cip)
+    cid = committees.create(
+        rt, "Comité interne INAÉ", "inae.interne", by=director, structure="siae-double"
+    )
+    committees.add_member(rt, cid, "cip@double.example", by=director)
+    committees.add_member(rt, cid, "enc@double.example", by=director)
+    before = _counts(rt)
+    with pytest.raises(Exception, match="aucun comité"):
+        e.record_decision(rt, eid, "valider", True, "ok", by=cip, now=T0)
+    assert _counts(rt) == before
+
+
+def test_a_member_working_at_the_participants_structure_never_votes_in_a_crossed_committee(
+    world: World, tmp_path: Path
+) -> None:
+    """Her seat was recorded with her first structure; she also works at the participant's."""
+    rt, a = world.rt, world.actors
+    inae_pathway = COMMITTEE_PATHWAY.replace("network: sato", "network: inae").replace(
+        "id: passage-en-comite", "id: passage-inae"
+    )
+    path = tmp_path / "passage-inae.yaml"
+    path.write_text(inae_pathway, encoding="utf-8")
+    publish(rt, check_file(rt, path), inae_pathway)
+    with rt.unit_of_work() as s:
+        add_staff(s, "deux@structures.example", "D", "S", [(SIBLING, "cip"), (FAR, "cip")])
+    committees.add_member(rt, world.ids["committee"], "deux@structures.example", by=a["admin_inae"])
+    eid = e.enroll(rt, "passage-inae", FAR, e.Participant("Lina", "H"), by=a["cip_inae"])
+    before = _counts(rt)
+    with pytest.raises(Forbidden, match="conflit d'intérêts"):
+        e.record_decision(
+            rt, eid, "valider", True, "ok", by=_actor(rt, "deux@structures.example"), now=T0
+        )
+    assert _counts(rt) == before
+
+
+def test_a_network_admin_lists_only_their_networks_requests(world: World) -> None:
+    rt = world.rt
+    sid = _double(world)
+    cip = _actor(rt, "cip@double.example")
+    with rt.unit_of_work() as s:
+        pid = find_or_add_participant(s, sid, "Awa", "Double").id
+    requests.submit(rt, "sato.immersion-reussie", by=cip, participant_id=pid, now=T0)
+    assert request_views.listing(rt, world.actors["admin_sato"]).total == 1
+    assert request_views.listing(rt, world.actors["admin_inae"]).total == 0
+    assert request_views.listing(rt, cip).total == 1
+
+
+def test_the_system_does_not_award_advance_or_vote(world: World) -> None:
+    """The operator's command line without --by acts as the system: it may read and keep
+    house, not issue a badge or pass a gate in a structure's name."""
+    eid = _enroll(world)
+    before = _counts(world.rt)
+    system = Actor.system()
+    with pytest.raises(Forbidden):
+        e.award(world.rt, eid, "sato.jeu-de-piste", by=system, now=T0)
+    with pytest.raises(Forbidden):
+        e.advance(world.rt, eid, "commencer-immersion", by=system, now=T0)
+    assert _counts(world.rt) == before
+
+
+def test_a_structure_choice_the_catalogue_no_longer_allows_does_not_count(world: World) -> None:
+    from engine.store.tables import BadgeClass, BadgeSetting
+
+    eid = _enroll(world)
+    with world.rt.unit_of_work() as s:
+        bc = s.execute(
+            select(BadgeClass).where(BadgeClass.slug == "sato.immersion-reussie")
+        ).scalar_one()
+        s.add(BadgeSetting(structure_id=world.ids["here"], badge_class_id=bc.id, mode="auto",
+                           set_at=T0))  # fmt: skip
+    with pytest.raises(Forbidden, match="signatures"):
+        e.award(world.rt, eid, "sato.immersion-reussie", by=world.actors["encadrant"], now=T0)
