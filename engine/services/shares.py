@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, insert, select
 from sqlmodel import Session
 
 from engine.errors import Conflict, Forbidden, NotFound
+from engine.roles import Role
 from engine.services import access
 from engine.services.access import Action, Actor, Target
 from engine.services.outbox import queue_shares
@@ -154,10 +155,13 @@ def feed(
     with rt.unit_of_work() as session:
         if organisation is not None:
             org = _partner(session, organisation)
-            access.ensure(session, who, Action.PARTNER_FEED, Target(organisation_id=org.id))
+            grant = access.ensure(session, who, Action.PARTNER_FEED, Target(organisation_id=org.id))
             orgs = [org.id]
+            # a network admin reads, of a partner of several networks, their network's badges
+            via_admin = Role.PARTNER not in grant.roles and not grant.system
         else:
             orgs = partner_organisations(session, who.person_id) if who.is_staff else []
+            via_admin = False
             if not orgs:
                 raise Forbidden(access.refusal(Action.PARTNER_FEED, who))
         query = (
@@ -178,6 +182,8 @@ def feed(
             .join(Organisation, Organisation.id == Share.organisation_id)
             .where(Share.organisation_id.in_(orgs))
         )
+        if via_admin:
+            query = query.where(BadgeClass.network.in_(access.networks_administered(who.person_id)))
         if since is not None:
             query = query.where(Share.shared_at > since)
         total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()

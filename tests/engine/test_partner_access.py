@@ -171,3 +171,20 @@ def test_a_badge_is_shared_by_its_holder_or_their_structures_team(partners: Runt
             ).all()
         )
     assert reasons == {"geiq-industrie": "stage", "adie": "participant", "bge": "staff"}
+
+
+def test_an_admin_reads_of_a_partner_of_two_networks_only_their_networks_badges(
+    partners: Runtime,
+) -> None:
+    """The GEIQ works with SATO and INAÉ: INAÉ's admin may read its feed, but not the SATO
+    participants' badges shared with it."""
+    rt = partners
+    assertion, _ = _atelier_badge(rt)
+    with rt.unit_of_work() as s:
+        upsert_organisation(s, "geiq-industrie", "GEIQ industrie Bretagne", "partner",
+                            networks=["inae"])  # fmt: skip
+    sato = shares.feed(rt, principal(rt, NETWORK_ADMIN), organisation="geiq-industrie")
+    assert [i.assertion_id for i in sato.items] == [assertion]
+    inae = shares.feed(rt, principal(rt, INAE_ADMIN), organisation="geiq-industrie")
+    assert inae.items == [] and inae.total == 0
+    assert shares.feed(rt, principal(rt, GEIQ)).total == 1  # the partner itself sees all
