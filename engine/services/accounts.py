@@ -492,18 +492,6 @@ def disable(rt: Runtime, staff: str | int, *, by: Actor, now: datetime | None = 
         return Disabled(len(roles), sessions.rowcount, tokens.rowcount)
 
 
-def principal(rt: Runtime, ref: str | int) -> Actor:
-    """The Actor of a person by id or a staff member by e-mail (CLI `--by`, scripts)."""
-    with rt.unit_of_work() as session:
-        if isinstance(ref, int) or str(ref).isdigit():
-            person = session.get(Person, int(ref))
-            if person is None or person.erased_at is not None:
-                raise NotFound(f"personne n° {ref} introuvable")
-        else:
-            person = find_staff(session, ref)
-        return _principal(person, None)
-
-
 def from_api_token(rt: Runtime, token: str) -> Actor | None:
     """Asked on every API call with a bearer: one Core read, no ORM session or commit."""
     with rt.reading() as conn:

@@ -12,7 +12,6 @@ from sqlalchemy.orm import aliased
 from engine.errors import Forbidden
 from engine.services import enrollments as e
 from engine.services import shares
-from engine.services.accounts import principal
 from engine.services.bootstrap import initialise
 from engine.services.organisations import add_staff, upsert_organisation
 from engine.services.runtime import Runtime
@@ -26,7 +25,7 @@ from engine.store.tables import (
     PartnerWebhook,
     Share,
 )
-from tests.conftest import CIP, NETWORK_ADMIN, OTHER_CIP, T0
+from tests.conftest import CIP, NETWORK_ADMIN, OTHER_CIP, T0, actor
 from tests.web.conftest import WORKFLOWS
 
 GEIQ = "rh@geiq.example"
@@ -63,7 +62,7 @@ def _hook(rt: Runtime, partner: str = "geiq-industrie") -> tuple[str, str] | Non
 
 def _atelier_badge(rt: Runtime) -> tuple[str, int]:
     """Awa completes the atelier: its badge is shared with the GEIQ. (assertion, holder)"""
-    cip = principal(rt, CIP)
+    cip = actor(rt, CIP)
     eid = e.enroll(rt, "atelier-decouverte", "sato-interim", e.Participant("Awa", "Diallo"), by=cip)
     e.advance(rt, eid, "demarrer", by=cip, now=T0)
     e.add_evidence(rt, eid, "fiche-atelier", by=cip, now=T0)
@@ -105,16 +104,16 @@ def test_another_networks_admin_cannot_repoint_a_partners_webhook(partners: Runt
     new secret; the next GEIQ share went there, validly signed."""
     rt = partners
     secret = shares.set_webhook(
-        rt, "geiq-industrie", "https://geiq.example/hook", by=principal(rt, GEIQ)
+        rt, "geiq-industrie", "https://geiq.example/hook", by=actor(rt, GEIQ)
     )
     before = ("https://geiq.example/hook", secret)
     for who in (INAE_ADMIN, ADIE, CIP):
         with pytest.raises(Forbidden, match="régler le webhook d'un partenaire ici"):
-            shares.set_webhook(rt, "geiq-industrie", "https://evil.example/", by=principal(rt, who))
+            shares.set_webhook(rt, "geiq-industrie", "https://evil.example/", by=actor(rt, who))
         assert _hook(rt) == before
     # SATO declared the GEIQ: its admin may set the hook
     again = shares.set_webhook(
-        rt, "geiq-industrie", "https://geiq.example/v2", by=principal(rt, NETWORK_ADMIN)
+        rt, "geiq-industrie", "https://geiq.example/v2", by=actor(rt, NETWORK_ADMIN)
     )
     assert _hook(rt) == ("https://geiq.example/v2", again) and again != secret
 
@@ -125,7 +124,7 @@ def test_a_network_admin_acts_only_for_the_partners_of_their_network(partners: R
         upsert_organisation(s, "chantiers-ouest", "Chantiers de l'Ouest", "partner")
     with pytest.raises(Forbidden, match="régler le webhook d'un partenaire ici"):
         shares.set_webhook(
-            rt, "chantiers-ouest", "https://evil.example/", by=principal(rt, NETWORK_ADMIN)
+            rt, "chantiers-ouest", "https://evil.example/", by=actor(rt, NETWORK_ADMIN)
         )
     assert _hook(rt, "chantiers-ouest") is None
 
@@ -133,23 +132,23 @@ def test_a_network_admin_acts_only_for_the_partners_of_their_network(partners: R
 def test_a_partner_feed_is_read_by_the_partner_and_its_networks_admins(partners: Runtime) -> None:
     rt = partners
     assertion, _ = _atelier_badge(rt)
-    mine = shares.feed(rt, principal(rt, GEIQ))
+    mine = shares.feed(rt, actor(rt, GEIQ))
     assert [i.assertion_id for i in mine.items] == [assertion] and mine.total == 1
-    assert shares.feed(rt, principal(rt, ADIE)).total == 0  # ADIE sees only its own shares
-    sato = shares.feed(rt, principal(rt, NETWORK_ADMIN), organisation="geiq-industrie")
+    assert shares.feed(rt, actor(rt, ADIE)).total == 0  # ADIE sees only its own shares
+    sato = shares.feed(rt, actor(rt, NETWORK_ADMIN), organisation="geiq-industrie")
     assert [i.assertion_id for i in sato.items] == [assertion]
     for who in (CIP, NETWORK_ADMIN):  # no partner of their own to read for
         with pytest.raises(Forbidden, match="lire le flux d'un partenaire ici"):
-            shares.feed(rt, principal(rt, who))
+            shares.feed(rt, actor(rt, who))
     for who in (INAE_ADMIN, ADIE):
         with pytest.raises(Forbidden, match="lire le flux d'un partenaire ici"):
-            shares.feed(rt, principal(rt, who), organisation="geiq-industrie")
+            shares.feed(rt, actor(rt, who), organisation="geiq-industrie")
 
 
 def test_a_badge_is_shared_by_its_holder_or_their_structures_team(partners: Runtime) -> None:
     rt = partners
     assertion, holder = _atelier_badge(rt)
-    cip = principal(rt, CIP)
+    cip = actor(rt, CIP)
     other = e.enroll(
         rt, "atelier-decouverte", "sato-interim", e.Participant("Léo", "Martin"), by=cip
     )
@@ -158,10 +157,10 @@ def test_a_badge_is_shared_by_its_holder_or_their_structures_team(partners: Runt
     written = _written(rt)
     for who in (OTHER_CIP, GEIQ, INAE_ADMIN, someone):  # another SIAE, a partner, INAÉ, Léo
         with pytest.raises(Forbidden, match="partager un badge ici"):
-            shares.share(rt, assertion, "adie", by=principal(rt, who))
+            shares.share(rt, assertion, "adie", by=actor(rt, who))
         assert _written(rt) == written
-    shares.share(rt, assertion, "adie", by=principal(rt, holder))
-    shares.share(rt, assertion, "bge", by=principal(rt, NETWORK_ADMIN))
+    shares.share(rt, assertion, "adie", by=actor(rt, holder))
+    shares.share(rt, assertion, "bge", by=actor(rt, NETWORK_ADMIN))
     with rt.unit_of_work() as s:
         reasons = dict(
             s.execute(
@@ -183,8 +182,8 @@ def test_an_admin_reads_of_a_partner_of_two_networks_only_their_networks_badges(
     with rt.unit_of_work() as s:
         upsert_organisation(s, "geiq-industrie", "GEIQ industrie Bretagne", "partner",
                             networks=["inae"])  # fmt: skip
-    sato = shares.feed(rt, principal(rt, NETWORK_ADMIN), organisation="geiq-industrie")
+    sato = shares.feed(rt, actor(rt, NETWORK_ADMIN), organisation="geiq-industrie")
     assert [i.assertion_id for i in sato.items] == [assertion]
-    inae = shares.feed(rt, principal(rt, INAE_ADMIN), organisation="geiq-industrie")
+    inae = shares.feed(rt, actor(rt, INAE_ADMIN), organisation="geiq-industrie")
     assert inae.items == [] and inae.total == 0
-    assert shares.feed(rt, principal(rt, GEIQ)).total == 1  # the partner itself sees all
+    assert shares.feed(rt, actor(rt, GEIQ)).total == 1  # the partner itself sees all

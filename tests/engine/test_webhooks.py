@@ -18,11 +18,11 @@ from engine import webhooks
 from engine.connectors import DeliveryFailed
 from engine.errors import InvalidInput
 from engine.services import shares
-from engine.services.accounts import principal
 from engine.services.bootstrap import initialise
 from engine.services.organisations import add_staff
 from engine.services.runtime import Runtime
 from engine.store.tables import Organisation, PartnerWebhook
+from tests.conftest import actor
 from tests.third_party import free_port, serving
 from tests.web.conftest import WORKFLOWS
 
@@ -111,7 +111,7 @@ def _hook_url(rt: Runtime) -> str | None:
 
 
 def _set(rt: Runtime, url: str) -> str:
-    return shares.set_webhook(rt, "geiq-industrie", url, by=principal(rt, GEIQ))
+    return shares.set_webhook(rt, "geiq-industrie", url, by=actor(rt, GEIQ))
 
 
 @pytest.mark.parametrize(

@@ -264,6 +264,25 @@ def test_requests_committees_partners_and_the_support_form_in_the_browser(
         anon.get_by_role("button", name="Recevoir le badge").click()
         expect(anon.get_by_role("heading", name="Merci pour votre soutien !")).to_be_visible()
 
+        # the supporter's link (e-mailed to her) opens her own page, which fits a phone
+        from sqlalchemy import select
+
+        from engine.services import links
+        from engine.services.access import Actor
+        from engine.store.tables import Person, utcnow
+
+        with web.unit_of_work() as s:
+            camille = s.execute(
+                select(Person.id).where(Person.email == "camille@roy.example")
+            ).scalar_one()
+            token, _ = links.mint(s, camille, by=Actor.system(), now=utcnow())
+        anon.goto(f"{base}/lien/{token}")
+        anon.get_by_role("button", name="Ouvrir mon espace").click()
+        expect(anon.get_by_role("heading", name="Vos données personnelles")).to_be_visible()
+        expect(anon.get_by_role("link", name="Badgeons l'IAE", exact=False)).to_be_visible()
+        assert anon.evaluate("document.documentElement.scrollWidth") <= 390
+        _shot(anon, "15-mes-donnees", backend)
+
 
 def test_a_director_disables_a_leavers_account_after_confirming(web, browser, db_url) -> None:
     """The confirmation comes from /static/parcours.js: the page's policy allows no inline

@@ -23,10 +23,10 @@ from engine.errors import Forbidden
 from engine.services import accounts, outbox, people, requests, shares
 from engine.services import enrollments as e
 from engine.services.access import Actor
-from engine.services.accounts import principal, set_password
+from engine.services.accounts import set_password
 from engine.services.organisations import add_staff, upsert_organisation
 from engine.store.tables import Delivery, as_utc
-from tests.conftest import CIP, NETWORK_ADMIN, T0
+from tests.conftest import CIP, NETWORK_ADMIN, T0, actor
 from tests.third_party import free_port, serving
 from tests.web.conftest import BASE, PASSWORD, WORKFLOWS, login
 
@@ -88,11 +88,11 @@ async def _sleep(seconds: float) -> None:
 def _geiq_with_webhook(web, url: str) -> str:
     with web.unit_of_work() as s:
         add_staff(s, "gwen@geiq.example", "Gwen", "Le Bris", [("geiq-industrie", "partner")])
-    return shares.set_webhook(web, "geiq-industrie", url, by=principal(web, "gwen@geiq.example"))
+    return shares.set_webhook(web, "geiq-industrie", url, by=actor(web, "gwen@geiq.example"))
 
 
 def _complete_atelier(web, name: str = "Diallo", now=T0) -> int:
-    cip = principal(web, CIP)
+    cip = actor(web, CIP)
     eid = e.enroll(web, "atelier-decouverte", "sato-interim", e.Participant("Awa", name), by=cip)
     e.advance(web, eid, "demarrer", by=cip, now=now)
     e.add_evidence(web, eid, "fiche-atelier", by=cip, now=now)
@@ -157,11 +157,11 @@ def test_a_dead_delivery_is_shown_and_retried_by_an_admin(web) -> None:
         for _ in range(outbox.MAX_ATTEMPTS):
             outbox.work(web, now=now)
             now += outbox.MAX_BACKOFF
-        admin = principal(web, NETWORK_ADMIN)
+        admin = actor(web, NETWORK_ADMIN)
         [dead], total = outbox.listing(web, admin, status="dead")
         assert total == 1 and dead.attempts == outbox.MAX_ATTEMPTS and dead.network == "sato"
         with pytest.raises(Forbidden, match="consulter les envois ici"):
-            outbox.listing(web, principal(web, CIP))
+            outbox.listing(web, actor(web, CIP))
         receiver.down = False
         # the network admin sees it in the web app and sends it again
         set_password(web, NETWORK_ADMIN, PASSWORD)
@@ -189,7 +189,7 @@ def test_a_network_admin_sees_and_retries_only_their_networks_deliveries(web) ->
     with web.unit_of_work() as s:
         add_staff(s, INAE_ADMIN, "Fanny", "Alexandre", [("inae", "network_admin")])
         outbox.enqueue(s, key="sans-reseau", target="awa@example.org", **mail)
-    sato, inae = principal(web, NETWORK_ADMIN), principal(web, INAE_ADMIN)
+    sato, inae = actor(web, NETWORK_ADMIN), actor(web, INAE_ADMIN)
 
     def keys(who) -> tuple[set[str], int]:
         listed, total = outbox.listing(web, who)
@@ -216,8 +216,8 @@ def test_a_network_admin_sees_and_retries_only_their_networks_deliveries(web) ->
         "sans-reseau": None,
         "inae-mail": "inae",
     }
-    participant = people.participants(web, principal(web, CIP))[0][0].id
-    for who in (principal(web, CIP), principal(web, participant), Actor.anonymous()):
+    participant = people.participants(web, actor(web, CIP))[0][0].id
+    for who in (actor(web, CIP), actor(web, participant), Actor.anonymous()):
         with pytest.raises(Forbidden, match="consulter les envois"):
             outbox.listing(web, who)
 
@@ -299,7 +299,7 @@ def test_links_and_recommendation_requests_leave_by_smtp_in_french(web, monkeypa
     try:
         monkeypatch.setenv("PARCOURS_SMTP_HOST", "127.0.0.1")
         monkeypatch.setenv("PARCOURS_SMTP_PORT", str(port))
-        cip = principal(web, CIP)
+        cip = actor(web, CIP)
         eid = e.enroll(
             web,
             "atelier-decouverte",
@@ -314,7 +314,7 @@ def test_links_and_recommendation_requests_leave_by_smtp_in_french(web, monkeypa
 
         [(assertion, _, _)] = badges.badges_of(web, eid, by=cip)
         endorsements.request_recommendation(
-            web, assertion, "adie", "rh@adie.example", web.urls, by=principal(web, participant)
+            web, assertion, "adie", "rh@adie.example", web.urls, by=actor(web, participant)
         )
         assert outbox.work(web) == (2, 0)
     finally:
@@ -355,7 +355,7 @@ def _stored_anywhere(web, secret: str) -> list[str]:
 
 
 def test_a_link_email_holds_no_token_until_the_worker_sends_it(web) -> None:
-    cip = principal(web, CIP)
+    cip = actor(web, CIP)
     e.enroll(
         web,
         "atelier-decouverte",
@@ -460,11 +460,11 @@ def test_an_inae_badge_goes_to_open_badge_passport_through_obf(web, monkeypatch)
             s, "envie", "Envie", "structure", structure_kind="EI", networks=["inae"]
         )
         add_staff(s, "cip@envie.example", "Léa", "Roux", [("envie", "cip")])
-    cip = principal(web, "cip@envie.example")
+    cip = actor(web, "cip@envie.example")
     lina = people.add_participant(web, "envie", "Lina", "Haddad", "lina@example.org", by=cip)
     with web.unit_of_work() as s:
         add_staff(s, INAE_ADMIN, "Fanny", "Alexandre", [("inae", "network_admin")])
-    inae = principal(web, INAE_ADMIN)
+    inae = actor(web, INAE_ADMIN)
     requests.configure(web, "envie", "inae.ponctualite", mode="network", by=inae)
     rid = requests.submit(web, "inae.ponctualite", by=cip, participant_id=lina)
     done = requests.review(web, rid, by=inae, approve=True, reason="Conforme")
