@@ -1,6 +1,6 @@
 """Parcours: a plugin-based workflow engine for Open Badge pathways.
 
-This package is the one door plugins import from (``from engine import hookimpl, NetworkSpec``),
+This package is the one door plugins import from (``from engine import hookimpl, GateContext``),
 as datasette's and pytest's are; the modules behind it are private and may change. Every module
 imports this file first, so it stays light: the names below that pull in pydantic, httpx or the
 services are loaded on first use.
@@ -23,7 +23,6 @@ from engine.hookspecs import GateCheck, hookimpl
 from engine.roles import Role
 
 if TYPE_CHECKING:
-    from engine.badges.catalogue import BadgeClassSpec, NetworkSpec, load_catalogue
     from engine.committees import CommitteeRule
     from engine.connectors import Connector, DeliveryFailed, IssuedFor, ObfConnector
     from engine.demo_context import DemoContext, RequestOutcome
@@ -32,9 +31,6 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
-    "BadgeClassSpec": "engine.badges.catalogue",
-    "NetworkSpec": "engine.badges.catalogue",
-    "load_catalogue": "engine.badges.catalogue",
     "CommitteeRule": "engine.committees",
     "Connector": "engine.connectors",
     "DeliveryFailed": "engine.connectors",
@@ -47,7 +43,6 @@ _LAZY = {
 """Public names whose modules are heavy, and where they live."""
 
 __all__ = [
-    "BadgeClassSpec",
     "CommitteeRule",
     "Conflict",
     "Connector",
@@ -59,7 +54,6 @@ __all__ = [
     "GateRefused",
     "InvalidInput",
     "IssuedFor",
-    "NetworkSpec",
     "NotFound",
     "ObfConnector",
     "ParcoursError",
@@ -67,7 +61,6 @@ __all__ = [
     "Role",
     "__version__",
     "hookimpl",
-    "load_catalogue",
 ]
 
 

@@ -1,8 +1,9 @@
 """Attribution committees: the rules a network gives for each kind of committee, and how a
 committee's votes become a decision.
 
-The core knows no committee kind: plugins name them (``inae.croise``) and give their rules
-through the ``parcours_committee_rules`` hook.
+The core knows no committee kind: networks name them in their network file (``croise`` in
+INAÉ's file is the kind ``inae.croise``); a plugin may add rules through the
+``parcours_committee_rules`` hook.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.roles import Role
 
@@ -33,13 +34,35 @@ class CommitteeRule(BaseModel):
     member_roles: list[Role] = Field(
         default_factory=list, description="Roles a member must hold somewhere (empty: any staff)"
     )
+    conflicts_of_interest: list[Literal["structure", "requester"]] = Field(
+        default_factory=list,
+        description="Who may not vote: `structure`, anyone working at the participant's "
+        "structure (always so in a crossed committee); `requester`, the staff member who "
+        "submitted the badge request",
+    )
+
+    @model_validator(mode="after")
+    def _reachable(self) -> CommitteeRule:
+        if self.min_structures > self.quorum:
+            raise ValueError(
+                f"min_structures ({self.min_structures}) dépasse le quorum ({self.quorum}) : "
+                "la décision ne pourrait jamais être prise"
+            )
+        return self
+
+    @property
+    def excludes_structure(self) -> bool:
+        """Members from the participant's own structure do not vote."""
+        return self.crossed or "structure" in self.conflicts_of_interest
 
     def explain(self) -> str:
         parts = [f"quorum : {self.quorum} votes"]
         if self.min_structures > 1:
             parts.append(f"venant d'au moins {self.min_structures} structures")
-        if self.crossed:
+        if self.excludes_structure:
             parts.append("aucun membre de la structure du participant ne vote")
+        if "requester" in self.conflicts_of_interest:
+            parts.append("l'auteur de la demande ne vote pas")
         parts.append("décision à l'unanimité" if self.majority == "unanimous" else "à la majorité")
         return " ; ".join(parts)
 

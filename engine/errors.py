@@ -39,7 +39,7 @@ class InvalidInput(ParcoursError):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong in a pathway file, located as precisely as we can."""
+    """One thing wrong in a pathway or network file, located as precisely as we can."""
 
     file: str
     line: int | None
@@ -52,14 +52,23 @@ class Problem:
         return f"{where}:{field} {self.message}"
 
 
-class PathwayInvalid(ParcoursError):
-    """A pathway definition failed validation; carries every problem found, not just the first."""
+class DefinitionInvalid(ParcoursError):
+    """A network's file (pathway or network definition) failed validation; carries every
+    problem found, not just the first."""
 
-    title = "Parcours invalide"
+    title = "Fichier invalide"
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class PathwayInvalid(DefinitionInvalid):
+    title = "Parcours invalide"
+
+
+class NetworkInvalid(DefinitionInvalid):
+    title = "Définition de réseau invalide"
 
 
 class GateRefused(ParcoursError):

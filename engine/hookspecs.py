@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from engine.badges.catalogue import BadgeClassSpec, NetworkSpec
     from engine.committees import CommitteeRule
     from engine.connectors import Connector
     from engine.demo_context import DemoContext
@@ -27,17 +26,10 @@ GateCheck = Callable[["GateContext"], "str | None"]
 
 
 @hookspec
-def parcours_networks() -> list[NetworkSpec]:
-    """Organisations this plugin defines: its network, and partners such as a GEIQ or ADIE.
-
-    They are created (or updated by slug) when Parcours initialises a database.
-    """
-
-
-@hookspec
-def parcours_badge_catalogue() -> list[BadgeClassSpec]:
-    """Badge classes this plugin's network issues. Ids are ``network.slug`` and must be unique
-    across all plugins; pathways name them in gates and awards."""
+def parcours_network_files() -> list[Path]:
+    """Network files shipped inside the plugin, in addition to ``networks/``. A network is
+    data (its organisation, partners, badge catalogue, committee rules, connector settings):
+    write it as a network file; a plugin is for what needs code."""
 
 
 @hookspec
@@ -56,9 +48,9 @@ def parcours_gate_checks() -> dict[str, GateCheck]:
 
 @hookspec
 def parcours_committee_rules() -> dict[str, CommitteeRule]:
-    """Attribution-committee rules per committee kind (members' roles, quorum, crossed between
-    SIAE or internal, majority). Keys are committee kinds, namespaced: ``inae.croise``. A badge's
-    ``evaluation.committees`` lists some of them."""
+    """Attribution-committee rules given by code, per committee kind, namespaced
+    (``reseau.type``). Networks declare theirs in their network file (``committees:``); a
+    badge's ``evaluation.committees`` may name either."""
 
 
 @hookspec

@@ -7,7 +7,6 @@ from functools import cache
 import pluggy
 
 from engine import hookspecs
-from engine.badges.catalogue import BadgeClassSpec, NetworkSpec
 from engine.committees import CommitteeRule
 from engine.errors import InvalidInput
 from engine.hookspecs import GateCheck
@@ -26,21 +25,6 @@ def make_plugin_manager(*, load_entry_points: bool = True) -> pluggy.PluginManag
 @cache
 def default_plugin_manager() -> pluggy.PluginManager:
     return make_plugin_manager()
-
-
-def badge_catalogue(pm: pluggy.PluginManager) -> dict[str, BadgeClassSpec]:
-    """All badge classes from all plugins, refusing two plugins claiming the same id."""
-    catalogue: dict[str, BadgeClassSpec] = {}
-    for specs in pm.hook.parcours_badge_catalogue():
-        for spec in specs:
-            if spec.id in catalogue:
-                raise InvalidInput(f"badge « {spec.id} » déclaré par deux plugins")
-            catalogue[spec.id] = spec
-    return catalogue
-
-
-def networks(pm: pluggy.PluginManager) -> list[NetworkSpec]:
-    return [n for specs in pm.hook.parcours_networks() for n in specs]
 
 
 def gate_checks(pm: pluggy.PluginManager) -> dict[str, GateCheck]:

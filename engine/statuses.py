@@ -56,6 +56,8 @@ class BadgeClassStatus(StrEnum):
     PROPOSED = "proposed"
     """A structure's project badge waiting for its network's review."""
     REFUSED = "refused"
+    SUPERSEDED = "superseded"
+    """An earlier version of a badge class: badges issued under it keep it, none is issued."""
 
 
 class PersonKind(StrEnum):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select
@@ -32,6 +32,7 @@ _COLUMNS = [
     "evidence",
     "recipient_type",
     "recipient_identity",
+    "expires",
 ]
 _table = Assertion.__table__
 _ISSUE = insert(_table)
@@ -45,7 +46,10 @@ _ISSUE_UNLESS_HELD = (
             ~select(_already.c.id)
             .where(
                 _already.c.recipient_id == bindparam("recipient_id"),
-                _already.c.badge_class_id == bindparam("badge_class_id"),
+                # any version of the badge class counts as held
+                _already.c.badge_class_id.in_(
+                    select(BadgeClass.id).where(BadgeClass.slug == bindparam("slug"))
+                ),
                 _already.c.revoked_at.is_(None),
             )
             .exists()
@@ -109,10 +113,11 @@ def issue_badges(
             "evidence": evidence or [],
             "recipient_type": kind,
             "recipient_identity": identity,
+            "expires": now + timedelta(days=entry.validity_days) if entry.validity_days else None,
         }
         if held is not None:
             db.execute(_ISSUE, row)
-        elif db.execute(_ISSUE_UNLESS_HELD, row).first() is None:
+        elif db.execute(_ISSUE_UNLESS_HELD, {**row, "slug": badge}).first() is None:
             continue  # already held
         issued.append((row["id"], badge, recipient_id))
     return issued

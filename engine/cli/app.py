@@ -20,6 +20,7 @@ from engine.cli import (
     enrollments,
     installation,
     keys,
+    networks,
     organisations,
     pathways,
     privacy,
@@ -40,6 +41,7 @@ app.add_typer(installation.commands)
 app.add_typer(enrollments.commands)
 app.add_typer(server.commands)
 # Command groups.
+app.add_typer(networks.commands, name="network")
 app.add_typer(pathways.commands, name="pathway")
 app.add_typer(organisations.commands, name="org")
 app.add_typer(staff.commands, name="staff")

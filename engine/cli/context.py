@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from engine.errors import ParcoursError, PathwayInvalid
+from engine.errors import DefinitionInvalid, ParcoursError
 
 if TYPE_CHECKING:
     from engine.services.access import Actor
@@ -72,7 +72,7 @@ def actor(by: str | None) -> Actor:
 
 def fail(exc: ParcoursError) -> typer.Exit:
     """Print a domain error in French; the caller raises the returned Exit (code 1)."""
-    if isinstance(exc, PathwayInvalid):
+    if isinstance(exc, DefinitionInvalid):
         typer.echo(f"Erreur : {exc.title} ({len(exc.problems)} problème(s))", err=True)
         for problem in exc.problems:
             typer.echo(f"  {problem}", err=True)

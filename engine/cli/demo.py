@@ -30,9 +30,8 @@ def run_demo(db_path: Path) -> str:
     out = [
         f"Base de démonstration : {db_path}",
         f"Plugins chargés : {', '.join(sorted(n for n, _ in rt.pm.list_name_plugin()))}",
-        f"{report.organisations} organisations (réseaux et partenaires), {report.badge_classes} "
-        f"badges au "
-        f"catalogue, parcours publiés : {', '.join(report.published)}",
+        f"Réseaux publiés : {', '.join(report.networks)} ; {report.badge_classes} badges au "
+        f"catalogue ; parcours publiés : {', '.join(report.published)}",
         "",
     ]
     demo = DemoContext(rt)

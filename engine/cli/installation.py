@@ -14,14 +14,15 @@ commands = typer.Typer()
 
 @commands.command()
 def init() -> None:
-    """Créer ou mettre à jour la base : schéma, réseaux et badges des plugins, parcours."""
+    """Créer ou mettre à jour la base : schéma, fichiers de réseau (networks/), parcours."""
     from engine.services.bootstrap import initialise
     from engine.store.database import database_url
 
     def body() -> None:
         report = initialise(state.runtime(migrate=False))
         typer.echo(f"Base prête : {database_url(state.db)}")
-        typer.echo(f"{report.organisations} organisations, {report.badge_classes} badges")
+        typer.echo(f"Réseaux : {', '.join(report.networks) or 'aucun'}")
+        typer.echo(f"{report.badge_classes} badges au catalogue")
         for label in report.published:
             typer.echo(f"  publié : {label}")
         for label in report.unchanged:

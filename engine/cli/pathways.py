@@ -57,12 +57,19 @@ def pathway_list() -> None:
 
 
 @commands.command("publish")
-def pathway_publish() -> None:
-    """Publier les parcours de workflows/ (et des plugins) ; tout ou rien."""
+def pathway_publish(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Fichiers YAML (défaut : ceux de workflows/ et des plugins)"),
+    ] = None,
+    by: By = None,
+) -> None:
+    """Publier des parcours ; tout ou rien : un fichier invalide ne publie rien."""
     from engine.services.pathways import publish_all
 
     def body() -> None:
-        for row, new in publish_all(state.runtime()):
+        results = publish_all(state.runtime(), files, by=actor(by))
+        for row, new in results:
             typer.echo(f"{'publié' if new else 'inchangé'} : {row.pathway_id} v{row.version}")
 
     run(body)

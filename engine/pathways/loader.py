@@ -1,84 +1,15 @@
-"""Load a pathway from YAML and report every problem with its file, line and field.
-
-PyYAML's composed node tree keeps line numbers; we index them by path (`stages.1.id`) so both
-pydantic's errors and our own graph checks can point at the line a network must fix.
-"""
+"""Load a pathway from YAML and report every problem with its file, line and field."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from engine.errors import PathwayInvalid, Problem
+from engine.located_yaml import Loc, LocatedYaml, parse
 from engine.pathways.model import Pathway
-
-Loc = tuple[str | int, ...]
-
-# French wording for the pydantic errors a pathway author meets.
-_MESSAGES = {
-    "missing": "champ obligatoire manquant",
-    "extra_forbidden": "champ inconnu",
-    "int_parsing": "nombre entier attendu",
-    "int_type": "nombre entier attendu",
-    "string_type": "texte attendu",
-    "bool_parsing": "oui/non (true/false) attendu",
-    "bool_type": "oui/non (true/false) attendu",
-    "list_type": "liste attendue",
-    "dict_type": "dictionnaire (clé: valeur) attendu",
-    "model_type": "dictionnaire (clé: valeur) attendu",
-    "string_pattern_mismatch": "identifiant invalide (minuscules, chiffres, - et _ ; "
-    "badges sous la forme reseau.nom)",
-    "greater_than_equal": "valeur trop petite",
-    "too_short": "ne doit pas être vide",
-    "string_too_short": "ne doit pas être vide",
-    "enum": "valeur non reconnue",
-}
-
-
-def _index_lines(
-    node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[Problem], file: str
-) -> None:
-    lines[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if key in seen:
-                problems.append(
-                    Problem(
-                        file, key_node.start_mark.line + 1, _dotted((*loc, key)), "clé en double"
-                    )
-                )
-            seen.add(key)
-            _index_lines(value_node, (*loc, key), lines, problems, file)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index_lines(item, (*loc, i), lines, problems, file)
-
-
-def _dotted(loc: Iterable[str | int]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _line_for(loc: Loc, lines: dict[Loc, int]) -> int | None:
-    while loc:
-        if loc in lines:
-            return lines[loc]
-        loc = loc[:-1]
-    return lines.get(())
-
-
-def _clean_loc(loc: tuple[Any, ...]) -> Loc:
-    # pydantic inserts validator names such as 'function-before[...]' into locations.
-    return tuple(p for p in loc if isinstance(p, int) or not str(p).startswith("function-"))
 
 
 def load_pathway_text(
@@ -88,46 +19,23 @@ def load_pathway_text(
     known_badges: set[str] | None = None,
     known_checks: set[str] | None = None,
     known_organisations: set[str] | None = None,
+    known_networks: set[str] | None = None,
 ) -> Pathway:
     """Parse, validate and check a pathway; raise PathwayInvalid listing every problem."""
-    problems: list[Problem] = []
+    doc = parse(
+        text,
+        file,
+        expected="un parcours (dictionnaire avec id, version, stages...)",
+        error=PathwayInvalid,
+    )
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise PathwayInvalid([Problem(file, line, "", f"YAML illisible : {reason}")]) from None
-    if node is None or not isinstance(data, dict):
-        raise PathwayInvalid(
-            [
-                Problem(
-                    file,
-                    1,
-                    "",
-                    "le fichier doit décrire un parcours "
-                    "(dictionnaire avec id, version, stages...)",
-                )
-            ]
-        )
-    lines: dict[Loc, int] = {}
-    _index_lines(node, (), lines, problems, file)
-    try:
-        pathway = Pathway.model_validate(data)
+        pathway = Pathway.model_validate(doc.data)
     except ValidationError as exc:
-        for err in exc.errors():
-            loc = _clean_loc(err["loc"])
-            message = _MESSAGES.get(err["type"], err["msg"])
-            if err["type"] == "value_error":
-                message = str(err["ctx"].get("error", err["msg"]))
-            elif err["type"] == "enum":
-                message += f" ({err['ctx'].get('expected', '')})"
-            problems.append(Problem(file, _line_for(loc, lines), _dotted(loc), message))
-        raise PathwayInvalid(problems) from None
-    problems += check_pathway(pathway, file, lines, known_badges, known_checks, known_organisations)
-    if problems:
-        raise PathwayInvalid(problems)
+        doc.add_validation(exc)
+        raise PathwayInvalid(doc.problems) from None
+    check_pathway(pathway, doc, known_badges, known_checks, known_organisations, known_networks)
+    if doc.problems:
+        raise PathwayInvalid(doc.problems)
     return pathway
 
 
@@ -137,6 +45,7 @@ def load_pathway_file(
     known_badges: set[str] | None = None,
     known_checks: set[str] | None = None,
     known_organisations: set[str] | None = None,
+    known_networks: set[str] | None = None,
 ) -> Pathway:
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -150,24 +59,30 @@ def load_pathway_file(
         known_badges=known_badges,
         known_checks=known_checks,
         known_organisations=known_organisations,
+        known_networks=known_networks,
     )
 
 
 def check_pathway(
     pathway: Pathway,
-    file: str,
-    lines: dict[Loc, int] | None = None,
+    doc: LocatedYaml,
     known_badges: set[str] | None = None,
     known_checks: set[str] | None = None,
     known_organisations: set[str] | None = None,
-) -> list[Problem]:
-    """Graph and reference checks that a schema cannot express."""
-    lines = lines or {}
-    problems: list[Problem] = []
+    known_networks: set[str] | None = None,
+) -> None:
+    """Graph and reference checks that a schema cannot express, added to `doc.problems`."""
 
     def add(loc: Loc, message: str) -> None:
-        problems.append(Problem(file, _line_for(loc, lines), _dotted(loc), message))
+        doc.add(loc, message)
 
+    if known_networks is not None and pathway.network not in known_networks:
+        known = ", ".join(sorted(known_networks)) or "aucun"
+        add(
+            ("network",),
+            f"réseau inconnu « {pathway.network} » : publiez d'abord son fichier de réseau "
+            f"(réseaux connus : {known})",
+        )
     stage_ids = pathway.stage_ids
     counts = Counter(stage_ids)
     for i, stage in enumerate(pathway.stages):
@@ -230,7 +145,7 @@ def check_pathway(
                 if slug not in known_organisations:
                     add(
                         ("stages", i, "awards", "share_with", k),
-                        f"partenaire « {slug} » déclaré par aucun plugin chargé",
+                        f"partenaire « {slug} » déclaré par aucun fichier de réseau",
                     )
     if known_badges is not None:
         for i, stage in enumerate(pathway.stages):
@@ -246,4 +161,3 @@ def check_pathway(
                             ("transitions", i, "gate", "badges", r, "of", k),
                             f"badge inconnu « {badge} »",
                         )
-    return problems

@@ -130,6 +130,9 @@ class Action(StrEnum):
     ORGANISATION_BADGE_AWARD = "organisation_badge.award"
     PATHWAY_READ = "pathway.read"
     PATHWAY_MIGRATE = "pathway.migrate"
+    PATHWAY_PUBLISH = "pathway.publish"
+    NETWORK_PUBLISH = "network.publish"
+    """Publish a version of the network's file: its partners, catalogue and committee rules."""
     DELIVERY_READ = "delivery.read"
     DELIVERY_RETRY = "delivery.retry"
     PARTNER_FEED = "partner.feed"
@@ -229,6 +232,10 @@ PERMISSIONS: dict[Action, Rule] = {
     ),
     Action.PATHWAY_READ: _rule("consulter un parcours type", S, STAFF),
     Action.PATHWAY_MIGRATE: _rule("migrer des parcours vers une nouvelle version", N),
+    Action.PATHWAY_PUBLISH: _rule("publier une version d'un parcours du réseau", N),
+    Action.NETWORK_PUBLISH: _rule(
+        "publier une version du fichier du réseau (partenaires, badges, comités)", N
+    ),
     Action.DELIVERY_READ: _rule("consulter les envois", N),
     Action.DELIVERY_RETRY: _rule("relancer un envoi", N),
     Action.PARTNER_FEED: _rule("lire le flux d'un partenaire", P, frozenset({Role.PARTNER})),

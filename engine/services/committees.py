@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from engine.errors import Conflict, InvalidInput, NotFound
+from engine.committees import CommitteeRule
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.services import access
 from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
@@ -72,13 +73,13 @@ def create(
     now: datetime | None = None,
 ) -> int:
     """An internal committee belongs to one structure; a crossed one to the network."""
-    rule = rt.committee_rules.get(kind)
+    rule = rt.committee_rule(kind)
     if rule is None:
         known = ", ".join(sorted(rt.committee_rules)) or "aucun"
         raise InvalidInput(f"kind : type de comité « {kind} » inconnu (connus : {known})")
     if not name.strip():
         raise InvalidInput("name : le comité doit avoir un nom")
-    network = kind.split(".", 1)[0]
+    network = rt.committee_network(kind) or kind.split(".", 1)[0]
     with rt.unit_of_work() as session:
         structure_id = None
         if structure is not None:
@@ -105,6 +106,23 @@ def create(
         return committee.id  # type: ignore[return-value]
 
 
+def ensure_no_conflict(
+    session: Session,
+    rule: CommitteeRule,
+    voter: int | None,
+    structure_id: int | None,
+    requester: int | None = None,
+) -> None:
+    """The committee rule's conflicts of interest, for gate votes and request votes alike."""
+    if rule.excludes_structure and access.holds_role_at(session, voter, structure_id):
+        raise Forbidden(
+            "conflit d'intérêts : un membre de la structure du participant ne vote pas "
+            "dans ce comité"
+        )
+    if "requester" in rule.conflicts_of_interest and requester is not None and voter == requester:
+        raise Forbidden("conflit d'intérêts : l'auteur de la demande ne vote pas sur elle")
+
+
 def add_member(rt: Runtime, committee_id: int, member: str | int, *, by: Actor) -> None:
     """Add a staff member (by e-mail or id). Their structure is recorded, so a crossed
     committee can keep them from voting on their own structure's participants."""
@@ -122,7 +140,7 @@ def add_member(rt: Runtime, committee_id: int, member: str | int, *, by: Actor) 
             raise NotFound(f"membre de l'équipe « {member} » introuvable")
         roles = _roles(session, person.id)
         structures = [oid for oid, _, kind, r in roles if kind == "structure" and r != "partner"]
-        rule = rt.committee_rules.get(committee.kind)
+        rule = rt.committee_rule(committee.kind)
         held = {r for *_, r in roles}
         if rule is not None and rule.member_roles and not held & set(rule.member_roles):
             needed = ", ".join(r.label for r in rule.member_roles)
@@ -162,7 +180,7 @@ def view(rt: Runtime, committee_id: int, *, by: Actor) -> CommitteeView:
         structure = (
             session.get(Organisation, committee.structure_id) if committee.structure_id else None
         )
-    rule = rt.committee_rules.get(committee.kind)
+    rule = rt.committee_rule(committee.kind)
     return CommitteeView(
         id=committee.id,  # type: ignore[arg-type]
         name=committee.name,

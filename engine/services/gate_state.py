@@ -121,7 +121,7 @@ def _decisions(
     if committee is None:
         waiting = (None, "aucun comité d'attribution n'est encore constitué pour cette étape")
         return dict.fromkeys(triggers, waiting)
-    rule = rt.committee_rules.get(committee.kind)
+    rule = rt.committee_rule(committee.kind)
     if rule is None:
         return dict.fromkeys(triggers, (None, f"règle du comité « {committee.kind} » absente"))
     votes: dict[str, list[Any]] = {t: [] for t in triggers}

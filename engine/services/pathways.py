@@ -8,17 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, inspect, select, update
 
 from engine.errors import Conflict, InvalidInput, NotFound, PathwayInvalid, Problem
-from engine.pathways.loader import load_pathway_file
+from engine.pathways.loader import load_pathway_file, load_pathway_text
 from engine.pathways.model import Pathway
-from engine.plugins import badge_catalogue, networks
+from engine.roles import OrganisationKind
 from engine.services import access
 from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
 from engine.statuses import EnrollmentStatus
-from engine.store.tables import AuditEvent, Enrollment, PathwayVersion, utcnow
+from engine.store.tables import AuditEvent, Enrollment, Organisation, PathwayVersion, utcnow
 
 
 def pathway_files(rt: Runtime) -> list[Path]:
@@ -28,14 +28,54 @@ def pathway_files(rt: Runtime) -> list[Path]:
     return files
 
 
-def check_file(rt: Runtime, path: Path) -> Pathway:
-    """Validate a file against the schema, its graph, and the loaded plugins' badges and checks."""
-    return load_pathway_file(
-        path,
-        known_badges=set(badge_catalogue(rt.pm)),
-        known_checks=set(rt.gate_checks),
-        known_organisations={org.slug for org in networks(rt.pm)},
+def known_references(rt: Runtime) -> dict[str, set[str]]:
+    """What a pathway may name: the networks, partners and badges published in the database
+    (project badges included) and those of the network files on disk, and the plugins'
+    gate checks."""
+    from engine.services.networks import on_disk
+
+    badges: set[str] = set()
+    organisations: set[str] = set()
+    network_slugs: set[str] = set()
+    with rt.reading() as conn:
+        if inspect(conn).has_table(Organisation.__tablename__):  # `pathway check` has no base
+            badges, organisations, network_slugs = _published(rt, conn)
+    for d in on_disk(rt):
+        badges |= {b.id for b in d.badges}
+        organisations |= {d.id, *(p.id for p in d.partners)}
+        network_slugs.add(d.id)
+    return {
+        "known_badges": badges,
+        "known_checks": set(rt.gate_checks),
+        "known_organisations": organisations,
+        "known_networks": network_slugs,
+    }
+
+
+def _published(rt: Runtime, conn: Connection) -> tuple[set[str], set[str], set[str]]:
+    """Badges; networks and partners; networks alone: what the database knows."""
+    badges = set(rt.catalogue(conn))
+    organisations = set(
+        conn.execute(
+            select(Organisation.slug).where(Organisation.kind != OrganisationKind.STRUCTURE)
+        ).scalars()
     )
+    network_slugs = set(
+        conn.execute(
+            select(Organisation.slug).where(Organisation.kind == OrganisationKind.NETWORK)
+        ).scalars()
+    )
+    return badges, organisations, network_slugs
+
+
+def check_file(rt: Runtime, path: Path, known: dict[str, set[str]] | None = None) -> Pathway:
+    """Validate a file against the schema, its graph, and what it names (networks, partners,
+    badges, gate checks)."""
+    return load_pathway_file(path, **(known or known_references(rt)))
+
+
+def check_text(rt: Runtime, text: str, file: str) -> Pathway:
+    return load_pathway_text(text, file, **known_references(rt))
 
 
 def _digest(pathway: Pathway) -> str:
@@ -43,11 +83,17 @@ def _digest(pathway: Pathway) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def publish(rt: Runtime, pathway: Pathway, source: str) -> tuple[PathwayVersion, bool]:
+def publish(
+    rt: Runtime, pathway: Pathway, source: str, *, by: Actor | None = None
+) -> tuple[PathwayVersion, bool]:
     """Store a version; (row, True) when new. Re-publishing identical content is a no-op; a
-    changed definition under an already published number is refused."""
+    changed definition under an already published number is refused. Only the pathway's
+    network (its admins, or the operator) publishes it."""
     digest = _digest(pathway)
     with rt.unit_of_work() as session:
+        access.ensure(
+            session, by or Actor.system(), Action.PATHWAY_PUBLISH, Target(network=pathway.network)
+        )
         row = session.execute(
             select(PathwayVersion).where(
                 PathwayVersion.pathway_id == pathway.id, PathwayVersion.version == pathway.version
@@ -74,18 +120,22 @@ def publish(rt: Runtime, pathway: Pathway, source: str) -> tuple[PathwayVersion,
     return row, True
 
 
-def publish_all(rt: Runtime) -> list[tuple[PathwayVersion, bool]]:
-    """Check every pathway file first, then publish; one bad file publishes nothing."""
+def publish_all(
+    rt: Runtime, files: list[Path] | None = None, *, by: Actor | None = None
+) -> list[tuple[PathwayVersion, bool]]:
+    """Check every pathway file (by default those of workflows/ and the plugins) first, then
+    publish; one bad file publishes nothing."""
     problems: list[Problem] = []
     loaded: list[tuple[Pathway, str]] = []
-    for path in pathway_files(rt):
+    known = known_references(rt)
+    for path in files or pathway_files(rt):
         try:
-            loaded.append((check_file(rt, path), path.read_text(encoding="utf-8")))
+            loaded.append((check_file(rt, path, known), path.read_text(encoding="utf-8")))
         except PathwayInvalid as exc:
             problems += exc.problems
     if problems:
         raise PathwayInvalid(problems)
-    return [publish(rt, p, src) for p, src in loaded]
+    return [publish(rt, p, src, by=by) for p, src in loaded]
 
 
 def latest_version(rt: Runtime, pathway_id: str, version: int | None = None) -> PathwayVersion:

@@ -214,7 +214,7 @@ def _waiting_for(
     if req.mode == "network":
         return [f"évaluation par le réseau {bc.network}"]
     committee = session.get(Committee, req.committee_id)
-    rule = rt.committee_rules.get(committee.kind) if committee else None
+    rule = rt.committee_rule(committee.kind) if committee else None
     if rule is None:
         return ["règle du comité indisponible"]
     return [f"vote du comité « {committee.name} » ({len(reviews)} vote(s) ; {rule.explain()})"]  # type: ignore[union-attr]

@@ -9,23 +9,40 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pluggy
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, exists, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from engine.committees import CommitteeRule
-from engine.connectors import Connector
+from engine.connectors import Connector, ObfConnector
 from engine.errors import NotFound
 from engine.hookspecs import GateCheck
+from engine.networks.model import NetworkDefinition
 from engine.openbadges.urls import PublicUrls, public_base_url
 from engine.pathways.model import BadgeRequirement, Pathway
 from engine.plugins import committee_rules, default_plugin_manager, gate_checks
 from engine.services import events
 from engine.statuses import BadgeClassStatus
 from engine.store.database import make_engine, unit_of_work
-from engine.store.tables import BadgeClass, Membership, Organisation, PathwayVersion
+from engine.store.tables import (
+    BadgeClass,
+    Membership,
+    NetworkVersion,
+    Organisation,
+    PathwayVersion,
+)
 
 Db = Connection | Session
 """Helpers on the hot path take either; `advance` passes a bare Connection to skip the ORM."""
+
+
+def default_networks_dir() -> Path:
+    """PARCOURS_NETWORKS, else ./networks, else the networks/ folder beside the engine."""
+    env = os.environ.get("PARCOURS_NETWORKS")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "networks"
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "networks"
 
 
 def default_workflows_dir() -> Path:
@@ -46,6 +63,7 @@ class CatalogueEntry:
     issuer_id: int | None
     requires: BadgeRequirement | None
     recipient: str = "person"
+    validity_days: int | None = None
 
 
 class Runtime:
@@ -54,15 +72,19 @@ class Runtime:
         engine: Engine | None = None,
         pm: pluggy.PluginManager | None = None,
         workflows: Path | None = None,
+        networks: Path | None = None,
     ):
         self.engine = engine or make_engine()
         self.pm = pm or default_plugin_manager()
         self.workflows = workflows or default_workflows_dir()
+        self.networks_dir = networks or default_networks_dir()
+        self._definitions: dict[str, NetworkDefinition] | None = None
         self._pathways: dict[int, Pathway] = {}
         self._catalogue: dict[str, CatalogueEntry] | None = None
         self._lookups: tuple[dict[str, str], dict[str, BadgeRequirement]] | None = None
         self._checks: dict[str, GateCheck] | None = None
         self._rules: dict[str, CommitteeRule] | None = None
+        self._rule_networks: dict[str, str] = {}
         self._connectors: dict[str, Connector] | None = None
         self._networks_of: dict[int, frozenset[str]] = {}
         self.urls = PublicUrls(public_base_url())
@@ -132,6 +154,7 @@ class Runtime:
                     issuers.get(row.network),
                     BadgeRequirement.model_validate(row.requires) if row.requires else None,
                     row.recipient_kind,
+                    row.validity_days,
                 )
                 for row in db.execute(
                     select(
@@ -141,6 +164,7 @@ class Runtime:
                         BadgeClass.network,
                         BadgeClass.requires,
                         BadgeClass.recipient_kind,
+                        BadgeClass.validity_days,
                     ).where(BadgeClass.status == BadgeClassStatus.ACTIVE)
                 )
             }
@@ -155,19 +179,85 @@ class Runtime:
             entry = self.catalogue(db).get(slug)
         return entry
 
+    def network_definitions(self) -> dict[str, NetworkDefinition]:
+        """Each network's latest published definition. A server sees a version published by
+        another process when it looks up something it does not know yet (`committee_rule`,
+        `catalogue_entry`), or at once when this process published it."""
+        if self._definitions is None:
+            newer = aliased(NetworkVersion)
+            query = select(NetworkVersion.definition).where(
+                ~exists().where(
+                    newer.network == NetworkVersion.network, newer.version > NetworkVersion.version
+                )
+            )
+            with self.engine.connect() as conn:
+                self._definitions = {
+                    d.id: d
+                    for d in (
+                        NetworkDefinition.model_validate(row)
+                        for row in conn.execute(query).scalars()
+                    )
+                }
+        return self._definitions
+
     @property
     def connectors(self) -> dict[str, Connector]:
+        """Connectors the network files set (named `network.name`), and plugins' own."""
         if self._connectors is None:
             self._connectors = {}
+            for d in self.network_definitions().values():
+                for name, settings in d.connectors.items():
+                    full = f"{d.id}.{name}"
+                    self._connectors[full] = ObfConnector(
+                        name=full,
+                        network=d.id,
+                        badges=dict(settings.badges),
+                        email_subject=settings.email_subject,
+                        email_body=settings.email_body,
+                        email_link_text=settings.email_link_text,
+                    )
             for provided in self.pm.hook.parcours_passport_connectors():
                 self._connectors.update(provided)
         return self._connectors
 
     @property
+    def plugin_committee_rules(self) -> dict[str, CommitteeRule]:
+        return committee_rules(self.pm)
+
+    @property
     def committee_rules(self) -> dict[str, CommitteeRule]:
+        """Rules by committee kind: the network files' (`inae.croise`) and plugins' own."""
         if self._rules is None:
-            self._rules = committee_rules(self.pm)
+            rules = dict(self.plugin_committee_rules)
+            self._rule_networks = {kind: kind.split(".", 1)[0] for kind in rules}
+            for d in self.network_definitions().values():
+                for kind, rule in d.committee_rules.items():
+                    rules[kind] = rule
+                    self._rule_networks[kind] = d.id
+            self._rules = rules
         return self._rules
+
+    def committee_rule(self, kind: str) -> CommitteeRule | None:
+        """One rule; a miss re-reads the published networks once (another process may have
+        published a new version since)."""
+        rule = self.committee_rules.get(kind)
+        if rule is None:
+            self.forget_networks()
+            rule = self.committee_rules.get(kind)
+        return rule
+
+    def committee_network(self, kind: str) -> str | None:
+        """The network whose file (or plugin) declares this committee kind."""
+        if self.committee_rule(kind) is None:
+            return None
+        return self._rule_networks.get(kind)
+
+    def forget_networks(self) -> None:
+        """After a network version is published: its rules, connectors and badges anew."""
+        self._definitions = None
+        self._rules = None
+        self._connectors = None
+        self.forget_catalogue()
 
     def badge_lookups(self, db: Db) -> tuple[dict[str, str], dict[str, BadgeRequirement]]:
         """Badge names and sub-badge requirements, derived once from the catalogue."""

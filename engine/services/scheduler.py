@@ -204,7 +204,7 @@ def committee_sessions(rt: Runtime, now: datetime | None = None) -> int:
                 }
                 for req, badge, person, structure in pending
             ]
-            rule = rt.committee_rules.get(committee.kind)
+            rule = rt.committee_rule(committee.kind)
             members = s.execute(
                 select(Person.email, Person.given_name, Person.id)
                 .join(CommitteeMember, CommitteeMember.person_id == Person.id)

@@ -37,6 +37,8 @@ class Organisation(SQLModel, table=True):
     email: str | None = None
     description: str | None = None
     colours: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    logo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    """A network's logo (PNG) from its network file."""
 
 
 class Membership(SQLModel, table=True):
@@ -91,6 +93,23 @@ class PathwayVersion(SQLModel, table=True):
     source: str
     definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     published_at: datetime = _ts(nullable=False, default=utcnow)
+
+
+class NetworkVersion(SQLModel, table=True):
+    """A published network definition (its organisation, partners, badge catalogue, committee
+    rules and connector settings), immutable like a pathway version."""
+
+    __table_args__ = (UniqueConstraint("network", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    network: str = Field(max_length=80, index=True)
+    version: int
+    name: str = Field(max_length=200)
+    digest: str = Field(max_length=64)
+    source: str
+    definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    published_at: datetime = _ts(nullable=False, default=utcnow)
+    published_by: int | None = Field(default=None, foreign_key="person.id")
 
 
 class Enrollment(SQLModel, table=True):
@@ -158,10 +177,18 @@ class CommitteeDecision(SQLModel, table=True):
 
 
 class BadgeClass(SQLModel, table=True):
-    """A badge definition, synchronised from plugin catalogues by its id (`slug`)."""
+    """One version of a badge definition, from its network's published file (or a structure's
+    approved project). A version never changes once published: a changed definition is a new
+    row (`version` + 1) and the old one is `superseded`, so issued badges keep the class they
+    were issued under. One row per `slug` is active."""
+
+    __table_args__ = (UniqueConstraint("slug", "version", name="uq_badgeclass_slug_version"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    slug: str = Field(unique=True, max_length=120)
+    slug: str = Field(max_length=120, index=True)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    validity_days: int | None = None
+    """How long an issued badge stays valid (its `expires`); None: no expiry."""
     network: str = Field(max_length=80)
     name: str = Field(max_length=200)
     description: str

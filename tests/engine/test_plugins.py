@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 
 import engine
-from engine import BadgeClassSpec, GateRefused, InvalidInput, hookimpl
+from engine import GateRefused
 from engine.cli.demo import run_demo
-from engine.pathways import load_pathway_text
-from engine.plugins import badge_catalogue, make_plugin_manager
+from engine.errors import PathwayInvalid
+from engine.networks import load_network_text
+from engine.plugins import make_plugin_manager
 from engine.services import enrollments as e
-from engine.services.access import actor_for
-from engine.services.catalogue import sync_plugins
+from engine.services import networks, pathways
+from engine.services.access import Actor, actor_for
 from engine.services.organisations import add_staff, upsert_organisation
 from engine.services.pathways import publish
 from engine.services.runtime import Runtime
@@ -34,21 +35,13 @@ def test_builtin_plugins_are_entry_points() -> None:
 
 @pytest.fixture
 def fourth_network(tmp_path, monkeypatch):
-    """A tiny network plugin installed in a temporary folder, as pip would install it."""
+    """A network written as a file, with a tiny plugin for what needs code (a gate check),
+    installed in a temporary folder as pip would install it."""
     package = tmp_path / "reseau_essai"
     package.mkdir()
     (package / "__init__.py").write_text(
         textwrap.dedent("""
-        from engine import BadgeClassSpec, NetworkSpec, hookimpl
-
-        @hookimpl
-        def parcours_networks():
-            return [NetworkSpec(slug="essai", name="Réseau d'essai")]
-
-        @hookimpl
-        def parcours_badge_catalogue():
-            return [BadgeClassSpec(id="essai.accueil", network="essai", name="Accueil",
-                                   description="A été accueilli.", criteria="Être venu.")]
+        from engine import hookimpl
 
         @hookimpl
         def parcours_gate_checks():
@@ -64,6 +57,17 @@ def fourth_network(tmp_path, monkeypatch):
     yield
     sys.modules.pop("reseau_essai", None)
 
+
+NETWORK = """\
+id: essai
+version: 1
+name: Réseau d'essai
+badges:
+  - id: essai.accueil
+    name: Accueil
+    description: A été accueilli.
+    criteria: Être venu.
+"""
 
 PATHWAY = """\
 id: essai-accueil
@@ -81,21 +85,12 @@ transitions:
 """
 
 
-def test_a_fourth_network_runs_its_own_pathway_without_touching_the_engine(
-    fourth_network, sato: Runtime
-) -> None:
+def test_a_plugin_adds_code_to_a_network_written_as_a_file(fourth_network, sato: Runtime) -> None:
     pm = make_plugin_manager()
     assert "essai" in dict(pm.list_name_plugin())
-    assert "essai.accueil" in badge_catalogue(pm)
     rt = Runtime(sato.engine, pm)
-    sync_plugins(rt)
-    publish(
-        rt,
-        load_pathway_text(
-            PATHWAY, known_badges=set(badge_catalogue(pm)), known_checks=set(rt.gate_checks)
-        ),
-        PATHWAY,
-    )
+    networks.publish(rt, load_network_text(NETWORK, "essai.yaml"), by=Actor.system())
+    publish(rt, pathways.check_text(rt, PATHWAY, "essai-accueil.yaml"), PATHWAY)
     with rt.unit_of_work() as session:
         upsert_organisation(
             session,
@@ -114,32 +109,9 @@ def test_a_fourth_network_runs_its_own_pathway_without_touching_the_engine(
     assert e.advance(rt, eid, "terminer", by=cip).awarded == ["essai.accueil"]
 
 
-class Copycat:
-    """A plugin that claims a badge id another plugin already owns."""
-
-    @hookimpl
-    def parcours_badge_catalogue(self) -> list[BadgeClassSpec]:
-        return [
-            BadgeClassSpec(
-                id="essai.accueil",
-                network="essai",
-                name="Copie",
-                description="Copie.",
-                criteria="Copie.",
-            )
-        ]
-
-
-def test_two_plugins_cannot_claim_the_same_badge(fourth_network) -> None:
-    pm = make_plugin_manager()
-    pm.register(Copycat(), "copycat")
-    with pytest.raises(InvalidInput, match="« essai.accueil » déclaré par deux plugins"):
-        badge_catalogue(pm)
-
-
-def test_badge_ids_are_namespaced_by_network() -> None:
-    with pytest.raises(ValueError, match="doit commencer par « sato. »"):
-        BadgeClassSpec(id="inae.x", network="sato", name="X", description="X", criteria="X")
+def test_a_pathway_naming_a_check_no_plugin_provides_is_refused(sato: Runtime) -> None:
+    with pytest.raises(PathwayInvalid, match="vérification « essai.jamais » fournie par aucun"):
+        pathways.check_text(sato, PATHWAY.replace("network: essai", "network: sato"), "p.yaml")
 
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"

@@ -485,7 +485,11 @@ def test_purge_minimises_old_deliveries_and_old_audit_details(sato: Runtime, mon
     assert (report.deliveries, report.audit_events) == (2, 1)
     with sato.unit_of_work() as s:
         rows = {d.key: d for d in s.execute(select(Delivery)).scalars()}
-        events = list(s.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars())
+        events = list(
+            s.execute(
+                select(AuditEvent).where(AuditEvent.enrollment_id == eid).order_by(AuditEvent.id)
+            ).scalars()
+        )
     assert (rows["vieux"].payload, rows["vieux"].target) == ({}, outbox.PURGED_TARGET)
     assert rows["recent"].payload == mail["payload"] and rows["en-attente"].payload
     assert events[-1].note is None

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from engine import uploads
-from engine.badges.catalogue import load_catalogue
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, NetworkInvalid
+from engine.networks import load_network_file
 from engine.openbadges.baking import bake_png, check_picture
 
 TEN_BILLION = (100_000, 100_000)
@@ -90,11 +90,13 @@ def test_a_bomb_is_not_baked_into(size: tuple[int, int]) -> None:
         bake_png(bomb_png(*size), "{}")
 
 
-def test_a_catalogue_bomb_is_named_where_the_catalogue_says_it(tmp_path: Path) -> None:
+def test_a_catalogue_bomb_is_named_where_the_network_file_says_it(tmp_path: Path) -> None:
     (tmp_path / "bombe.png").write_bytes(bomb_png(*TEN_BILLION))
-    catalogue = tmp_path / "catalogue.yaml"
-    catalogue.write_text(
-        "network: sato\n"
+    network = tmp_path / "sato.yaml"
+    network.write_text(
+        "id: sato\n"
+        "version: 1\n"
+        "name: SATO\n"
         "badges:\n"
         "  - id: sato.soudure\n"
         "    name: Soudure\n"
@@ -103,8 +105,11 @@ def test_a_catalogue_bomb_is_named_where_the_catalogue_says_it(tmp_path: Path) -
         "    image: bombe.png\n",
         encoding="utf-8",
     )
-    with pytest.raises(InvalidInput, match=r"badges\[0\]\.image : l'image est trop grande"):
-        load_catalogue(catalogue)
+    with pytest.raises(NetworkInvalid) as refused:
+        load_network_file(network)
+    [problem] = refused.value.problems
+    assert (problem.line, problem.field) == (9, "badges[0].image")
+    assert "l'image est trop grande" in problem.message
     (tmp_path / "bombe.png").write_bytes(real_png())
-    [spec] = load_catalogue(catalogue)
-    assert spec.image == (tmp_path / "bombe.png").resolve()
+    loaded = load_network_file(network)
+    assert loaded.pictures["bombe.png"] == real_png()

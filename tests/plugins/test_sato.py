@@ -5,12 +5,17 @@ awards alone; the structure's validation commission that decides the committee g
 from __future__ import annotations
 
 from engine.committees import Vote, outcome
-from engine.plugins import badge_catalogue, committee_rules, default_plugin_manager, networks
+from pathlib import Path
+
+from engine.networks import load_network_file
 from engine.roles import Role
+
+SATO = load_network_file(Path(__file__).parents[2] / "networks" / "sato.yaml").definition
+CATALOGUE = {b.id: b for b in SATO.badges}
 
 
 def test_the_three_key_badges_require_their_sub_badges() -> None:
-    catalogue = badge_catalogue(default_plugin_manager())
+    catalogue = CATALOGUE
     keys = {
         "sato.decouvert-industrie": "J'ai découvert l'industrie",
         "sato.projet-industrie-valide": (
@@ -25,13 +30,11 @@ def test_the_three_key_badges_require_their_sub_badges() -> None:
 
 
 def test_sato_declares_its_partners() -> None:
-    kinds = {n.slug: n.kind for n in networks(default_plugin_manager())}
-    assert kinds["sato"] == "network"
-    assert {kinds["geiq-industrie"], kinds["adie"], kinds["bge"]} == {"partner"}
+    assert {p.id for p in SATO.partners} == {"geiq-industrie", "adie", "bge"}
 
 
 def test_the_encadrant_technique_awards_the_skill_badges_alone() -> None:
-    catalogue = badge_catalogue(default_plugin_manager())
+    catalogue = CATALOGUE
     skills = [
         "sato.jeu-de-piste",
         "sato.securite-atelier",
@@ -48,7 +51,7 @@ def test_the_encadrant_technique_awards_the_skill_badges_alone() -> None:
 
 
 def test_the_validation_commission_is_internal_and_decides_with_two_votes() -> None:
-    rule = committee_rules(default_plugin_manager())["sato.validation"]
+    rule = SATO.committee_rules["sato.validation"]
     assert (rule.crossed, rule.quorum, rule.majority) == (False, 2, "simple")
     assert set(rule.member_roles) == {Role.CIP, Role.ENCADRANT, Role.DIRECTEUR}
     here = 1  # one structure: its own team votes

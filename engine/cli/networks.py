@@ -1,0 +1,122 @@
+"""`parcours network ...`: check, publish and show network files (networks/*.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.cli.context import By, actor, fail, run, state
+from engine.errors import NetworkInvalid
+
+commands = typer.Typer(
+    help="Vérifier, publier et consulter les fichiers de réseau (networks/*.yaml).",
+    no_args_is_help=True,
+)
+
+
+@commands.command("check")
+def network_check(files: Annotated[list[Path], typer.Argument(help="Fichiers YAML")]) -> None:
+    """Vérifier des fichiers de réseau : schéma, badges et sous-badges, comités, images."""
+    from engine.services.networks import check_file
+    from engine.services.runtime import Runtime
+    from engine.store.database import make_engine
+
+    rt = Runtime(make_engine("sqlite://"))
+    failed = False
+    for path in files:
+        try:
+            d = check_file(rt, path).definition
+        except NetworkInvalid as exc:
+            failed = True
+            fail(exc)
+            continue
+        typer.echo(
+            f"{path} : réseau « {d.id} » version {d.version} valide ({len(d.badges)} badges, "
+            f"{len(d.partners)} partenaires, {len(d.committees)} règles de comité)"
+        )
+    if failed:
+        raise typer.Exit(1)
+
+
+@commands.command("publish")
+def network_publish(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Fichiers YAML (défaut : tous ceux de networks/)"),
+    ] = None,
+    by: By = None,
+) -> None:
+    """Publier des fichiers de réseau ; tout ou rien : un fichier invalide ne publie rien."""
+    from engine.errors import Problem
+    from engine.services.networks import check_file, publish, publish_all
+
+    def body() -> None:
+        rt = state.runtime()
+        who = actor(by)
+        if not files:
+            results = publish_all(rt, by=who)
+        else:
+            problems: list[Problem] = []
+            loaded = []
+            for path in files:
+                try:
+                    loaded.append(check_file(rt, path))
+                except NetworkInvalid as exc:
+                    problems += exc.problems
+            if problems:
+                raise NetworkInvalid(problems)
+            results = [publish(rt, one, by=who) for one in loaded]
+        for r in results:
+            if not r.new:
+                typer.echo(f"inchangé : {r.network} v{r.version}")
+                continue
+            typer.echo(f"publié : {r.network} v{r.version}")
+            for label, slugs in (
+                ("nouveaux badges", r.badges_created),
+                ("nouvelle version", r.badges_versioned),
+                ("retirés", r.badges_retired),
+            ):
+                if slugs:
+                    typer.echo(f"  {label} : {', '.join(slugs)}")
+
+    run(body)
+
+
+@commands.command("list")
+def network_list() -> None:
+    """Lister les versions de réseau publiées."""
+    from engine.services.networks import versions
+
+    def body() -> None:
+        for row in versions(state.runtime()):
+            typer.echo(f"{row.network}  v{row.version}  {row.name}  ({row.published_at:%d/%m/%Y})")
+
+    run(body)
+
+
+@commands.command("show")
+def network_show(network: Annotated[str, typer.Argument(help="Identifiant du réseau")]) -> None:
+    """Afficher la définition publiée d'un réseau : partenaires, comités, badges."""
+    from engine.badges.catalogue import MODE_LABELS
+    from engine.services.networks import definition
+
+    def body() -> None:
+        d = definition(state.runtime(), network)
+        typer.echo(f"{d.name} — {d.id} version {d.version}")
+        if d.partners:
+            typer.echo("Partenaires : " + ", ".join(f"{p.name} ({p.id})" for p in d.partners))
+        for kind, rule in d.committee_rules.items():
+            typer.echo(f"Comité {kind} : {rule.title} — {rule.explain()}")
+        typer.echo(f"Badges ({len(d.badges)}) :")
+        for b in d.badges:
+            modes = ", ".join(MODE_LABELS[m] for m in b.evaluation.modes)
+            subs = ""
+            if b.requires:
+                n = "tous" if b.requires.at_least is None else f"{b.requires.at_least} sur"
+                subs = f" ; sous-badges ({n}) : {', '.join(b.requires.of)}"
+            validity = f" ; valable {b.validity_days} j" if b.validity_days else ""
+            typer.echo(f"  {b.id} : {b.name} ({modes}{subs}{validity})")
+
+    run(body)
