@@ -11,7 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
 from engine import uploads
-from engine.api import auth
+from engine.api import auth, network_pages
 from engine.api.params import (
     MAX_ID,
     AssertionId,
@@ -29,7 +29,15 @@ from engine.api.params import (
     text,
 )
 from engine.pathways import diagram
-from engine.services import accounts, badges, dashboard, endorsements, people, privacy
+from engine.services import (
+    accounts,
+    badges,
+    dashboard,
+    endorsements,
+    network_views,
+    people,
+    privacy,
+)
 from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
 from engine.services.access import Action, Actor
@@ -152,6 +160,70 @@ def pathway_diagram(
     if format == "svg":
         return Response(diagram.svg(model), media_type="image/svg+xml")
     return Response(diagram.mermaid(model), media_type="text/plain; charset=utf-8")
+
+
+# --- networks: their published definitions, and publishing network and pathway files -------
+
+
+@router.get("/networks", tags=["Réseaux"], openapi_extra=performs(Action.PUBLIC_READ))
+def list_networks(request: Request, page: PageNo = 1, per_page: PerPage = 20):
+    """The published networks: id, name and latest version (the catalogues are public)."""
+    items = network_views.published(rt_of(request))
+    return paged(items[(page - 1) * per_page : page * per_page], page, per_page, len(items))
+
+
+@router.get("/networks/{network}", tags=["Réseaux"], openapi_extra=performs(Action.PUBLIC_READ))
+def network_definition(network: SlugPath, request: Request) -> dict[str, Any]:
+    """The network's latest published definition (partners, committee rules, badge catalogue)
+    and the list of its published versions."""
+    return jsonable_encoder(network_views.detail(rt_of(request), network))
+
+
+@router.post(
+    "/networks",
+    tags=["Réseaux"],
+    status_code=201,
+    summary="Publier une version du fichier d'un réseau (avec ses images)",
+    openapi_extra=performs(Action.NETWORK_PUBLISH),
+)
+async def publish_network(
+    request: Request,
+    response: Response,
+    who: Staff,
+    file: Annotated[UploadFile, File(description="Le fichier du réseau (YAML)")],
+    images: Annotated[
+        list[UploadFile] | None,
+        File(description="Les images PNG que le fichier nomme (logo, badges), par nom de fichier"),
+    ] = None,
+) -> dict[str, Any]:
+    """201 when a new version is published, 200 when the same version was already published
+    identically. A file that does not check is a 422 whose `problems` give each problem's
+    file, line, field and message; nothing is published."""
+    result = await network_pages.publish_network_upload(rt_of(request), who, file, images)
+    if not result.new:
+        response.status_code = 200
+    return asdict(result)
+
+
+@router.post(
+    "/pathways",
+    tags=["Parcours"],
+    status_code=201,
+    summary="Publier une version d'un parcours (fichier YAML)",
+    openapi_extra=performs(Action.PATHWAY_PUBLISH),
+)
+async def publish_pathway(
+    request: Request,
+    response: Response,
+    who: Staff,
+    file: Annotated[UploadFile, File(description="Le fichier du parcours (YAML)")],
+) -> dict[str, Any]:
+    """201 when a new version is published, 200 when it was already published identically;
+    422 with `problems` (file, line, field, message) when the file does not check."""
+    row, new = await network_pages.publish_pathway_upload(rt_of(request), who, file)
+    if not new:
+        response.status_code = 200
+    return {"pathway_id": row.pathway_id, "version": row.version, "new": new}
 
 
 # --- enrollments ------------------------------------------------------------------------
