@@ -17,9 +17,15 @@ from engine.openbadges.images import qr_svg
 from engine.services import badge_documents, badges, endorsements, issuer_keys
 from engine.services.access import Action
 from engine.services.badge_documents import MAX_STATUS_LISTS
+from engine.services.badges import MAX_VERSION
 from engine.store.tables import utcnow
 
 router = APIRouter()
+
+Version = Annotated[
+    int, Path(ge=1, le=MAX_VERSION, description="Version de la classe de badge (1, 2…)")
+]
+"""A badge class version in a public URL (`/v2`): the unversioned URL is version 1."""
 
 
 def _ld(doc: dict, status: int = 200) -> JSONResponse:
@@ -64,6 +70,27 @@ def badge_class(slug: str, request: Request) -> JSONResponse:
 def badge_image(slug: str, request: Request) -> Response:
     rt, _ = _ctx(request)
     return Response(badge_documents.badge_picture(rt, slug), media_type="image/png")
+
+
+@router.get(
+    "/ob/v2/badges/{slug}/v{version}",
+    tags=["Open Badges 2.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
+def badge_class_version(slug: str, version: Version, request: Request) -> JSONResponse:
+    """A later version of a badge class: badges issued under it point here."""
+    rt, u = _ctx(request)
+    return _ld(badge_documents.badge_class_document(rt, slug, u, version))
+
+
+@router.get(
+    "/ob/v2/badges/{slug}/v{version}/image.png",
+    tags=["Open Badges 2.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
+def badge_image_version(slug: str, version: Version, request: Request) -> Response:
+    rt, _ = _ctx(request)
+    return Response(badge_documents.badge_picture(rt, slug, version), media_type="image/png")
 
 
 @router.get(
@@ -159,6 +186,17 @@ def status_list(
 def achievement(slug: str, request: Request) -> JSONResponse:
     rt, u = _ctx(request)
     return _ld(badge_documents.achievement_document(rt, slug, u))
+
+
+@router.get(
+    "/ob/v3/achievements/{slug}/v{version}",
+    tags=["Open Badges 3.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
+def achievement_version(slug: str, version: Version, request: Request) -> JSONResponse:
+    """A later version of an achievement: credentials issued under it point here."""
+    rt, u = _ctx(request)
+    return _ld(badge_documents.achievement_document(rt, slug, u, version))
 
 
 @router.get(

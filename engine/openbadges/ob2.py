@@ -42,10 +42,10 @@ def badge_class(
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "type": "BadgeClass",
-        "id": urls.badge_class(bc.slug),
+        "id": urls.badge_class(bc.slug, bc.version),
         "name": bc.name,
         "description": bc.description,
-        "image": urls.badge_image(bc.slug),
+        "image": urls.badge_image(bc.slug, bc.version),
         "criteria": {"narrative": narrative},
         "issuer": urls.issuer(bc.network),
         "tags": list(bc.tags),
@@ -80,7 +80,9 @@ def evidence(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def assertion(a: Assertion, badge_slug: str, urls: PublicUrls) -> dict[str, Any]:
+def assertion(a: Assertion, bc: BadgeClass, urls: PublicUrls) -> dict[str, Any]:
+    """`bc` is the assertion's own badge class row (the version it was issued under), not
+    the one active today."""
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "type": "Assertion",
@@ -91,7 +93,7 @@ def assertion(a: Assertion, badge_slug: str, urls: PublicUrls) -> dict[str, Any]
             "salt": a.salt,
             "identity": a.recipient_identity,
         },
-        "badge": urls.badge_class(badge_slug),
+        "badge": urls.badge_class(bc.slug, bc.version),
         "issuedOn": iso(a.issued_on),
         "image": urls.baked(a.id),
         "verification": {"type": "hosted"},

@@ -44,15 +44,20 @@ def profile_document(org: Organisation, urls: PublicUrls) -> dict[str, Any]:
 
 
 def achievement(
-    bc: BadgeClass, issuer: Organisation, urls: PublicUrls, related: list[str] | None = None
+    bc: BadgeClass,
+    issuer: Organisation,
+    urls: PublicUrls,
+    related: list[tuple[str, int]] | None = None,
 ) -> dict[str, Any]:
+    """The Achievement of one badge class version; `related`: (slug, version) of the badges it
+    is made of."""
     doc: dict[str, Any] = {
-        "id": urls.achievement(bc.slug),
+        "id": urls.achievement(bc.slug, bc.version),
         "type": ["Achievement"],
         "name": bc.name,
         "description": bc.description,
         "criteria": {"narrative": bc.criteria},
-        "image": {"id": urls.badge_image(bc.slug), "type": "Image"},
+        "image": {"id": urls.badge_image(bc.slug, bc.version), "type": "Image"},
         "creator": profile(issuer, urls),
         "inLanguage": "fr",
     }
@@ -61,7 +66,10 @@ def achievement(
     if bc.alignments:
         doc["alignment"] = [{"type": ["Alignment"], **a} for a in bc.alignments]
     if related:
-        doc["related"] = [{"id": urls.achievement(s), "type": ["Related"]} for s in related]
+        doc["related"] = [
+            {"id": urls.achievement(slug, version), "type": ["Related"]}
+            for slug, version in related
+        ]
     return doc
 
 
@@ -82,8 +90,9 @@ def credential(
     bc: BadgeClass,
     issuer: Organisation,
     urls: PublicUrls,
-    related: list[str] | None = None,
+    related: list[tuple[str, int]] | None = None,
 ) -> dict[str, Any]:
+    """`bc` is the assertion's own badge class row (the version it was issued under)."""
     identity_type = "emailAddress" if a.recipient_type == "email" else "identifier"
     doc: dict[str, Any] = {
         "@context": CONTEXT,
@@ -107,7 +116,7 @@ def credential(
             ],
             "achievement": achievement(bc, issuer, urls, related),
         },
-        "image": {"id": urls.badge_image(bc.slug), "type": "Image"},
+        "image": {"id": urls.badge_image(bc.slug, bc.version), "type": "Image"},
     }
     if a.expires:
         doc["validUntil"] = iso(a.expires)

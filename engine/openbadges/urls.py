@@ -14,6 +14,11 @@ def public_base_url(url: str | None = None) -> str:
     return (url or os.environ.get("PARCOURS_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/")
 
 
+def _suffix(version: int) -> str:
+    """A badge class version's part of its URLs: none for version 1, `/v{n}` after."""
+    return "" if version == 1 else f"/v{version}"
+
+
 @dataclass(frozen=True)
 class PublicUrls:
     base: str
@@ -24,11 +29,12 @@ class PublicUrls:
     def revocations(self, slug: str) -> str:
         return f"{self.base}/ob/v2/issuers/{slug}/revocations"
 
-    def badge_class(self, slug: str) -> str:
-        return f"{self.base}/ob/v2/badges/{slug}"
+    def badge_class(self, slug: str, version: int = 1) -> str:
+        """Version 1 keeps the unversioned URL badges issued before versioning point at."""
+        return f"{self.base}/ob/v2/badges/{slug}{_suffix(version)}"
 
-    def badge_image(self, slug: str) -> str:
-        return f"{self.base}/ob/v2/badges/{slug}/image.png"
+    def badge_image(self, slug: str, version: int = 1) -> str:
+        return f"{self.base}/ob/v2/badges/{slug}{_suffix(version)}/image.png"
 
     def assertion(self, assertion_id: str) -> str:
         return f"{self.base}/ob/v2/assertions/{assertion_id}"
@@ -55,8 +61,8 @@ class PublicUrls:
     def jwks(self, slug: str) -> str:
         return f"{self.base}/ob/v3/issuers/{slug}/jwks"
 
-    def achievement(self, slug: str) -> str:
-        return f"{self.base}/ob/v3/achievements/{slug}"
+    def achievement(self, slug: str, version: int = 1) -> str:
+        return f"{self.base}/ob/v3/achievements/{slug}{_suffix(version)}"
 
     def credential(self, assertion_id: str) -> str:
         return f"{self.base}/ob/v3/credentials/{assertion_id}"

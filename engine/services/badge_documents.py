@@ -17,7 +17,14 @@ from engine.openbadges.images import qr_png
 from engine.openbadges.status import LIST_SIZE, encode, locate
 from engine.openbadges.urls import PublicUrls
 from engine.roles import OrganisationKind
-from engine.services.badges import IssuedBadge, badge_class, load, public_name, related
+from engine.services.badges import (
+    IssuedBadge,
+    badge_class,
+    current_versions,
+    load,
+    public_name,
+    related,
+)
 from engine.services.endorsements import EndorsementView, endorsements_for
 from engine.services.issuer_keys import active_key
 from engine.services.organisations import get_organisation
@@ -35,17 +42,21 @@ def assertion_document(rt: Runtime, assertion_id: str, u: PublicUrls) -> tuple[i
         badge = load(session, assertion_id)
     if badge.revoked:
         return 410, ob2.revoked(badge.assertion, u)
-    return 200, ob2.assertion(badge.assertion, badge.badge_class.slug, u)
+    return 200, ob2.assertion(badge.assertion, badge.badge_class, u)
 
 
-def badge_class_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
+def badge_class_document(rt: Runtime, slug: str, u: PublicUrls, version: int = 1) -> dict[str, Any]:
+    """The OB 2.0 BadgeClass of one version: version 1 at the unversioned URL."""
     with rt.unit_of_work() as session:
-        bc = badge_class(session, slug)
-        return ob2.badge_class(bc, u, [_name(session, s) for s in related(bc)])
+        bc = badge_class(session, slug, version)
+        names = current_versions(session, related(bc))
+        return ob2.badge_class(bc, u, [names[s][1] if s in names else s for s in related(bc)])
 
 
-def _name(session: Session, slug: str) -> str:
-    return session.execute(select(BadgeClass.name).where(BadgeClass.slug == slug)).scalar() or slug
+def _related(session: Session, slugs: list[str]) -> list[tuple[str, int]]:
+    """(slug, version) of the badges a badge is made of: their current versions."""
+    found = current_versions(session, slugs)
+    return [(s, found[s][0] if s in found else 1) for s in slugs]
 
 
 def issuer_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
@@ -66,13 +77,14 @@ def revocation_list(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
         return ob2.revocation_list(org, rows, u)
 
 
-def badge_picture(rt: Runtime, slug: str) -> bytes:
+def badge_picture(rt: Runtime, slug: str, version: int = 1) -> bytes:
     with rt.unit_of_work() as session:
         image = session.execute(
-            select(BadgeClass.image).where(BadgeClass.slug == slug)
+            select(BadgeClass.image).where(BadgeClass.slug == slug, BadgeClass.version == version)
         ).scalar_one_or_none()
     if image is None:
-        raise NotFound(f"image du badge « {slug} » introuvable")
+        suffix = "" if version == 1 else f" version {version}"
+        raise NotFound(f"image du badge « {slug} »{suffix} introuvable")
     return image
 
 
@@ -110,7 +122,9 @@ def credential_jwt(rt: Runtime, assertion_id: str, u: PublicUrls) -> str:
         badge = load(session, assertion_id)
         _status_index(session, badge)
         key = active_key(session, badge.issuer, u)
-        doc = ob3.credential(badge.assertion, badge.badge_class, badge.issuer, u, badge.related)
+        doc = ob3.credential(
+            badge.assertion, badge.badge_class, badge.issuer, u, _related(session, badge.related)
+        )
         return ob3.sign(doc, key)
 
 
@@ -119,14 +133,18 @@ def credential_document(rt: Runtime, assertion_id: str, u: PublicUrls) -> dict[s
     with rt.unit_of_work() as session:
         badge = load(session, assertion_id)
         _status_index(session, badge)
-        return ob3.credential(badge.assertion, badge.badge_class, badge.issuer, u, badge.related)
+        return ob3.credential(
+            badge.assertion, badge.badge_class, badge.issuer, u, _related(session, badge.related)
+        )
 
 
-def achievement_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
+def achievement_document(rt: Runtime, slug: str, u: PublicUrls, version: int = 1) -> dict[str, Any]:
+    """The OB 3.0 Achievement of one version: version 1 at the unversioned URL."""
     with rt.unit_of_work() as session:
-        bc = badge_class(session, slug)
+        bc = badge_class(session, slug, version)
         issuer = get_organisation(session, bc.network)
-        return {"@context": ob3.CONTEXT, **ob3.achievement(bc, issuer, u, related(bc))}
+        achievement = ob3.achievement(bc, issuer, u, _related(session, related(bc)))
+        return {"@context": ob3.CONTEXT, **achievement}
 
 
 def profile_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
@@ -173,7 +191,7 @@ def baked(rt: Runtime, assertion_id: str, u: PublicUrls, *, version: int = 2, sv
     if version == 3:
         text = credential_jwt(rt, assertion_id, u)
     else:
-        doc = ob2.assertion(badge.assertion, badge.badge_class.slug, u)
+        doc = ob2.assertion(badge.assertion, badge.badge_class, u)
         text = json.dumps(doc, ensure_ascii=False)
     if svg:
         from engine.openbadges.images import qr_svg

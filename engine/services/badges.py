@@ -15,6 +15,7 @@ from engine.openbadges.urls import PublicUrls, public_base_url
 from engine.services import access
 from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
+from engine.statuses import BadgeClassStatus
 from engine.store.tables import (
     Assertion,
     AuditEvent,
@@ -53,7 +54,8 @@ class IssuedBadge:
 
 
 def related(bc: BadgeClass) -> list[str]:
-    return list((bc.requires or {}).get("badges", []))
+    """The badges a badge is made of: its `requires` (a `BadgeRequirement`: `of`)."""
+    return list((bc.requires or {}).get("of", []))
 
 
 _HOLDER_ORG = aliased(Organisation)
@@ -102,11 +104,42 @@ def person_held(badge: IssuedBadge) -> Person:
     return badge.holder
 
 
-def badge_class(session: Session, slug: str) -> BadgeClass:
-    bc = session.execute(select(BadgeClass).where(BadgeClass.slug == slug)).scalar_one_or_none()
+MAX_VERSION = 100_000
+"""Far more versions than a badge class will ever have; a bound for the number in public URLs."""
+
+_CURRENT_FIRST = (BadgeClass.status != BadgeClassStatus.ACTIVE, BadgeClass.version.desc())
+"""A slug's current row first: its active version, else (a badge retired from its
+catalogue) its latest."""
+
+
+def badge_class(session: Session, slug: str, version: int | None = None) -> BadgeClass:
+    """One version of a badge class (public documents name it), or with no version its
+    current row: the active version, else the latest (a badge retired from the catalogue)."""
+    query = select(BadgeClass).where(BadgeClass.slug == slug)
+    if version is not None:
+        bc = session.execute(query.where(BadgeClass.version == version)).scalar_one_or_none()
+        if bc is None:
+            raise NotFound(f"badge « {slug} » version {version} introuvable")
+        return bc
+    bc = session.execute(query.order_by(*_CURRENT_FIRST).limit(1)).scalar_one_or_none()
     if bc is None:
         raise NotFound(f"badge « {slug} » introuvable")
     return bc
+
+
+def current_versions(session: Session, slugs: list[str]) -> dict[str, tuple[int, str]]:
+    """(version, name) of each slug's current row, in one query; unknown slugs are left out."""
+    if not slugs:
+        return {}
+    rows = session.execute(
+        select(BadgeClass.slug, BadgeClass.version, BadgeClass.name)
+        .where(BadgeClass.slug.in_(slugs))
+        .order_by(BadgeClass.slug, *_CURRENT_FIRST)
+    ).all()
+    found: dict[str, tuple[int, str]] = {}
+    for slug, version, name in rows:
+        found.setdefault(slug, (version, name))
+    return found
 
 
 def revoke(

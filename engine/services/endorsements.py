@@ -147,8 +147,9 @@ def _subject(session: Session, e: Endorsement, u: PublicUrls) -> tuple[str, str,
         org = get_organisation(session, e.subject_ref)
         return u.issuer(org.slug), u.profile3(org.slug), org.name
     if e.subject_kind == "badge_class":
+        # An endorsement names a badge class by its id: it speaks for its current version.
         bc = badge_class(session, e.subject_ref)
-        return u.badge_class(bc.slug), u.achievement(bc.slug), bc.name
+        return u.badge_class(bc.slug, bc.version), u.achievement(bc.slug, bc.version), bc.name
     badge = load(session, e.subject_ref)
     return u.assertion(e.subject_ref), u.credential(e.subject_ref), badge.badge_class.name
 

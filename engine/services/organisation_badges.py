@@ -35,8 +35,12 @@ def award(
     that placed people there) or by the network; returns the assertion id."""
     now = now or utcnow()
     with rt.unit_of_work() as s:
-        bc = s.execute(select(BadgeClass).where(BadgeClass.slug == badge)).scalar_one_or_none()
-        if bc is None or bc.status != BadgeClassStatus.ACTIVE:
+        bc = s.execute(
+            select(BadgeClass).where(
+                BadgeClass.slug == badge, BadgeClass.status == BadgeClassStatus.ACTIVE
+            )
+        ).scalar_one_or_none()
+        if bc is None:
             raise NotFound(f"badge « {badge} » introuvable")
         if bc.recipient_kind != "organisation":
             raise InvalidInput(
@@ -54,7 +58,8 @@ def award(
         held = s.execute(
             select(Assertion.id).where(
                 Assertion.recipient_org_id == org.id,
-                Assertion.badge_class_id == bc.id,
+                # any version of the badge counts as held
+                Assertion.badge_class_id.in_(select(BadgeClass.id).where(BadgeClass.slug == badge)),
                 Assertion.revoked_at.is_(None),
             )
         ).first()

@@ -66,14 +66,18 @@ def propose(
             session, by, Action.BADGE_PROPOSE, Target(structure_id=org.id, network=network)
         )
         base = f"{network}.projet-{_slug(name)}"
+        # slugs, not rows: a badge class may have several versions
         taken = session.execute(
-            select(func.count(BadgeClass.id)).where(BadgeClass.slug.like(f"{base}%"))
+            select(func.count(func.distinct(BadgeClass.slug))).where(
+                BadgeClass.slug.like(f"{base}%")
+            )
         ).scalar_one()
         slug = base if not taken else f"{base}-{taken + 1}"
         colours = tuple(net.colours or ("#1d4e89", "#f2a900"))
         session.add(
             BadgeClass(
                 slug=slug,
+                version=1,
                 network=network,
                 name=name.strip(),
                 description=description.strip(),
@@ -109,8 +113,13 @@ def review(
     if not reason.strip():
         raise InvalidInput("reason : motivez la décision")
     with rt.unit_of_work() as session:
+        # a project badge has one version (1); a network badge's latest answers "already reviewed"
         bc = session.execute(
-            select(BadgeClass).where(BadgeClass.slug == slug).with_for_update()
+            select(BadgeClass)
+            .where(BadgeClass.slug == slug)
+            .order_by(BadgeClass.version.desc())
+            .limit(1)
+            .with_for_update()
         ).scalar_one_or_none()
         if bc is None:
             raise NotFound(f"badge « {slug} » introuvable")

@@ -112,9 +112,17 @@ def _check_committee(
 
 
 def _badge_class(session: Session, slug: str) -> BadgeClass:
-    bc = session.execute(select(BadgeClass).where(BadgeClass.slug == slug)).scalar_one_or_none()
+    """The version a new request asks for: the active one (a slug has one active row)."""
+    bc = session.execute(
+        select(BadgeClass)
+        .where(BadgeClass.slug == slug)
+        .order_by(BadgeClass.status != BadgeClassStatus.ACTIVE, BadgeClass.version.desc())
+        .limit(1)
+    ).scalar_one_or_none()
     if bc is None:
         raise NotFound(f"badge « {slug} » introuvable")
+    if bc.status == BadgeClassStatus.SUPERSEDED:
+        raise InvalidInput(f"le badge {bc.name} ne fait plus partie du catalogue de son réseau")
     if bc.status != BadgeClassStatus.ACTIVE:
         raise InvalidInput(f"le badge {bc.name} n'est pas encore validé par le réseau")
     return bc
