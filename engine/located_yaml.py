@@ -106,12 +106,43 @@ class LocatedYaml:
                 self._index(item, (*loc, i))
 
 
+MAX_VALUES = 200_000
+"""YAML values a file may hold once its aliases are expanded: a few aliases nested ten deep
+(« billion laughs ») are a few hundred bytes that expand to billions of values."""
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """Values the document holds with its aliases expanded, each shared node counted once per
+    use, computed without expanding anything."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        sizes[id(node)] = 1  # a node met again below itself (a recursive alias) counts once
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        sizes[id(node)] = total
+        return total
+
+    return size(root)
+
+
 def parse(text: str, file: str, *, expected: str, error: type[DefinitionInvalid]) -> LocatedYaml:
     """Parse `text`; an unreadable file, or one that is not a mapping, raises `error` naming
     the line and what the file should contain (`expected`)."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None and _expanded_size(node) > MAX_VALUES:
+            message = "fichier trop volumineux une fois ses alias (&, *) développés : "
+            message += f"{MAX_VALUES} valeurs au plus"
+            raise error([Problem(file, None, "", message)])
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise error([Problem(file, None, "", "fichier trop imbriqué pour être lu")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None

@@ -26,6 +26,7 @@ from engine.api.params import CONTROL_CHARACTERS, single_line
 from engine.api.templating import templates
 from engine.errors import (
     Conflict,
+    DefinitionInvalid,
     Forbidden,
     GateRefused,
     InvalidInput,
@@ -46,6 +47,7 @@ _STATUS = {
     Conflict: 409,
     GateRefused: 422,
     InvalidInput: 422,
+    DefinitionInvalid: 422,
 }
 PROBLEM = "application/problem+json"
 STATIC = Path(__file__).parent / "static"
@@ -114,7 +116,12 @@ def create_app(rt: Runtime | None = None, public_url: str | None = None) -> Fast
             headers = {"Retry-After": str(exc.retry_after)}
         if status == 401 and _wants_page(request):
             return RedirectResponse("/connexion", status_code=303)
-        extra = {"unmet": exc.unmet} if isinstance(exc, GateRefused) else {}
+        extra: dict[str, Any] = {"unmet": exc.unmet} if isinstance(exc, GateRefused) else {}
+        if isinstance(exc, DefinitionInvalid):
+            extra["problems"] = [
+                {"file": p.file, "line": p.line, "field": p.field, "message": p.message}
+                for p in exc.problems
+            ]
         return _refusal(request, status, exc.title, str(exc), headers, **extra)
 
     @app.exception_handler(RequestValidationError)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any
 
-import yaml
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +18,6 @@ from engine.api.params import SlugPath, performs
 from engine.api.web import Csrf, _page, _rt, _staff_form, _who
 from engine.errors import (
     DefinitionInvalid,
-    InvalidInput,
     NetworkInvalid,
     ParcoursError,
     PathwayInvalid,
@@ -36,65 +34,13 @@ MAX_DEFINITION_BYTES = 1024 * 1024
 """A network or pathway file: SATO's whole catalogue is under 10 kB."""
 MAX_IMAGES = 300
 """Pictures sent with a network file (its badges' and its logo)."""
-MAX_NODES = 200_000
-"""YAML values a definition may hold once its aliases are expanded: a few aliases nested ten
-deep (« billion laughs ») are a few hundred bytes that expand to billions of values."""
-
 
 # --- reading an uploaded definition (pages and API) -----------------------------------------
-
-
-class NetworkFileRefused(NetworkInvalid, InvalidInput):
-    """An uploaded network file that does not check: a 422 (as any invalid input) whose
-    problem detail lists its problems (file, line, field, message)."""
-
-
-class PathwayFileRefused(PathwayInvalid, InvalidInput):
-    """An uploaded pathway file that does not check: a 422 with its problems."""
 
 
 def _basename(filename: str | None) -> str:
     name = PureWindowsPath(PurePosixPath(filename or "").name).name
     return name[-200:] or "fichier"
-
-
-def _bounded(text: str, file: str, error: type[DefinitionInvalid]) -> None:
-    """Refuse a definition too deep or too large once its aliases are expanded, before the
-    loader walks it; what does not parse is left for the loader to report with its line."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return
-    except RecursionError:
-        raise error([Problem(file, None, "", "fichier trop imbriqué pour être lu")]) from None
-    sizes: dict[int, int] = {}
-
-    def size(node: yaml.Node) -> int:
-        if id(node) in sizes:
-            return sizes[id(node)]
-        sizes[id(node)] = 1  # a node seen again below itself (recursive alias) counts once
-        total = 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                total += size(key) + size(value)
-        elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                total += size(item)
-        sizes[id(node)] = total
-        return total
-
-    if root is not None and size(root) > MAX_NODES:
-        raise error(
-            [
-                Problem(
-                    file,
-                    None,
-                    "",
-                    f"fichier trop volumineux une fois ses alias (&, *) développés : "
-                    f"{MAX_NODES} valeurs au plus",
-                )
-            ]
-        )
 
 
 async def definition_text(
@@ -115,7 +61,6 @@ async def definition_text(
         raise error([Problem(name, None, "", problem)]) from None
     if not text.strip():
         raise error([Problem(name, None, "", "le fichier est vide")])
-    _bounded(text, name, error)
     return name, text
 
 
@@ -157,23 +102,17 @@ async def publish_network_upload(
     who may publish no network's file is refused before the file is even read; `network`,
     when given, is the only network the file may describe."""
     network_views.ensure_publisher(rt, who, Action.NETWORK_PUBLISH)
-    try:
-        name, text = await definition_text(upload, NetworkInvalid)
-        pictures = await images_of(images)
-    except NetworkInvalid as exc:
-        raise NetworkFileRefused(exc.problems) from None
+    name, text = await definition_text(upload, NetworkInvalid)
+    pictures = await images_of(images)
 
     def check_and_publish() -> networks.Published:
-        try:
-            loaded = networks.check_text(rt, text, name, reader(pictures))
-        except NetworkInvalid as exc:
-            raise NetworkFileRefused(exc.problems) from None
+        loaded = networks.check_text(rt, text, name, reader(pictures))
         if network is not None and loaded.definition.id != network:
             problem = (
                 f"ce fichier décrit le réseau « {loaded.definition.id} », pas « {network} » : "
                 f"publiez-le depuis la page de ce réseau"
             )
-            raise NetworkFileRefused([Problem(name, _line_of(text, "id"), "id", problem)])
+            raise NetworkInvalid([Problem(name, _line_of(text, "id"), "id", problem)])
         return networks.publish(rt, loaded, by=who)
 
     return await run_in_threadpool(check_and_publish)
@@ -184,23 +123,17 @@ async def publish_pathway_upload(
 ) -> tuple[Any, bool]:
     """Check an uploaded pathway file, then publish it as `who`: (version row, new)."""
     network_views.ensure_publisher(rt, who, Action.PATHWAY_PUBLISH)
-    try:
-        name, text = await definition_text(upload, PathwayInvalid)
-    except PathwayInvalid as exc:
-        raise PathwayFileRefused(exc.problems) from None
+    name, text = await definition_text(upload, PathwayInvalid)
 
     def check_and_publish() -> tuple[Any, bool]:
-        try:
-            pathway = pathways.check_text(rt, text, name)
-        except PathwayInvalid as exc:
-            raise PathwayFileRefused(exc.problems) from None
+        pathway = pathways.check_text(rt, text, name)
         if network is not None and pathway.network != network:
             problem = (
                 f"ce parcours appartient au réseau « {pathway.network} », pas « {network} » : "
                 f"publiez-le depuis la page de ce réseau"
             )
             line = _line_of(text, "network")
-            raise PathwayFileRefused([Problem(name, line, "network", problem)])
+            raise PathwayInvalid([Problem(name, line, "network", problem)])
         return pathways.publish(rt, pathway, text, by=who)
 
     return await run_in_threadpool(check_and_publish)

@@ -301,6 +301,28 @@ def advance(enrollment_id: RowId, body: Advance, request: Request, who: Staff) -
     return jsonable_encoder(asdict(result))
 
 
+class CommitteeVote(BaseModel):
+    trigger: Slug = Field(min_length=1, description="Le passage que le comité décide")
+    approve: bool = Field(description="Avis favorable (true) ou défavorable (false)")
+    reason: Reason = Field(min_length=1, description="Motifs du vote")
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/committee-votes",
+    tags=["Inscriptions"],
+    status_code=201,
+    summary="Voter, en membre du comité d'attribution, sur un passage qui demande sa décision",
+    openapi_extra=performs(Action.GATE_VOTE),
+)
+def committee_vote(
+    enrollment_id: RowId, body: CommitteeVote, request: Request, who: Staff
+) -> dict[str, Any]:
+    vote_id = e.record_decision(
+        rt_of(request), enrollment_id, body.trigger, body.approve, body.reason, by=who
+    )
+    return {"id": vote_id}
+
+
 @router.get(
     "/enrollments/{enrollment_id}/history",
     tags=["Inscriptions"],

@@ -21,17 +21,34 @@ commands = typer.Typer(
 
 
 @commands.command("check")
-def pathway_check(files: Annotated[list[Path], typer.Argument(help="Fichiers YAML")]) -> None:
-    """Vérifier des fichiers de parcours (schéma, graphe, badges et vérifications connus)."""
-    from engine.services.pathways import check_file
+def pathway_check(
+    files: Annotated[list[Path], typer.Argument(help="Fichiers YAML")],
+    networks: Annotated[
+        list[Path] | None,
+        typer.Option("--network", help="Fichier de réseau pas encore publié que le parcours nomme"),
+    ] = None,
+) -> None:
+    """Vérifier des fichiers de parcours (schéma, graphe, réseau, badges, partenaires,
+    vérifications)."""
+    from engine.errors import NetworkInvalid
+    from engine.services import networks as network_files
+    from engine.services.pathways import check_file, known_references
     from engine.services.runtime import Runtime
     from engine.store.database import make_engine
 
     rt = Runtime(make_engine("sqlite://"))
     failed = False
+    extra = []
+    for path in networks or []:
+        try:
+            extra.append(network_files.check_file(rt, path).definition)
+        except NetworkInvalid as exc:
+            failed = True
+            fail(exc)
+    known = known_references(rt, extra)
     for path in files:
         try:
-            pathway = check_file(rt, path)
+            pathway = check_file(rt, path, known)
         except PathwayInvalid as exc:
             failed = True
             fail(exc)

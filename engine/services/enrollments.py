@@ -19,11 +19,12 @@ from sqlmodel import Session
 
 from engine import gates
 from engine.badges.assertions import held_badges
-from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
+from engine.errors import Conflict, GateRefused, InvalidInput, NotFound
 from engine.machine import machine_for
 from engine.roles import Role
 from engine.services import access, events, issuing, privacy
 from engine.services.access import Action, Actor, Target
+from engine.services.committees import ensure_no_conflict
 from engine.services.evidence import attach
 from engine.services.gate_state import (
     ENROLLMENT,
@@ -400,14 +401,10 @@ def record_decision(
             Action.GATE_VOTE,
             Target(target.structure_id, target.network, committee_id=committee.id),
         )
-        rule = rt.committee_rules.get(committee.kind)
+        rule = rt.committee_rule(committee.kind)
         if rule is None:
-            raise InvalidInput(f"règle de comité « {committee.kind} » absente (plugin manquant)")
-        if rule.crossed and access.holds_role_at(session, by.person_id, row.structure_id):
-            raise Forbidden(
-                "conflit d'intérêts : en comité croisé, un membre de la structure du "
-                "participant ne vote pas"
-            )
+            raise InvalidInput(f"règle de comité « {committee.kind} » absente du réseau")
+        ensure_no_conflict(session, rule, by.person_id, row.structure_id)
         already = session.execute(
             select(CommitteeDecision.id).where(
                 CommitteeDecision.enrollment_id == row.id,

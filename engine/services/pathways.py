@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import Connection, bindparam, func, insert, inspect, select, update
 
 from engine.errors import Conflict, InvalidInput, NotFound, PathwayInvalid, Problem
+from engine.networks.model import NetworkDefinition
 from engine.pathways.loader import load_pathway_file, load_pathway_text
 from engine.pathways.model import Pathway
 from engine.roles import OrganisationKind
@@ -28,10 +29,12 @@ def pathway_files(rt: Runtime) -> list[Path]:
     return files
 
 
-def known_references(rt: Runtime) -> dict[str, set[str]]:
+def known_references(
+    rt: Runtime, networks: list[NetworkDefinition] | None = None
+) -> dict[str, set[str]]:
     """What a pathway may name: the networks, partners and badges published in the database
-    (project badges included) and those of the network files on disk, and the plugins'
-    gate checks."""
+    (project badges included), those of the network files on disk and of `networks` (files
+    about to be published with it), and the plugins' gate checks."""
     from engine.services.networks import on_disk
 
     badges: set[str] = set()
@@ -40,7 +43,7 @@ def known_references(rt: Runtime) -> dict[str, set[str]]:
     with rt.reading() as conn:
         if inspect(conn).has_table(Organisation.__tablename__):  # `pathway check` has no base
             badges, organisations, network_slugs = _published(rt, conn)
-    for d in on_disk(rt):
+    for d in [*on_disk(rt), *(networks or [])]:
         badges |= {b.id for b in d.badges}
         organisations |= {d.id, *(p.id for p in d.partners)}
         network_slugs.add(d.id)

@@ -24,6 +24,7 @@ from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFou
 from engine.roles import Role
 from engine.services import access, issuing, privacy
 from engine.services.access import Action, Actor, Target
+from engine.services.committees import ensure_no_conflict
 from engine.services.evidence import attach
 from engine.services.issuing import evaluation_of
 from engine.services.request_views import RequestView, get, load, target
@@ -428,14 +429,10 @@ def _reviewer(
         if member is None:
             raise Forbidden("seuls les membres du comité votent")
         committee = session.get(Committee, req.committee_id)
-        rule = rt.committee_rules.get(committee.kind)  # type: ignore[union-attr]
+        rule = rt.committee_rule(committee.kind)  # type: ignore[union-attr]
         if rule is None:
-            raise InvalidInput(f"règle de comité « {committee.kind} » absente (plugin manquant)")  # type: ignore[union-attr]
-        if rule.crossed and access.holds_role_at(session, by.person_id, req.structure_id):
-            raise Forbidden(
-                "conflit d'intérêts : en comité croisé, un membre de la structure du "
-                "participant ne vote pas"
-            )
+            raise InvalidInput(f"règle de comité « {committee.kind} » absente du réseau")  # type: ignore[union-attr]
+        ensure_no_conflict(session, rule, by.person_id, req.structure_id, req.submitted_by)
         return None, member.structure_id
     raise InvalidInput(f"la demande n° {req.id} n'attend aucune évaluation ({req.mode})")
 
@@ -451,7 +448,8 @@ def _verdict(
     if req.mode == "network":
         return True
     committee = session.get(Committee, req.committee_id)
-    rule = rt.committee_rules[committee.kind]  # type: ignore[union-attr]
+    rule = rt.committee_rule(committee.kind)  # type: ignore[union-attr]
+    assert rule is not None  # checked when the vote was taken
     return outcome(rule, [Vote(r.approve, r.structure_id) for r in reviews])
 
 

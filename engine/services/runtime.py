@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pluggy
-from sqlalchemy import Connection, Engine, exists, select
+from sqlalchemy import Connection, Engine, exists, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -31,6 +32,9 @@ from engine.store.tables import (
     Organisation,
     PathwayVersion,
 )
+
+FRESHNESS = 2.0
+"""Seconds a process trusts its copy of the published network definitions before checking."""
 
 Db = Connection | Session
 """Helpers on the hot path take either; `advance` passes a bare Connection to skip the ORM."""
@@ -85,6 +89,8 @@ class Runtime:
         self._checks: dict[str, GateCheck] | None = None
         self._rules: dict[str, CommitteeRule] | None = None
         self._rule_networks: dict[str, str] = {}
+        self._checked_at = -FRESHNESS
+        self._generation: tuple[int | None, int | None] | None = None
         self._connectors: dict[str, Connector] | None = None
         self._networks_of: dict[int, frozenset[str]] = {}
         self.urls = PublicUrls(public_base_url())
@@ -138,7 +144,30 @@ class Runtime:
             cached = self._pathways[version_id] = Pathway.model_validate(definition)
         return cached
 
+    def _check_published(self, db: Db | None = None) -> None:
+        """Another process (the CLI, another worker) may publish a network version: at most
+        every FRESHNESS seconds, one small query tells whether anything was published since
+        this process read the definitions, and if so they are read again."""
+        now = time.monotonic()
+        if now - self._checked_at < FRESHNESS:
+            return
+        self._checked_at = now
+        query = select(
+            select(func.max(NetworkVersion.id)).scalar_subquery(),
+            select(func.max(BadgeClass.id)).scalar_subquery(),
+        )
+        if db is None:
+            with self.engine.connect() as conn:
+                generation = tuple(conn.execute(query).one())
+        else:
+            generation = tuple(db.execute(query).one())
+        if generation != self._generation:
+            if self._generation is not None:
+                self.forget_networks()
+            self._generation = generation
+
     def catalogue(self, db: Db) -> dict[str, CatalogueEntry]:
+        self._check_published(db)
         if self._catalogue is None:
             issuers = dict(
                 db.execute(
@@ -183,6 +212,7 @@ class Runtime:
         """Each network's latest published definition. A server sees a version published by
         another process when it looks up something it does not know yet (`committee_rule`,
         `catalogue_entry`), or at once when this process published it."""
+        self._check_published()
         if self._definitions is None:
             newer = aliased(NetworkVersion)
             query = select(NetworkVersion.definition).where(
@@ -203,6 +233,7 @@ class Runtime:
     @property
     def connectors(self) -> dict[str, Connector]:
         """Connectors the network files set (named `network.name`), and plugins' own."""
+        self._check_published()
         if self._connectors is None:
             self._connectors = {}
             for d in self.network_definitions().values():
@@ -227,6 +258,7 @@ class Runtime:
     @property
     def committee_rules(self) -> dict[str, CommitteeRule]:
         """Rules by committee kind: the network files' (`inae.croise`) and plugins' own."""
+        self._check_published()
         if self._rules is None:
             rules = dict(self.plugin_committee_rules)
             self._rule_networks = {kind: kind.split(".", 1)[0] for kind in rules}

@@ -157,3 +157,19 @@ def test_an_organisation_identifier_follows_the_same_rule(rt) -> None:
         upsert_organisation(s, "Mon Réseau", "Mon réseau", "network")
     with rt.reading() as conn:
         assert conn.execute(select(func.count(Organisation.id))).scalar_one() == before
+
+
+def test_a_pathway_of_an_unknown_network_is_refused_with_those_known(tmp_path: Path) -> None:
+    rt = Runtime(make_engine("sqlite://"))  # `pathway check`: no base, the network files only
+    path = tmp_path / "essai.yaml"
+    path.write_text(GOOD.replace("network: sato", "network: satto"), encoding="utf-8")
+    with pytest.raises(PathwayInvalid) as refused:
+        check_file(rt, path)
+    [problem] = refused.value.problems
+    assert (problem.line, problem.field) == (3, "network")
+    assert problem.message == (
+        "réseau inconnu « satto » : publiez d'abord son fichier de réseau "
+        "(réseaux connus : centre_val_de_loire, inae, sato)"
+    )
+    path.write_text(GOOD, encoding="utf-8")
+    assert check_file(rt, path).network == "sato"

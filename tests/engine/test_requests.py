@@ -323,3 +323,49 @@ def test_committee_sessions_and_reminders_reach_the_members_once(inae: Runtime) 
     assert rows[4].payload["subject"] == (
         "Demande de badge en attente depuis 15 jours : Engagement dans son parcours"
     )
+
+
+def test_a_network_adds_a_conflict_of_interest_rule_by_publishing_its_file(inae: Runtime) -> None:
+    """INAÉ publishes version 2 of its network file: in internal committees, whoever submitted
+    a request no longer votes on it. The running runtime applies it at once."""
+    from pathlib import Path
+
+    from engine.networks import load_network_text
+    from engine.services import networks
+
+    text = (Path(__file__).parents[2] / "networks" / "inae.yaml").read_text(encoding="utf-8")
+    text = text.replace("version: 1\n", "version: 2\n", 1).replace(
+        "    title: Comité d'attribution interne\n    quorum: 2\n",
+        "    title: Comité d'attribution interne\n    quorum: 2\n"
+        "    conflicts_of_interest: [requester]\n",
+    )
+    with pytest.raises(Forbidden):
+        networks.publish(inae, load_network_text(text), by=actor(inae, PESSAC_CIP))
+    networks.publish(inae, load_network_text(text), by=actor(inae, INAE))
+    with inae.unit_of_work() as s:
+        add_staff(
+            s,
+            "encadrant@regie-pessac.example",
+            "Ali",
+            "Ben",
+            [("regie-pessac", "encadrant_technique")],
+        )
+    director = actor(inae, PESSAC_DIR)
+    cid = committees.create(
+        inae, "Comité interne de Pessac", "inae.interne", by=director, structure="regie-pessac"
+    )
+    for member in (PESSAC_CIP, PESSAC_DIR, "encadrant@regie-pessac.example"):
+        committees.add_member(inae, cid, member, by=director)
+    lina = _lina(inae)
+    cip = actor(inae, PESSAC_CIP)
+    rid = requests.submit(
+        inae, "inae.engagement", by=cip, participant_id=lina, origin="suivi", narrative="Présente."
+    )
+    assert request_views.get(inae, rid, by=cip).committee_id == cid
+    with pytest.raises(Forbidden, match="l'auteur de la demande ne vote pas"):
+        requests.review(inae, rid, by=cip, approve=True, reason="Je la suis depuis trois mois")
+    requests.review(inae, rid, by=director, approve=True, reason="Objectifs tenus")
+    done = requests.review(
+        inae, rid, by=actor(inae, "encadrant@regie-pessac.example"), approve=True, reason="Oui"
+    )
+    assert done.status == "approved"

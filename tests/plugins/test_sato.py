@@ -4,9 +4,9 @@ awards alone; the structure's validation commission that decides the committee g
 
 from __future__ import annotations
 
-from engine.committees import Vote, outcome
 from pathlib import Path
 
+from engine.committees import Vote, outcome
 from engine.networks import load_network_file
 from engine.roles import Role
 

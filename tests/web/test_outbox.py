@@ -475,4 +475,4 @@ def test_an_inae_badge_goes_to_open_badge_passport_through_obf(web, monkeypatch)
     assert body["recipient"] == ["lina@example.org"]
     assert "Open Badge Passport" in body["email_subject"]
     assert body["log_entry"]["parcours_assertion"].endswith(done.assertion_id)
-    assert _rows(web)[0].key == f"open_badge_passport:{done.assertion_id}"
+    assert _rows(web)[0].key == f"inae.open_badge_passport:{done.assertion_id}"
