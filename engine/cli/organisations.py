@@ -15,7 +15,9 @@ commands = typer.Typer(help="Réseaux, structures (SIAE) et partenaires.", no_ar
 def org_add(
     slug: str,
     name: Annotated[str, typer.Option(help="Nom")],
-    kind: Annotated[str, typer.Option(help="network, structure ou partner")] = "structure",
+    kind: Annotated[
+        str, typer.Option(help="structure ou partner (un réseau se déclare par son fichier)")
+    ] = "structure",
     structure_kind: Annotated[
         str | None, typer.Option(help="Pour une structure : AI, ACI, EI, ETTI, EiTi ou EA")
     ] = None,
@@ -23,6 +25,13 @@ def org_add(
 ) -> None:
     """Créer ou mettre à jour une organisation."""
     from engine.services.organisations import upsert_organisation
+
+    if kind == "network":
+        raise typer.BadParameter(
+            "un réseau se déclare dans son fichier de réseau (networks/<id>.yaml), "
+            "publié avec « parcours network publish »",
+            param_hint="'--kind'",
+        )
 
     def body() -> None:
         with state.runtime().unit_of_work() as s:

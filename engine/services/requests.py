@@ -324,7 +324,10 @@ def public_request(
         existing = session.execute(
             select(BadgeRequest.assertion_id).where(
                 BadgeRequest.participant_id == person.id,
-                BadgeRequest.badge_class_id == bc.id,
+                # taken under any version of the badge class
+                BadgeRequest.badge_class_id.in_(
+                    select(BadgeClass.id).where(BadgeClass.slug == bc.slug)
+                ),
                 BadgeRequest.status == RequestStatus.APPROVED,
             )
         ).scalar()

@@ -179,6 +179,10 @@ def test_diagram_writes_mermaid_svg_and_png(capsys, tmp_path) -> None:
             ["pathway", "migrate", "p", "--to", "2", "--by", "a", "--map", "sans-egal"],
             "attendu ancienne=nouvelle",
         ),
+        (
+            ["org", "add", "foo", "--name", "Foo", "--kind", "network"],
+            "valeur invalide pour --kind : un réseau se déclare dans son fichier de réseau",
+        ),
     ],
 )
 def test_usage_errors_are_in_french(capsys, argv, message) -> None:

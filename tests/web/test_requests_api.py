@@ -160,6 +160,19 @@ def test_a_structure_proposes_a_project_badge_and_the_network_reviews_it(client,
 
     network = client.__class__(client.app, base_url=str(client.base_url))
     ncsrf = login(network, NETWORK_ADMIN)
+    # A pathway may name the project badge once the network approved it, not before.
+    pathway = (
+        "id: jardin\nversion: 1\nnetwork: sato\ntitle: Jardin partagé\ninitial: a\n"
+        "stages:\n  - {id: a, title: Permanences}\n"
+        f"  - {{id: b, title: Fin, final: true, awards: {{on_enter: [{slug}]}}}}\n"
+        "transitions:\n  - {trigger: finir, source: a, dest: b, title: Finir}\n"
+    )
+    upload = {"file": ("jardin.yaml", pathway.encode(), "text/yaml")}
+    ncsrf_h = {"X-CSRF-Token": ncsrf}
+    refused = network.post("/api/v1/pathways", files=upload, headers=ncsrf_h)
+    assert refused.status_code == 422
+    [problem] = refused.json()["problems"]
+    assert (problem["line"], problem["message"]) == (8, f"badge inconnu « {slug} »")
     listed = network.get("/api/v1/badge-classes/proposals").json()["items"]
     assert [p["slug"] for p in listed] == [slug]
     reviewed = network.post(
@@ -168,6 +181,8 @@ def test_a_structure_proposes_a_project_badge_and_the_network_reviews_it(client,
         headers={"X-CSRF-Token": ncsrf},
     )
     assert reviewed.status_code == 204
+    published = network.post("/api/v1/pathways", files=upload, headers=ncsrf_h)
+    assert published.status_code == 201, published.text
     issued = client.post(f"/api/v1/enrollments/{eid}/badges", json={"badge": slug}, headers=h)
     assert issued.status_code == 201, issued.text
     assert client.get(issued.json()["url"]).json()["badge"].endswith(f"/{slug}")
