@@ -45,6 +45,16 @@ def issuer(slug: str, request: Request) -> JSONResponse:
 
 
 @router.get(
+    "/ob/v2/issuers/{slug}/logo.png",
+    tags=["Open Badges 2.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
+def issuer_logo(slug: str, request: Request) -> Response:
+    rt, _ = _ctx(request)
+    return Response(badge_documents.issuer_logo(rt, slug), media_type="image/png")
+
+
+@router.get(
     "/ob/v2/issuers/{slug}/revocations",
     tags=["Open Badges 2.0"],
     openapi_extra=performs(Action.PUBLIC_READ),

@@ -30,6 +30,8 @@ def issuer(org: Organisation, urls: PublicUrls) -> dict[str, Any]:
         doc["email"] = org.email
     if org.description:
         doc["description"] = org.description
+    if org.logo:
+        doc["image"] = urls.issuer_logo(org.slug)
     return doc
 
 

@@ -36,6 +36,8 @@ def profile(org: Organisation, urls: PublicUrls) -> dict[str, Any]:
         doc["email"] = org.email
     if org.description:
         doc["description"] = org.description
+    if org.logo:
+        doc["image"] = {"id": urls.issuer_logo(org.slug), "type": "Image"}
     return doc
 
 

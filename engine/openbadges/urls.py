@@ -26,6 +26,9 @@ class PublicUrls:
     def issuer(self, slug: str) -> str:
         return f"{self.base}/ob/v2/issuers/{slug}"
 
+    def issuer_logo(self, slug: str) -> str:
+        return f"{self.base}/ob/v2/issuers/{slug}/logo.png"
+
     def revocations(self, slug: str) -> str:
         return f"{self.base}/ob/v2/issuers/{slug}/revocations"
 

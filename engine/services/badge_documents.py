@@ -64,6 +64,15 @@ def issuer_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
         return ob2.issuer(get_organisation(session, slug), u)
 
 
+def issuer_logo(rt: Runtime, slug: str) -> bytes:
+    """The logo a network's file gives (PNG, checked when published)."""
+    with rt.unit_of_work() as session:
+        logo = get_organisation(session, slug).logo
+    if logo is None:
+        raise NotFound(f"« {slug} » n'a pas de logo")
+    return logo
+
+
 def revocation_list(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
     with rt.unit_of_work() as session:
         org = get_organisation(session, slug)

@@ -21,6 +21,10 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _random_id() -> str:
+    return str(uuid.uuid4())
+
+
 def _ts(**kw: Any) -> Any:
     return Field(sa_column=Column(DateTime(timezone=True), **kw))
 
@@ -61,6 +65,18 @@ class Person(SQLModel, table=True):
     given_name: str = Field(max_length=100)
     family_name: str = Field(max_length=100)
     email: str | None = Field(default=None, max_length=254, index=True)
+    phone: str | None = Field(default=None, max_length=30)
+    """A participant's telephone, when that is how they are reached (OB 2.0 `telephone`
+    identity of their badges, E.164)."""
+    subject: str | None = Field(
+        default_factory=_random_id,
+        max_length=36,
+        unique=True,
+        sa_column_kwargs={"default": _random_id},
+    )
+    """A stable random identifier: the person's profile URL (`/profils/<subject>`) is the
+    subject of their badges (OB 3.0 `credentialSubject.id`, hence the VC-JWT `sub`; OB 2.0
+    `url` identity) when no wallet holds them, e-mail or not."""
     structure_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     created_at: datetime = _ts(nullable=False, default=utcnow)
     erased_at: datetime | None = _ts(nullable=True)
@@ -130,6 +146,13 @@ class Enrollment(SQLModel, table=True):
     started_at: datetime = _ts(nullable=False)
     stage_entered_at: datetime = _ts(nullable=False)
     completed_at: datetime | None = _ts(nullable=True)
+    public_id: str | None = Field(
+        default_factory=_random_id,
+        max_length=36,
+        unique=True,
+        sa_column_kwargs={"default": _random_id},
+    )
+    """A random identifier for what the participant shares of the whole parcours (its CLR)."""
 
 
 class AuditEvent(SQLModel, table=True):
@@ -335,6 +358,9 @@ class Assertion(SQLModel, table=True):
     """`sha256$...` of the recipient's e-mail and the salt, fixed when the badge is issued."""
     status_index: int | None = None
     """Position in the issuer's OB 3.0 status list, given when first signed as a credential."""
+    replaces: str | None = Field(default=None, foreign_key="assertion.id", max_length=36)
+    """The badge this one reissues (renewed at expiry, re-bound to an e-mail given later);
+    the earlier one is revoked as replaced, its history kept."""
 
 
 class IssuerKey(SQLModel, table=True):

@@ -199,6 +199,8 @@ def test_a_fourth_network_joins_with_files_only(rt: Runtime, db_url: str) -> Non
         credential = OB3Verifier(pem).verify(token, check_status=True, download=download(anonymous))
         assert credential.achievement.name == "Sortie positive"
         assert credential.issuer.id == u.profile3(NETWORK)
+        issuer = anonymous.get(u.issuer(NETWORK)).json()  # the logo its file gives
+        assert anonymous.get(issuer["image"]).content == (FILES / "logo.png").read_bytes()
         document = badge_documents.credential_document(server, final, u)
         assert document["validUntil"]  # the catalogue's validity: two years
 
