@@ -40,7 +40,10 @@ def default_picture(name: str, network: str, colours: tuple[str, str]) -> bytes:
         y += size + 10
     draw.text((SIZE / 2, SIZE - 120), network.upper(), font=_font(28), fill=accent, anchor="ma")
     out = io.BytesIO()
-    im.save(out, format="PNG")
+    # A few flat colours and anti-aliased text: a 64-colour palette keeps them, and encodes
+    # about three times faster and three times smaller than RGBA (a catalogue of hundreds of
+    # badges is drawn when its network publishes it).
+    im.quantize(64).save(out, format="PNG")
     return out.getvalue()
 
 
