@@ -38,6 +38,8 @@ def synthetic(badges: int, version: int = 1, changed_every: int = 0) -> str:
         "id: national",
         f"version: {version}",
         "name: Réseau national",
+        "url: https://national.example",
+        "email: contact@national.example",
         "committees:",
         "  croise: {title: Comité croisé, crossed: true, quorum: 3, min_structures: 2}",
         "badges:",

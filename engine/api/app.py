@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine import uploads
-from engine.api import network_pages, public, request_pages, requests, v1, web
+from engine.api import network_pages, public, request_pages, requests, v1, wallet, web
 from engine.api.auth import origin_of
 from engine.api.params import CONTROL_CHARACTERS, single_line
 from engine.api.templating import templates
@@ -154,6 +154,7 @@ def create_app(rt: Runtime | None = None, public_url: str | None = None) -> Fast
     app.include_router(web.router)
     app.include_router(request_pages.router)
     app.include_router(network_pages.router)
+    app.include_router(wallet.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(RequestLimits, max_body=MAX_BODY)
     docs = {p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p}

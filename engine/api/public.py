@@ -14,7 +14,8 @@ from engine.api.templating import templates
 from engine.errors import ParcoursError
 from engine.openbadges import ob2, ob3
 from engine.openbadges.images import qr_svg
-from engine.services import badge_documents, badges, endorsements, issuer_keys
+from engine.services import badge_documents, badges, clr, endorsements, issuer_keys, profiles
+from engine.services import printing as printed
 from engine.services.access import Action
 from engine.services.badge_documents import MAX_STATUS_LISTS
 from engine.services.badges import MAX_VERSION
@@ -168,8 +169,12 @@ def jwks(slug: str, request: Request) -> JSONResponse:
     openapi_extra=performs(Action.PUBLIC_READ),
 )
 def public_key(slug: str, kid: str, request: Request) -> JSONResponse:
-    rt, _ = _ctx(request)
-    return JSONResponse(issuer_keys.public_key(rt, slug, kid), media_type="application/jwk+json")
+    """An RS256 key as a JWK; an Ed25519 key as its Multikey verification method (JSON-LD)."""
+    rt, u = _ctx(request)
+    doc = issuer_keys.public_key(rt, slug, kid, u)
+    if "publicKeyMultibase" in doc:
+        return _ld(doc)
+    return JSONResponse(doc, media_type="application/jwk+json")
 
 
 @router.get(
@@ -233,6 +238,34 @@ def endorsement3(endorsement_id: str, request: Request) -> Response:
     )
 
 
+PublicId = Annotated[
+    str, Path(min_length=1, max_length=36, description="Identifiant public du parcours")
+]
+
+
+# The signed form first: `{public_id}` alone would also match `….jwt`.
+@router.get(
+    "/ob/v3/clr/{public_id}.jwt",
+    tags=["CLR 2.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
+def clr_jwt(public_id: PublicId, request: Request) -> Response:
+    """A participant's parcours as a CLR 2.0 ClrCredential signed by the pathway's network."""
+    rt, u = _ctx(request)
+    return Response(clr.clr_jwt(rt, public_id, u), media_type=ob3.CONTENT_TYPE)
+
+
+@router.get(
+    "/ob/v3/clr/{public_id}",
+    tags=["CLR 2.0"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
+def clr_document(public_id: PublicId, request: Request) -> JSONResponse:
+    """The same ClrCredential as JSON-LD, unsigned: what the `.jwt` carries."""
+    rt, u = _ctx(request)
+    return _ld(clr.clr_document(rt, public_id, u))
+
+
 @router.get(
     "/badges/{assertion_id}",
     response_class=HTMLResponse,
@@ -251,6 +284,22 @@ def badge_page(assertion_id: str, request: Request) -> HTMLResponse:
             "expired": page.badge.expired(utcnow()),
         },
     )
+
+
+@router.get(
+    "/profils/{subject}",
+    response_class=HTMLResponse,
+    tags=["Pages"],
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
+def holder_profile(
+    subject: Annotated[str, Path(max_length=36, description="Identifiant du titulaire")],
+    request: Request,
+) -> HTMLResponse:
+    """A badge holder's profile: the subject of their badges (OB 3.0 `credentialSubject.id`)."""
+    rt, u = _ctx(request)
+    page = profiles.profile(rt, subject)
+    return templates.TemplateResponse(request, "profile.html", {"p": page, "u": u})
 
 
 @router.get(
@@ -274,6 +323,23 @@ def badge_qr_svg(assertion_id: str, request: Request) -> Response:
 def badge_qr(assertion_id: str, request: Request) -> Response:
     rt, u = _ctx(request)
     return Response(badge_documents.qr_code(rt, assertion_id, u), media_type="image/png")
+
+
+@router.get(
+    "/badges/{assertion_id}/badge.pdf",
+    tags=["Pages"],
+    summary="Le badge à imprimer (PDF A4, avec le QR code de sa page)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "Le badge en PDF"}},
+    openapi_extra=performs(Action.PUBLIC_READ),
+)
+def badge_pdf(assertion_id: str, request: Request) -> Response:
+    rt, u = _ctx(request)
+    return Response(
+        printed.badge(rt, assertion_id, u),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="badge-{assertion_id[:8]}.pdf"'},
+    )
 
 
 @router.get(

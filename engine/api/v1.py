@@ -28,18 +28,22 @@ from engine.api.params import (
     single_line,
     text,
 )
+from engine.openbadges import ob3
 from engine.pathways import diagram
 from engine.services import (
     accounts,
     badges,
+    clr,
     dashboard,
     endorsements,
     network_views,
     people,
     privacy,
+    reissue,
 )
 from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
+from engine.services import printing as printed
 from engine.services.access import Action, Actor
 from engine.services.organisations import directory
 from engine.services.pathways import latest_version, list_versions
@@ -48,6 +52,11 @@ router = APIRouter(prefix="/api/v1")
 Staff = Annotated[Actor, Depends(auth.staff)]
 Anyone = Annotated[Actor, Depends(auth.required)]
 Email = Annotated[EmailStr, AfterValidator(single_line)]
+Phone = Annotated[
+    str,
+    Field(max_length=30, description="Téléphone (+33 6 12 34 56 78), si c'est le contact"),
+    AfterValidator(single_line),
+]
 Context = line(40)
 """A learning context of an evidence (AFEST, PMSMP...)."""
 Reason = text(500)
@@ -235,6 +244,7 @@ class NewEnrollment(BaseModel):
     given_name: Name = Field(min_length=1)
     family_name: Name = Field(min_length=1)
     email: Email | None = None
+    phone: Phone | None = None
     note: Note | None = None
 
 
@@ -267,7 +277,7 @@ def list_enrollments(
     "/enrollments", tags=["Inscriptions"], status_code=201, openapi_extra=performs(Action.ENROLL)
 )
 def create_enrollment(body: NewEnrollment, request: Request, who: Staff) -> dict[str, Any]:
-    participant = e.Participant(body.given_name, body.family_name, body.email)
+    participant = e.Participant(body.given_name, body.family_name, body.email, body.phone)
     eid = e.enroll(
         rt_of(request), body.pathway, body.structure, participant, by=who, note=body.note
     )
@@ -385,6 +395,44 @@ def enrollment_badges(
     return paged(items, page, per_page, len(earned))
 
 
+@router.get(
+    "/enrollments/{enrollment_id}/clr",
+    tags=["Badges"],
+    summary="Le parcours en CLR 2.0 signé (VC-JWT)",
+    openapi_extra=performs(Action.ENROLLMENT_READ),
+)
+def enrollment_clr(enrollment_id: RowId, request: Request, who: Anyone) -> Response:
+    """The participant's badges of this parcours as a CLR 2.0 ClrCredential signed by the
+    pathway's network; shared publicly at `/ob/v3/clr/{public_id}` (the `Link` header)."""
+    rt, u = rt_of(request), request.app.state.urls
+    public_id = clr.enrollment_public_id(rt, enrollment_id, by=who)
+    return Response(
+        clr.clr_jwt(rt, public_id, u),
+        media_type=ob3.CONTENT_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="parcours-{enrollment_id}-clr.jwt"',
+            "Link": f'<{u.clr(public_id)}>; rel="alternate"',
+        },
+    )
+
+
+@router.get(
+    "/enrollments/{enrollment_id}/livret.pdf",
+    tags=["Badges"],
+    summary="Le livret du parcours à imprimer (PDF A4 : étapes franchies, badges, QR codes)",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "Le livret en PDF"}},
+    openapi_extra=performs(Action.ENROLLMENT_READ),
+)
+def livret(enrollment_id: RowId, request: Request, who: Anyone) -> Response:
+    document = printed.livret(rt_of(request), enrollment_id, request.app.state.urls, by=who)
+    return Response(
+        document,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="livret-{enrollment_id}.pdf"'},
+    )
+
+
 @router.post(
     "/enrollments/{enrollment_id}/badges",
     tags=["Badges"],
@@ -405,6 +453,18 @@ def award(enrollment_id: RowId, body: Award, request: Request, who: Staff) -> di
 def revoke(assertion_id: AssertionId, body: Revocation, request: Request, who: Staff) -> Response:
     badges.revoke(rt_of(request), assertion_id, body.reason, by=who)
     return Response(status_code=204)
+
+
+@router.post(
+    "/badges/{assertion_id}/renew",
+    tags=["Badges"],
+    status_code=201,
+    openapi_extra=performs(Action.BADGE_AWARD),
+)
+def renew(assertion_id: AssertionId, request: Request, who: Staff) -> dict[str, str]:
+    """A badge with a validity period awarded again for a new one; the old one is revoked."""
+    aid = reissue.renew(rt_of(request), assertion_id, by=who)
+    return {"id": aid, "replaces": assertion_id, "url": request.app.state.urls.assertion(aid)}
 
 
 # --- endorsements -----------------------------------------------------------------------
@@ -435,6 +495,7 @@ class NewParticipant(BaseModel):
     given_name: Name = Field(min_length=1)
     family_name: Name = Field(min_length=1)
     email: Email | None = None
+    phone: Phone | None = None
 
 
 @router.post(
@@ -445,9 +506,36 @@ class NewParticipant(BaseModel):
 )
 def add_participant(body: NewParticipant, request: Request, who: Staff) -> dict[str, int]:
     pid = people.add_participant(
-        rt_of(request), body.structure, body.given_name, body.family_name, body.email, by=who
+        rt_of(request),
+        body.structure,
+        body.given_name,
+        body.family_name,
+        body.email,
+        by=who,
+        phone=body.phone,
     )
     return {"id": pid}
+
+
+class Rebinding(BaseModel):
+    email: Email | None = Field(
+        default=None, description="L'adresse du participant, s'il n'en avait pas encore"
+    )
+
+
+@router.post(
+    "/participants/{participant_id}/rebind",
+    tags=["Participants"],
+    openapi_extra=performs(Action.PARTICIPANT_LINK),
+)
+def rebind(
+    participant_id: RowId, request: Request, who: Staff, body: Rebinding | None = None
+) -> dict[str, Any]:
+    """Record the participant's e-mail (if given) and reissue each of their valid badges bound
+    to something else (their profile, their telephone) to it: `replaced` pairs old and new."""
+    done = reissue.rebind(rt_of(request), participant_id, body.email if body else None, by=who)
+    u = request.app.state.urls
+    return {"replaced": [{"old": old, "new": new, "url": u.assertion(new)} for old, new in done]}
 
 
 @router.get("/participants", tags=["Participants"], openapi_extra=performs(Action.PARTICIPANT_READ))

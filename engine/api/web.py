@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 from typing import Annotated, Any
 
+import segno
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -36,6 +37,7 @@ from engine.services import (
     privacy,
     request_views,
     shares,
+    wallet,
 )
 from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
@@ -390,7 +392,32 @@ def supporter_page(request: Request) -> HTMLResponse:
 
 @router.get("/moi", response_class=HTMLResponse, openapi_extra=performs(Action.ENROLLMENT_READ))
 def my_page(request: Request) -> HTMLResponse:
+    return _my_page(request, _who(request, "participant"))
+
+
+@router.post(
+    "/moi/portefeuille", response_class=HTMLResponse, openapi_extra=performs(Action.WALLET_OFFER)
+)
+def my_wallet_offer(request: Request, csrf: Csrf = "", badge: ShortForm = "") -> HTMLResponse:
+    """The participant's page with a credential offer (all their badges, or `badge`) to scan
+    with their wallet (OpenID for Verifiable Credential Issuance)."""
     who = _who(request, "participant")
+    auth.check_form_csrf(who, csrf)
+    try:
+        offer = wallet.create_offer(
+            _rt(request),
+            who.person_id,  # type: ignore[arg-type]
+            request.app.state.urls,
+            by=who,
+            assertion_id=badge or None,
+        )
+    except ParcoursError as exc:
+        return _my_page(request, who, wallet_error=str(exc))
+    qr = segno.make(offer.uri, error="l").svg_data_uri(scale=4, border=2)
+    return _my_page(request, who, offer=offer, offer_qr=qr)
+
+
+def _my_page(request: Request, who: Actor, **extra: Any) -> HTMLResponse:
     rt = _rt(request)
     mine = dashboard.enrollments(rt, who, per_page=100).items
     parcours = [
@@ -411,7 +438,24 @@ def my_page(request: Request) -> HTMLResponse:
         requestable=request_views.requestable(rt, who.person_id, by=who),
         done=None,
         error=None,
+        clr=_clr_ids(rt, [row.id for row in mine]),
+        **extra,
     )
+
+
+def _clr_ids(rt, enrollment_ids: list[int]) -> dict[int, str]:
+    """The public id of each enrollment: the address of its CLR (the whole parcours)."""
+    from sqlalchemy import select
+
+    from engine.store.tables import Enrollment
+
+    if not enrollment_ids:
+        return {}
+    with rt.reading() as conn:
+        rows = conn.execute(
+            select(Enrollment.id, Enrollment.public_id).where(Enrollment.id.in_(enrollment_ids))
+        ).all()
+    return {eid: public_id for eid, public_id in rows if public_id}
 
 
 @router.post(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.pathways.model import BadgeRequirement
 from engine.roles import Role
@@ -18,6 +19,61 @@ MODE_LABELS: dict[str, str] = {
     "auto": "validation automatique",
 }
 
+ACHIEVEMENT_TYPES = (
+    "Achievement",
+    "ApprenticeshipCertificate",
+    "Assessment",
+    "Assignment",
+    "AssociateDegree",
+    "Award",
+    "Badge",
+    "BachelorDegree",
+    "Certificate",
+    "CertificateOfCompletion",
+    "Certification",
+    "CommunityService",
+    "Competency",
+    "Course",
+    "CoCurricular",
+    "Degree",
+    "Diploma",
+    "DoctoralDegree",
+    "Fieldwork",
+    "GeneralEducationDevelopment",
+    "JourneymanCertificate",
+    "LearningProgram",
+    "License",
+    "Membership",
+    "ProfessionalDoctorate",
+    "QualityAssuranceCredential",
+    "MasterCertificate",
+    "MasterDegree",
+    "MicroCredential",
+    "ResearchDoctorate",
+    "SecondarySchoolDiploma",
+)
+"""OB 3.0 / CLR 2.0 `AchievementType` enumeration; extensions are written `ext:Name`."""
+ALIGNMENT_TARGET_TYPES = (
+    "ceasn:Competency",
+    "ceterms:Credential",
+    "CFItem",
+    "CFRubric",
+    "CFRubricCriterion",
+    "CFRubricCriterionLevel",
+    "CTDL",
+)
+"""OB 3.0 `AlignmentTargetType` enumeration; extensions are written `ext:Name`."""
+_EXTENSION = re.compile(r"ext:[A-Za-z0-9._-]+")
+
+
+def _in_vocabulary(value: str | None, known: tuple[str, ...], what: str) -> str | None:
+    if value is None or value in known or _EXTENSION.fullmatch(value):
+        return value
+    raise ValueError(
+        f"{what} « {value} » inconnu : une valeur de la liste Open Badges 3.0 "
+        f"({', '.join(known[:4])}…) ou une extension « ext:Nom »"
+    )
+
 
 class Alignment(BaseModel):
     """A link to a framework the badge matches (ROME job code, CléA skill, RNCP block...)."""
@@ -29,6 +85,15 @@ class Alignment(BaseModel):
     targetDescription: str | None = None
     targetFramework: str | None = None
     targetCode: str | None = None
+    targetType: str | None = Field(
+        default=None,
+        description="OB 3.0 only: ceasn:Competency, ceterms:Credential, CFItem... or ext:Name",
+    )
+
+    @field_validator("targetType")
+    @classmethod
+    def _target_type(cls, value: str | None) -> str | None:
+        return _in_vocabulary(value, ALIGNMENT_TARGET_TYPES, "targetType")
 
 
 class Evaluation(BaseModel):
@@ -95,6 +160,16 @@ class BadgeEntry(BaseModel):
     validity_days: int | None = Field(
         default=None, ge=1, description="How long an issued badge stays valid; none: no expiry"
     )
+    achievement_type: str | None = Field(
+        default=None,
+        description="OB 3.0 achievementType (Badge, Competency, Certificate... or ext:Name); "
+        "none: Competency for a savoir-être or savoir-faire badge, Badge otherwise",
+    )
+
+    @field_validator("achievement_type")
+    @classmethod
+    def _achievement_type(cls, value: str | None) -> str | None:
+        return _in_vocabulary(value, ACHIEVEMENT_TYPES, "achievement_type")
 
     @property
     def network(self) -> str:

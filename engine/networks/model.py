@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from engine.badges.catalogue import BadgeEntry
 from engine.committees import CommitteeRule
@@ -24,6 +25,26 @@ def _colour(value: str) -> str:
 Colour = Annotated[str, AfterValidator(_colour)]
 
 
+def _web_address(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", value):
+        raise ValueError(f"« {value} » n'est pas une adresse web : « https://... » attendu")
+    return value
+
+
+def _contact_email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError(f"« {value} » n'est pas une adresse e-mail") from None
+
+
+WebAddress = Annotated[str, AfterValidator(_web_address)]
+"""An organisation's home page: the `url` every Open Badges issuer profile must give."""
+ContactEmail = Annotated[str, AfterValidator(_contact_email)]
+"""A contact address: OB 2.0 issuer profiles require one (networks issue badges, partners
+endorse them)."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -34,8 +55,8 @@ class PartnerSpec(_Strict):
 
     id: Slug
     name: str = Field(min_length=1, max_length=200)
-    url: str | None = None
-    email: str | None = None
+    url: WebAddress
+    email: ContactEmail
     description: str | None = None
 
 
@@ -54,6 +75,27 @@ class ConnectorSettings(_Strict):
     email_link_text: str = "Accepter le badge"
 
 
+ProofFormat = Literal["vc-jwt", "data-integrity"]
+
+
+class CredentialSettings(_Strict):
+    """How the network's OB 3.0 credentials are secured. `vc-jwt` (RS256) is always there: the
+    credential URL and the status lists are VC-JWTs; `data-integrity` adds an embedded
+    `eddsa-rdfc-2022` proof (Ed25519 key published as a Multikey in the issuer's profile)."""
+
+    proofs: tuple[ProofFormat, ...] = ("vc-jwt",)
+
+    @field_validator("proofs")
+    @classmethod
+    def _vc_jwt_kept(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "vc-jwt" not in value:
+            raise ValueError(
+                "« vc-jwt » est obligatoire : les badges et les listes de statut sont aussi "
+                "publiés en VC-JWT (ex. proofs: [vc-jwt, data-integrity])"
+            )
+        return tuple(dict.fromkeys(value))
+
+
 class NetworkDefinition(_Strict):
     """One version of a network's definition. Published versions never change: a changed file
     must carry a higher `version`."""
@@ -61,8 +103,8 @@ class NetworkDefinition(_Strict):
     id: Slug
     version: int = Field(ge=1)
     name: str = Field(min_length=1, max_length=200)
-    url: str | None = None
-    email: str | None = None
+    url: WebAddress
+    email: ContactEmail
     description: str | None = None
     colours: tuple[Colour, Colour] = ("#1d4e89", "#f2a900")
     logo: str | None = Field(default=None, description="PNG beside the file")
@@ -71,6 +113,11 @@ class NetworkDefinition(_Strict):
         default_factory=dict, description="Committee kinds, named without the network's prefix"
     )
     connectors: dict[Slug, ConnectorSettings] = Field(default_factory=dict)
+    credentials: CredentialSettings = Field(
+        default_factory=CredentialSettings,
+        # left out of the dump when default, so definitions published before keep their digest
+        exclude_if=lambda c: c == CredentialSettings(),
+    )
     badges: list[BadgeEntry] = Field(default_factory=list)
 
     def committee_kind(self, name: str) -> str:
@@ -86,4 +133,4 @@ class NetworkDefinition(_Strict):
 
 
 Mode = Literal["signatures", "network", "committee", "auto"]
-__all__ = ["ConnectorSettings", "Mode", "NetworkDefinition", "PartnerSpec"]
+__all__ = ["ConnectorSettings", "CredentialSettings", "Mode", "NetworkDefinition", "PartnerSpec"]

@@ -1,8 +1,9 @@
 """Issuer signing keys: generated per issuer, kept in the database (never served), rotatable.
 
-RS256 because OB 3.0 requires every verifier to accept it. With PARCOURS_KEY_PASSPHRASE set,
-private keys are stored encrypted (PKCS#8, best available encryption) and useless to anyone
-reading a database dump without it.
+RS256 because OB 3.0 requires every verifier to accept it (VC-JWT and status lists); Ed25519
+for the Data Integrity proofs (`eddsa-rdfc-2022`) a network may add. With
+PARCOURS_KEY_PASSPHRASE set, private keys are stored encrypted (PKCS#8, best available
+encryption) and useless to anyone reading a database dump without it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from joserfc.jwk import RSAKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from joserfc.jwk import OKPKey, RSAKey
 
 ALGORITHM = "RS256"
+ED25519 = "Ed25519"
+"""`IssuerKey.algorithm` of the keys that sign Data Integrity proofs."""
 
 
 def _passphrase() -> bytes | None:
@@ -30,8 +34,14 @@ class NewKey:
     private_pem: bytes
 
 
-def generate() -> NewKey:
-    key = RSAKey.generate_key(2048, private=True)
+def generate(algorithm: str = ALGORITHM) -> NewKey:
+    """A new key pair: RSA 2048 for RS256, or Ed25519. The key id is its JWK thumbprint."""
+    if algorithm == ED25519:
+        return _with_pem(OKPKey.generate_key("Ed25519", private=True), "EdDSA")
+    return _with_pem(RSAKey.generate_key(2048, private=True), ALGORITHM)
+
+
+def _with_pem(key: RSAKey | OKPKey, jws_alg: str) -> NewKey:
     passphrase = _passphrase()
     encryption = (
         serialization.BestAvailableEncryption(passphrase)
@@ -42,7 +52,7 @@ def generate() -> NewKey:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
     kid = key.thumbprint()
-    public = {**key.as_dict(private=False), "kid": kid, "alg": ALGORITHM, "use": "sig"}
+    public = {**key.as_dict(private=False), "kid": kid, "alg": jws_alg, "use": "sig"}
     return NewKey(kid, public, pem)
 
 
@@ -56,6 +66,19 @@ def load_private(pem: bytes) -> RSAKey:
     return RSAKey.import_key(plain)
 
 
+@lru_cache(maxsize=256)
+def load_ed25519(pem: bytes) -> Ed25519PrivateKey:
+    private = serialization.load_pem_private_key(pem, password=_passphrase())
+    if not isinstance(private, Ed25519PrivateKey):
+        raise ValueError("clé Ed25519 attendue")
+    return private
+
+
+def ed25519_public(jwk: dict[str, Any]) -> Ed25519PublicKey:
+    """The public half of a stored Ed25519 key, from its OKP JWK."""
+    return OKPKey.import_key({k: jwk[k] for k in ("kty", "crv", "x")}).public_key  # type: ignore[return-value]
+
+
 def load_public(jwk: dict[str, Any]) -> RSAKey:
     return RSAKey.import_key({k: v for k, v in jwk.items() if k in ("kty", "n", "e")})
 
@@ -66,3 +89,11 @@ class SigningKey:
 
     kid_url: str
     key: RSAKey
+
+
+@dataclass(frozen=True)
+class ProofKey:
+    """The active Ed25519 key of an issuer, with its verification method URL."""
+
+    verification_method: str
+    key: Ed25519PrivateKey

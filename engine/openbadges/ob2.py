@@ -82,6 +82,27 @@ def evidence(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def replaced_evidence(previous: str) -> dict[str, Any]:
+    """The Evidence (OB 2.0 and 3.0 alike) by which a reissued badge names the one it replaces:
+    re-bound to an e-mail given later, or renewed."""
+    return {
+        "id": previous,
+        "name": "Badge remplacé",
+        "description": "Ce badge remplace le précédent : même badge, délivré à nouveau.",
+    }
+
+
+def recipient(a: Assertion) -> dict[str, Any]:
+    """The hashed IdentityObject fixed at issue time: the e-mail, the telephone (E.164) or the
+    holder's profile URL (`url`; `urn:uuid:<assertion id>` for badges issued before profiles)."""
+    return {
+        "type": a.recipient_type,
+        "hashed": True,
+        "salt": a.salt,
+        "identity": a.recipient_identity,
+    }
+
+
 def assertion(a: Assertion, bc: BadgeClass, urls: PublicUrls) -> dict[str, Any]:
     """`bc` is the assertion's own badge class row (the version it was issued under), not
     the one active today."""
@@ -89,12 +110,7 @@ def assertion(a: Assertion, bc: BadgeClass, urls: PublicUrls) -> dict[str, Any]:
         "@context": CONTEXT,
         "type": "Assertion",
         "id": urls.assertion(a.id),
-        "recipient": {
-            "type": a.recipient_type,
-            "hashed": True,
-            "salt": a.salt,
-            "identity": a.recipient_identity,
-        },
+        "recipient": recipient(a),
         "badge": urls.badge_class(bc.slug, bc.version),
         "issuedOn": iso(a.issued_on),
         "image": urls.baked(a.id),
@@ -102,6 +118,8 @@ def assertion(a: Assertion, bc: BadgeClass, urls: PublicUrls) -> dict[str, Any]:
     }
     if a.evidence and (items := evidence(a.evidence)):
         doc["evidence"] = items
+    if a.replaces:
+        doc.setdefault("evidence", []).append(replaced_evidence(urls.assertion(a.replaces)))
     if a.expires:
         doc["expires"] = iso(a.expires)
     return doc

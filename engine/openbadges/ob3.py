@@ -10,9 +10,10 @@ from typing import Any
 from joserfc import jws
 from joserfc.jwk import RSAKey
 
+from engine.openbadges.data_integrity import MULTIKEY_CONTEXT
 from engine.openbadges.keys import ALGORITHM, SigningKey
 from engine.openbadges.ob2 import evidence as ob2_evidence
-from engine.openbadges.ob2 import iso
+from engine.openbadges.ob2 import iso, replaced_evidence
 from engine.openbadges.status import locate
 from engine.openbadges.urls import PublicUrls
 from engine.store.tables import Assertion, BadgeClass, Endorsement, Organisation
@@ -41,21 +42,43 @@ def profile(org: Organisation, urls: PublicUrls) -> dict[str, Any]:
     return doc
 
 
-def profile_document(org: Organisation, urls: PublicUrls) -> dict[str, Any]:
-    return {"@context": CONTEXT, **profile(org, urls)}
-
-
-def achievement(
-    bc: BadgeClass,
-    issuer: Organisation,
-    urls: PublicUrls,
-    related: list[tuple[str, int]] | None = None,
+def profile_document(
+    org: Organisation, urls: PublicUrls, methods: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """The Achievement of one badge class version; `related`: (slug, version) of the badges it
-    is made of."""
+    """The issuer's Profile; `methods`: its Ed25519 keys as Multikey verification methods,
+    which the Data Integrity proofs of its credentials name (`assertionMethod`)."""
+    if not methods:
+        return {"@context": CONTEXT, **profile(org, urls)}
+    return {
+        "@context": [*CONTEXT, MULTIKEY_CONTEXT],
+        **profile(org, urls),
+        "verificationMethod": methods,
+        "assertionMethod": [m["id"] for m in methods],
+    }
+
+
+COMPETENCY_TAGS = frozenset({"savoir-être", "savoir-faire", "compétence"})
+"""Tags that make a badge a `Competency` when its catalogue entry gives no achievementType."""
+
+
+def achievement_type(bc: BadgeClass) -> str:
+    """The catalogue's achievementType, else `Competency` for a savoir-être or savoir-faire badge
+    without sub-badges, else `Badge` (a key badge made of sub-badges included)."""
+    if bc.achievement_type:
+        return bc.achievement_type
+    if not bc.requires and COMPETENCY_TAGS.intersection(bc.tags or []):
+        return "Competency"
+    return "Badge"
+
+
+def achievement(bc: BadgeClass, issuer: Organisation, urls: PublicUrls) -> dict[str, Any]:
+    """The Achievement of one badge class version. Its sub-badges are not `related` (in OB 3.0
+    that is another language or edition of the same achievement): OB 2.0 names them in the
+    criteria, a CLR 2.0 links them with `isChildOf` associations (`engine.openbadges.clr`)."""
     doc: dict[str, Any] = {
         "id": urls.achievement(bc.slug, bc.version),
         "type": ["Achievement"],
+        "achievementType": achievement_type(bc),
         "name": bc.name,
         "description": bc.description,
         "criteria": {"narrative": bc.criteria},
@@ -67,11 +90,6 @@ def achievement(
         doc["tag"] = list(bc.tags)
     if bc.alignments:
         doc["alignment"] = [{"type": ["Alignment"], **a} for a in bc.alignments]
-    if related:
-        doc["related"] = [
-            {"id": urls.achievement(slug, version), "type": ["Related"]}
-            for slug, version in related
-        ]
     return doc
 
 
@@ -87,15 +105,47 @@ def status_entry(issuer_slug: str, index: int, urls: PublicUrls) -> dict[str, An
     }
 
 
+IDENTITY_TYPES = {"email": "emailAddress", "telephone": "ext:telephone"}
+"""OB 2.0 recipient types as OB 3.0 IdentifierTypeEnum values (`ext:` extends the enum)."""
+
+
+def credential_subject(
+    a: Assertion, bc: BadgeClass, issuer: Organisation, urls: PublicUrls, holder: str | None
+) -> dict[str, Any]:
+    """The AchievementSubject. `holder`: the holder's profile URL (`/profils/<subject>`), its
+    `id` (hence the VC-JWT `sub`); the hashed e-mail or telephone the badge was issued to
+    follows as an `identifier`. A URL identity needs none: the `id` is that URL (and a badge
+    issued before profiles existed hashed `urn:uuid:<id>`, which identifies nobody)."""
+    subject: dict[str, Any] = {"type": ["AchievementSubject"]}
+    if holder:
+        subject["id"] = holder
+    identity_type = IDENTITY_TYPES.get(a.recipient_type)
+    if identity_type is None and not holder:
+        identity_type = "identifier"  # an organisation's web address, hashed
+    if identity_type and a.recipient_identity:
+        subject["identifier"] = [
+            {
+                "type": "IdentityObject",
+                "hashed": True,
+                "identityHash": a.recipient_identity,
+                "identityType": identity_type,
+                "salt": a.salt,
+            }
+        ]
+    subject["achievement"] = achievement(bc, issuer, urls)
+    return subject
+
+
 def credential(
     a: Assertion,
     bc: BadgeClass,
     issuer: Organisation,
     urls: PublicUrls,
-    related: list[tuple[str, int]] | None = None,
+    *,
+    holder: str | None = None,
 ) -> dict[str, Any]:
-    """`bc` is the assertion's own badge class row (the version it was issued under)."""
-    identity_type = "emailAddress" if a.recipient_type == "email" else "identifier"
+    """`bc` is the assertion's own badge class row (the version it was issued under); `holder`
+    the credential subject's id (see `credential_subject`)."""
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "id": urls.credential(a.id),
@@ -105,25 +155,17 @@ def credential(
         "issuer": profile(issuer, urls),
         "validFrom": iso(a.issued_on),
         "awardedDate": iso(a.issued_on),
-        "credentialSubject": {
-            "type": ["AchievementSubject"],
-            "identifier": [
-                {
-                    "type": "IdentityObject",
-                    "hashed": True,
-                    "identityHash": a.recipient_identity,
-                    "identityType": identity_type,
-                    "salt": a.salt,
-                }
-            ],
-            "achievement": achievement(bc, issuer, urls, related),
-        },
+        "credentialSubject": credential_subject(a, bc, issuer, urls, holder),
         "image": {"id": urls.badge_image(bc.slug, bc.version), "type": "Image"},
     }
     if a.expires:
         doc["validUntil"] = iso(a.expires)
     if a.evidence and (items := ob2_evidence(a.evidence)):
         doc["evidence"] = [{"type": ["Evidence"], **item} for item in items]
+    if a.replaces:  # a reissued badge points at the one it replaces (revoked, history kept)
+        doc.setdefault("evidence", []).append(
+            {"type": ["Evidence"], **replaced_evidence(urls.credential(a.replaces))}
+        )
     if a.status_index is not None:
         doc["credentialStatus"] = status_entry(issuer.slug, a.status_index, urls)
     return doc

@@ -55,6 +55,11 @@ class PublicUrls:
     def qr(self, assertion_id: str) -> str:
         return f"{self.base}/badges/{assertion_id}/qr.png"
 
+    def profile_page(self, subject: str) -> str:
+        """A badge holder's public profile: the subject of their badges (OB 3.0
+        `credentialSubject.id`, the VC-JWT `sub`; hashed, their OB 2.0 `url` identity)."""
+        return f"{self.base}/profils/{subject}"
+
     def profile3(self, slug: str) -> str:
         return f"{self.base}/ob/v3/issuers/{slug}"
 
@@ -72,6 +77,10 @@ class PublicUrls:
 
     def status_list(self, slug: str, number: int) -> str:
         return f"{self.base}/ob/v3/issuers/{slug}/status/{number}"
+
+    def clr(self, public_id: str) -> str:
+        """A participant's whole parcours as a CLR 2.0 ClrCredential (`.jwt`: signed)."""
+        return f"{self.base}/ob/v3/clr/{public_id}"
 
     def endorsement3(self, endorsement_id: str) -> str:
         return f"{self.base}/ob/v3/endorsements/{endorsement_id}"

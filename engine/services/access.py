@@ -111,6 +111,8 @@ class Action(StrEnum):
     BADGE_SHARE = "badge.share"
     RECOMMENDATION_ASK = "badge.recommendation_request"
     RECOMMEND = "badge.recommend"
+    WALLET_OFFER = "badge.wallet_offer"
+    """Offer badges to the holder's wallet (OpenID for Verifiable Credential Issuance)."""
     ENDORSE = "organisation.endorse"
     PARTICIPANT_READ = "participant.read"
     PARTICIPANT_CREATE = "participant.create"
@@ -187,6 +189,9 @@ PERMISSIONS: dict[Action, Rule] = {
     ),
     Action.RECOMMEND: _rule(
         "recommander un badge", P, frozenset({Role.PARTNER}), network_admin=False
+    ),
+    Action.WALLET_OFFER: _rule(
+        "proposer des badges au portefeuille du titulaire", S, STAFF, participant_self=True
     ),
     Action.ENDORSE: _rule(
         "soutenir au nom d'une organisation",

@@ -11,19 +11,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from engine.errors import Conflict, NotFound
-from engine.openbadges import ob2, ob3
+from engine.openbadges import data_integrity, ob2, ob3
 from engine.openbadges.baking import bake_png, bake_svg
 from engine.openbadges.images import qr_png
 from engine.openbadges.status import LIST_SIZE, encode, locate
 from engine.openbadges.urls import PublicUrls
 from engine.roles import OrganisationKind
+from engine.services import issuer_keys
 from engine.services.badges import (
     IssuedBadge,
     badge_class,
     current_versions,
     load,
     public_name,
-    related,
+    sub_badges,
 )
 from engine.services.endorsements import EndorsementView, endorsements_for
 from engine.services.issuer_keys import active_key
@@ -49,14 +50,9 @@ def badge_class_document(rt: Runtime, slug: str, u: PublicUrls, version: int = 1
     """The OB 2.0 BadgeClass of one version: version 1 at the unversioned URL."""
     with rt.unit_of_work() as session:
         bc = badge_class(session, slug, version)
-        names = current_versions(session, related(bc))
-        return ob2.badge_class(bc, u, [names[s][1] if s in names else s for s in related(bc)])
-
-
-def _related(session: Session, slugs: list[str]) -> list[tuple[str, int]]:
-    """(slug, version) of the badges a badge is made of: their current versions."""
-    found = current_versions(session, slugs)
-    return [(s, found[s][0] if s in found else 1) for s in slugs]
+        parts = sub_badges(bc)
+        names = current_versions(session, parts)
+        return ob2.badge_class(bc, u, [names[s][1] if s in names else s for s in parts])
 
 
 def issuer_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
@@ -125,26 +121,56 @@ def _status_index(session: Session, badge: IssuedBadge) -> int:
     raise Conflict("liste de statut saturée de demandes simultanées : réessayez")
 
 
-def credential_jwt(rt: Runtime, assertion_id: str, u: PublicUrls) -> str:
-    """The badge as a signed OB 3.0 OpenBadgeCredential (VC-JWT)."""
+def holder_id(badge: IssuedBadge, u: PublicUrls) -> str | None:
+    """The OB 3.0 credential subject: a person's profile URL; an organisation's web address
+    (a company badge), when it has one."""
+    if badge.holder is not None:
+        return u.profile_page(badge.holder.subject) if badge.holder.subject else None
+    url = badge.holder_org.url if badge.holder_org is not None else None
+    return url if url and url.startswith(("https://", "http://")) else None
+
+
+def credential_jwt(
+    rt: Runtime, assertion_id: str, u: PublicUrls, *, subject: str | None = None
+) -> str:
+    """The badge as a signed OB 3.0 OpenBadgeCredential (VC-JWT). `subject`: the holder's DID
+    when the credential goes to their wallet (`engine.services.wallet`), bound to the key the
+    wallet proved it holds: `credentialSubject.id` and `sub` are then that DID."""
     with rt.unit_of_work() as session:
         badge = load(session, assertion_id)
         _status_index(session, badge)
         key = active_key(session, badge.issuer, u)
         doc = ob3.credential(
-            badge.assertion, badge.badge_class, badge.issuer, u, _related(session, badge.related)
+            badge.assertion, badge.badge_class, badge.issuer, u, holder=holder_id(badge, u)
         )
+        if subject is not None:
+            doc["credentialSubject"] = {**doc["credentialSubject"], "id": subject}
         return ob3.sign(doc, key)
 
 
+def credential_proofs(rt: Runtime, issuer_slug: str) -> tuple[str, ...]:
+    """The proof formats the issuer's network file chooses (`credentials: {proofs: …}`)."""
+    definition = rt.network_definitions().get(issuer_slug)
+    return definition.credentials.proofs if definition else ("vc-jwt",)
+
+
 def credential_document(rt: Runtime, assertion_id: str, u: PublicUrls) -> dict[str, Any]:
-    """The unsigned OB 3.0 credential, for display and schema checks."""
+    """The OB 3.0 credential as JSON-LD, for display and schema checks: with an embedded
+    `eddsa-rdfc-2022` Data Integrity proof when the issuer's network chooses `data-integrity`
+    (its VC-JWT is `credential_jwt`)."""
     with rt.unit_of_work() as session:
         badge = load(session, assertion_id)
+        proofs = credential_proofs(rt, badge.issuer.slug)
         _status_index(session, badge)
-        return ob3.credential(
-            badge.assertion, badge.badge_class, badge.issuer, u, _related(session, badge.related)
+        doc = ob3.credential(
+            badge.assertion, badge.badge_class, badge.issuer, u, holder=holder_id(badge, u)
         )
+        if "data-integrity" not in proofs:
+            return doc
+        # the status list it points at is a VC-JWT: its issuer needs an RS256 key too
+        issuer_keys.ensure_keys(session, badge.issuer, proofs)
+        key = issuer_keys.proof_key(session, badge.issuer, u)
+    return data_integrity.add_proof(doc, key.key, key.verification_method, utcnow())
 
 
 def achievement_document(rt: Runtime, slug: str, u: PublicUrls, version: int = 1) -> dict[str, Any]:
@@ -152,13 +178,14 @@ def achievement_document(rt: Runtime, slug: str, u: PublicUrls, version: int = 1
     with rt.unit_of_work() as session:
         bc = badge_class(session, slug, version)
         issuer = get_organisation(session, bc.network)
-        achievement = ob3.achievement(bc, issuer, u, _related(session, related(bc)))
+        achievement = ob3.achievement(bc, issuer, u)
         return {"@context": ob3.CONTEXT, **achievement}
 
 
 def profile_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
     with rt.unit_of_work() as session:
-        return ob3.profile_document(get_organisation(session, slug), u)
+        org = get_organisation(session, slug)
+        return ob3.profile_document(org, u, issuer_keys.verification_methods(session, org, u))
 
 
 MAX_STATUS_LISTS = 100_000
@@ -184,7 +211,9 @@ def status_list_jwt(rt: Runtime, slug: str, number: int, u: PublicUrls) -> str:
             )
         ).scalars()
         encoded = encode(locate(i)[1] for i in revoked)
-        key = active_key(session, org, u)
+        key = issuer_keys.existing_key(session, org, u)  # a read: never makes a key
+        if key is None:
+            raise NotFound(f"« {slug} » n'a encore rien signé : aucune liste de statut")
         return ob3.sign(ob3.status_list_credential(org, number, encoded, utcnow(), u), key)
 
 

@@ -40,7 +40,8 @@ class IssuedBadge:
     badge_class: BadgeClass
     issuer: Organisation
     holder: Person | None
-    related: list[str]
+    sub_badges: list[str]
+    """The badges this one is made of (`sub_badges`)."""
     holder_org: Organisation | None = None
     """Set instead of `holder` for a badge recognising an organisation."""
 
@@ -53,8 +54,10 @@ class IssuedBadge:
         return expires is not None and as_utc(expires) <= now
 
 
-def related(bc: BadgeClass) -> list[str]:
-    """The badges a badge is made of: its `requires` (a `BadgeRequirement`: `of`)."""
+def sub_badges(bc: BadgeClass) -> list[str]:
+    """The badges a badge is made of: its `requires` (a `BadgeRequirement`: `of`). OB 2.0 names
+    them in the criteria narrative, CLR 2.0 links them with `isChildOf` associations; they are
+    not OB 3.0 `related` achievements (that means another language or edition of the same)."""
     return list((bc.requires or {}).get("of", []))
 
 
@@ -94,7 +97,7 @@ def load(session: Session, assertion_id: str) -> IssuedBadge:
     if row is None:
         raise NotFound(f"badge « {assertion_id} » introuvable")
     a, bc, org, person, holder_org = row
-    return IssuedBadge(a, bc, org, person, related(bc), holder_org)
+    return IssuedBadge(a, bc, org, person, sub_badges(bc), holder_org)
 
 
 def person_held(badge: IssuedBadge) -> Person:

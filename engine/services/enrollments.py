@@ -57,6 +57,8 @@ class Participant:
     given_name: str
     family_name: str
     email: str | None = None
+    phone: str | None = None
+    """E.164, when that is how they are reached: binds their badges when they have no e-mail."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,12 @@ def enroll(
         access.ensure(session, by, Action.ENROLL, Target(structure_id=org.id, network=pv.network))
         pathway = rt.pathway(session, pv.id)
         person = find_or_add_participant(
-            session, org.id, participant.given_name, participant.family_name, participant.email
+            session,
+            org.id,
+            participant.given_name,
+            participant.family_name,
+            participant.email,
+            participant.phone,
         )
         active = session.execute(
             select(Enrollment.id)

@@ -1,8 +1,10 @@
-"""Issuer signing keys: made on first need, rotated on demand; a retired key stays published
-so what it signed still verifies."""
+"""Issuer signing keys: made when a network is published (or on first signature for other
+organisations), rotated on demand; a retired key stays published so what it signed still
+verifies. Reads (JWK set, key documents, status lists, profiles) never make a key."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +12,8 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from engine.errors import NotFound
+from engine.networks.model import NetworkDefinition
+from engine.openbadges import data_integrity as di
 from engine.openbadges import keys
 from engine.openbadges.urls import PublicUrls
 from engine.services.organisations import get_organisation
@@ -21,22 +25,71 @@ from engine.store.tables import (
 )
 
 
+def _current(session: Session, org: Organisation, algorithm: str) -> IssuerKey | None:
+    """The organisation's active key of one algorithm, if it has one; never makes one."""
+    return (
+        session.execute(
+            select(IssuerKey)
+            .where(
+                IssuerKey.organisation_id == org.id,
+                IssuerKey.algorithm == algorithm,
+                IssuerKey.retired_at.is_(None),
+            )
+            .order_by(IssuerKey.created_at.desc(), IssuerKey.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+
+
 def active_key(session: Session, org: Organisation, u: PublicUrls) -> keys.SigningKey:
-    row = session.execute(
-        select(IssuerKey)
-        .where(IssuerKey.organisation_id == org.id, IssuerKey.retired_at.is_(None))
-        .order_by(IssuerKey.created_at.desc(), IssuerKey.id.desc())
-    ).first()
-    row_obj = row[0] if row is not None else new_key(session, org, utcnow())
-    return keys.SigningKey(u.key(org.slug, row_obj.kid), keys.load_private(row_obj.private_pem))
+    """The RS256 key to sign with, made if the organisation has none: for signing paths only."""
+    row = _current(session, org, keys.ALGORITHM) or new_key(session, org, utcnow())
+    return keys.SigningKey(u.key(org.slug, row.kid), keys.load_private(row.private_pem))
 
 
-def new_key(session: Session, org: Organisation, now: datetime) -> IssuerKey:
-    new = keys.generate()
+def existing_key(session: Session, org: Organisation, u: PublicUrls) -> keys.SigningKey | None:
+    """The RS256 key to sign with, or None: for read paths, which never write."""
+    row = _current(session, org, keys.ALGORITHM)
+    if row is None:
+        return None
+    return keys.SigningKey(u.key(org.slug, row.kid), keys.load_private(row.private_pem))
+
+
+def proof_key(session: Session, org: Organisation, u: PublicUrls) -> keys.ProofKey:
+    """The Ed25519 key that signs Data Integrity proofs, made if the organisation has none."""
+    row = _current(session, org, keys.ED25519) or new_key(session, org, utcnow(), keys.ED25519)
+    return keys.ProofKey(u.key(org.slug, row.kid), keys.load_ed25519(row.private_pem))
+
+
+def algorithms(proofs: Iterable[str]) -> list[str]:
+    """The key algorithms a network's credential proofs need: RS256 always (VC-JWT and the
+    status lists), Ed25519 for `data-integrity`."""
+    return [keys.ALGORITHM, *([keys.ED25519] if "data-integrity" in proofs else [])]
+
+
+def ensure_keys(session: Session, org: Organisation, proofs: Iterable[str]) -> None:
+    """Give the issuer an active key of each algorithm its proofs need, so its JWK set and
+    profile list them before the first signature (called when a network is published)."""
+    for algorithm in algorithms(proofs):
+        if _current(session, org, algorithm) is None:
+            new_key(session, org, utcnow(), algorithm)
+
+
+def ensure_network_keys(session: Session, d: NetworkDefinition) -> None:
+    """`ensure_keys` for a network being published (or published again, unchanged: a network
+    published before keys were made at publication gets them then)."""
+    ensure_keys(session, get_organisation(session, d.id), d.credentials.proofs)
+
+
+def new_key(
+    session: Session, org: Organisation, now: datetime, algorithm: str = keys.ALGORITHM
+) -> IssuerKey:
+    new = keys.generate(algorithm)
     row = IssuerKey(
         organisation_id=org.id,
         kid=new.kid,
-        algorithm=keys.ALGORITHM,
+        algorithm=algorithm,
         public_jwk=new.public_jwk,
         private_pem=new.private_pem,
         created_at=now,
@@ -52,34 +105,63 @@ def rotate_key(rt: Runtime, slug: str, now: datetime | None = None) -> str:
     now = now or utcnow()
     with rt.unit_of_work() as session:
         org = get_organisation(session, slug)
+        retired = set(
+            session.execute(
+                select(IssuerKey.algorithm).where(
+                    IssuerKey.organisation_id == org.id, IssuerKey.retired_at.is_(None)
+                )
+            ).scalars()
+        )
         session.execute(
             update(IssuerKey)
             .where(IssuerKey.organisation_id == org.id, IssuerKey.retired_at.is_(None))
             .values(retired_at=now)
         )
-        new = new_key(session, org, now)
-        return new.kid
+        for algorithm in sorted(retired - {keys.ALGORITHM}):  # an Ed25519 key is renewed too
+            new_key(session, org, now, algorithm)
+        return new_key(session, org, now).kid
 
 
-def public_key(rt: Runtime, slug: str, kid: str) -> dict[str, Any]:
+def public_key(rt: Runtime, slug: str, kid: str, u: PublicUrls) -> dict[str, Any]:
+    """What a key's URL answers: the public JWK of an RS256 key; for an Ed25519 key, its
+    Multikey verification method."""
     with rt.unit_of_work() as session:
         org = get_organisation(session, slug)
-        jwk = session.execute(
-            select(IssuerKey.public_jwk).where(
+        row = session.execute(
+            select(IssuerKey.algorithm, IssuerKey.public_jwk).where(
                 IssuerKey.organisation_id == org.id, IssuerKey.kid == kid
             )
-        ).scalar_one_or_none()
-    if jwk is None:
+        ).first()
+    if row is None:
         raise NotFound(f"clé « {kid} » introuvable pour « {slug} »")
-    return jwk
+    if row.algorithm == keys.ED25519:
+        return {"@context": di.MULTIKEY_CONTEXT, **_multikey(slug, row.public_jwk, u)}
+    return row.public_jwk
+
+
+def _multikey(slug: str, jwk: dict[str, Any], u: PublicUrls) -> dict[str, Any]:
+    return di.multikey(u.key(slug, jwk["kid"]), u.profile3(slug), keys.ed25519_public(jwk))
+
+
+def verification_methods(session: Session, org: Organisation, u: PublicUrls) -> list[dict]:
+    """The issuer's Ed25519 keys as Multikey verification methods, retired ones included (what
+    they signed still verifies), oldest first. Never makes a key."""
+    found = session.execute(
+        select(IssuerKey.public_jwk)
+        .where(IssuerKey.organisation_id == org.id, IssuerKey.algorithm == keys.ED25519)
+        .order_by(IssuerKey.created_at, IssuerKey.id)
+    ).scalars()
+    return [_multikey(org.slug, jwk, u) for jwk in found]
 
 
 def jwks(rt: Runtime, slug: str) -> dict[str, Any]:
+    """The issuer's RS256 keys (VC-JWT), retired ones included. Networks get theirs when
+    published, so the set is never empty for an issuer."""
     with rt.unit_of_work() as session:
         org = get_organisation(session, slug)
         found = session.execute(
             select(IssuerKey.public_jwk)
-            .where(IssuerKey.organisation_id == org.id)
-            .order_by(IssuerKey.created_at)
+            .where(IssuerKey.organisation_id == org.id, IssuerKey.algorithm == keys.ALGORITHM)
+            .order_by(IssuerKey.created_at, IssuerKey.id)
         ).scalars()
         return {"keys": list(found)}

@@ -17,22 +17,29 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 
-from engine.badges.assertions import issue_badges
+from engine.badges.assertions import issue_badges, recipient_contact, reissue_row
 from engine.badges.catalogue import MODE_LABELS, Evaluation
-from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.openbadges.identity import hash_identity
 from engine.roles import Role
 from engine.services import events
-from engine.services.outbox import queue_issued
+from engine.services.outbox import queue_issued, queue_shares
 from engine.services.runtime import CatalogueEntry, Db, Runtime
 from engine.services.shares import share_issued
-from engine.store.tables import Assertion, BadgeClass, BadgeSetting, Membership, Organisation
+from engine.store.tables import (
+    Assertion,
+    BadgeClass,
+    BadgeSetting,
+    Membership,
+    Organisation,
+    Share,
+)
 
 Issued = tuple[str, str, int]
 """(assertion id, badge class, recipient person id) of each badge issued."""
@@ -50,6 +57,12 @@ class Basis(StrEnum):
     PUBLIC = "public"
     """Asked through the network's public form (a support badge anyone may have): issued by
     the network itself, outside any structure."""
+    REISSUE = "reissue"
+    """The same badge bound anew: to the e-mail its holder gave after it was issued. Same badge
+    class version, evidence and expiry; the earlier assertion is revoked as replaced."""
+    RENEWAL = "renewal"
+    """A badge whose class has a validity period, awarded again for a new period by staff the
+    catalogue lets award it alone; the earlier assertion is revoked as renewed."""
 
 
 _NETWORKS = (
@@ -171,6 +184,7 @@ def issue(
         held=held,
         evidence=evidence,
         email=email,
+        urls=rt.urls,
     )
     queue_issued(rt, db, issued, now)
     if shares and issued:
@@ -206,10 +220,91 @@ def issue_to_organisation(
             salt=salt,
             evidence=evidence,
             recipient_type="email" if holder.email else "url",
-            recipient_identity=hash_identity(contact, salt),
+            recipient_identity=hash_identity(contact, salt, fold_case=bool(holder.email)),
         )
     )
     issued = [(assertion_id, bc.slug, None)]
     queue_issued(rt, db, issued, now)  # type: ignore[arg-type]
     events.collect(db, events.BadgeIssued(assertion_id, bc.slug, None))
     return assertion_id
+
+
+def reissue(
+    rt: Runtime,
+    db: Db,
+    old_id: str,
+    *,
+    basis: Basis,
+    reason: str,
+    actor_id: int | None,
+    now: datetime,
+) -> tuple[str, str]:
+    """Replace a person's badge by a new assertion, in the caller's transaction: the old one is
+    revoked with `reason`, the new one (`replaces` = the old id) is bound to the person's
+    contact as of now, keeps the parcours and evidence, and is shared with the same partners.
+    `REISSUE` keeps the badge class version and expiry; `RENEWAL` issues the current version
+    with a new period. The caller has checked who may do it and writes the audit event.
+    Returns (new assertion id, badge class slug)."""
+    if basis not in (Basis.REISSUE, Basis.RENEWAL):
+        raise ValueError(f"not a basis for reissuing: {basis}")
+    row = db.execute(
+        select(Assertion, BadgeClass)
+        .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
+        .where(Assertion.id == old_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"badge « {old_id} » introuvable")
+    old, bc = row
+    if old.revoked_at is not None:
+        raise Conflict(f"le badge {bc.name} est révoqué : il ne peut être remplacé")
+    if old.recipient_id is None:
+        raise InvalidInput("ce badge reconnaît une organisation, pas une personne")
+    badge_class_id, issuer_id, expires = bc.id, old.issuer_id, old.expires
+    if basis == Basis.RENEWAL:
+        entry = _entries(rt, db, [bc.slug])[bc.slug]
+        if not entry.validity_days:
+            raise InvalidInput(
+                f"le badge {bc.name} n'a pas de durée de validité : il ne se renouvelle pas"
+            )
+        badge_class_id, issuer_id = entry.id, entry.issuer_id
+        expires = now + timedelta(days=entry.validity_days)
+    changed = db.execute(
+        update(Assertion)
+        .where(Assertion.id == old_id, Assertion.revoked_at.is_(None))
+        .values(revoked_at=now, revocation_reason=reason)
+    ).rowcount
+    if changed != 1:
+        raise Conflict(f"le badge {bc.name} vient d'être modifié par quelqu'un d'autre")
+    contact = recipient_contact(db, old.recipient_id, rt.urls)
+    new_id = reissue_row(
+        db,
+        old,
+        badge_class_id=badge_class_id,  # type: ignore[arg-type]
+        issuer_id=issuer_id,
+        contact=contact,
+        issued_by=actor_id,
+        now=now,
+        expires=expires,
+    )
+    shares = db.execute(
+        select(Share.organisation_id, Share.reason).where(Share.assertion_id == old_id)
+    ).all()
+    if shares:
+        db.execute(
+            insert(Share),
+            [
+                {
+                    "assertion_id": new_id,
+                    "organisation_id": org_id,
+                    "reason": share_reason,
+                    "shared_by": actor_id,
+                    "shared_at": now,
+                }
+                for org_id, share_reason in shares
+            ],
+        )
+        queue_shares(db, [(new_id, org_id) for org_id, _ in shares], now)
+    issued = [(new_id, bc.slug, old.recipient_id)]
+    queue_issued(rt, db, issued, now)
+    events.collect(db, events.BadgeIssued(new_id, bc.slug, old.recipient_id))
+    return new_id, bc.slug

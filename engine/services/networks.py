@@ -19,7 +19,7 @@ from engine.networks.model import NetworkDefinition
 from engine.openbadges.images import default_picture
 from engine.pathways.model import Pathway
 from engine.roles import OrganisationKind
-from engine.services import access
+from engine.services import access, issuer_keys
 from engine.services.access import Action, Actor, Target
 from engine.services.organisations import upsert_organisation
 from engine.services.runtime import Runtime
@@ -100,6 +100,7 @@ def publish(
                     f"autre contenu ; une version publiée ne change plus : passez à "
                     f"« version: {max(rows) + 1} »"
                 )
+            issuer_keys.ensure_network_keys(session, d)
             return Published(d.id, d.version, False, [], [], [])
         if rows and d.version < max(rows):
             raise InvalidInput(
@@ -107,6 +108,7 @@ def publish(
                 f"numérotez la nouvelle version {max(rows) + 1}"
             )
         network = _organisations(session, d, loaded.pictures)
+        issuer_keys.ensure_network_keys(session, d)
         created, versioned, retired = _badge_classes(session, d, loaded.pictures, rt)
         session.add(
             NetworkVersion(
@@ -206,6 +208,7 @@ def _row_values(
         "group": entry.group,
         "recipient_kind": entry.recipient,
         "validity_days": entry.validity_days,
+        "achievement_type": entry.achievement_type,
         "image": pictures[entry.image] if entry.image else None,
     }
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from engine.errors import InvalidInput, NotFound
+from engine.openbadges.identity import normalise_phone
 from engine.roles import OrganisationKind, Role, StructureKind
 from engine.slugs import slug_problem
 from engine.statuses import PersonKind
@@ -123,8 +124,21 @@ def find_staff(session: Session, ref: str | int) -> Person:
 
 
 def find_or_add_participant(
-    session: Session, structure_id: int, given_name: str, family_name: str, email: str | None = None
+    session: Session,
+    structure_id: int,
+    given_name: str,
+    family_name: str,
+    email: str | None = None,
+    phone: str | None = None,
 ) -> Person:
+    """The structure's participant with this e-mail (or, without one, this name), else a new
+    one. `phone`: E.164 (`engine.openbadges.identity.normalise_phone`), recorded on a new
+    participant, or on one found who has none yet."""
+    if phone:
+        try:
+            phone = normalise_phone(phone)
+        except ValueError as exc:
+            raise InvalidInput(f"phone : {exc}") from None
     query = select(Person).where(
         Person.kind == PersonKind.PARTICIPANT, Person.structure_id == structure_id
     )
@@ -140,10 +154,13 @@ def find_or_add_participant(
             given_name=given_name,
             family_name=family_name,
             email=email,
+            phone=phone,
             structure_id=structure_id,
         )
         session.add(person)
         session.flush()
+    elif phone and not person.phone:
+        person.phone = phone
     return person
 
 

@@ -32,8 +32,10 @@ def add_participant(
     email: str | None = None,
     *,
     by: Actor,
+    phone: str | None = None,
 ) -> int:
-    """Register a participant at a structure (found again by e-mail, or by name)."""
+    """Register a participant at a structure (found again by e-mail, or by name); `phone`, when
+    that is how they are reached, binds their badges when they have no e-mail."""
     if not given_name.strip() or not family_name.strip():
         raise InvalidInput("prénom et nom : obligatoires")
     with rt.unit_of_work() as session:
@@ -41,7 +43,7 @@ def add_participant(
         if org.kind != "structure":
             raise InvalidInput(f"« {structure} » n'est pas une structure (SIAE)")
         access.ensure(session, by, Action.PARTICIPANT_CREATE, Target(structure_id=org.id))
-        person = find_or_add_participant(session, org.id, given_name, family_name, email)
+        person = find_or_add_participant(session, org.id, given_name, family_name, email, phone)
         return person.id  # type: ignore[return-value]
 
 

@@ -43,6 +43,7 @@ from engine.store.tables import (
     BadgeClass,
     BadgeRequest,
     CommitteeDecision,
+    CredentialOffer,
     Delivery,
     Endorsement,
     Enrollment,
@@ -191,6 +192,8 @@ def export(rt: Runtime, participant_id: int, *, by: Actor) -> dict[str, Any]:
                 "prenom": person.given_name,
                 "nom": person.family_name,
                 "email": person.email,
+                "telephone": person.phone,
+                "profil": rt.urls.profile_page(person.subject) if person.subject else None,
                 "cree_le": _iso(person.created_at),
                 "efface_le": _iso(person.erased_at),
             },
@@ -252,6 +255,7 @@ def export(rt: Runtime, participant_id: int, *, by: Actor) -> dict[str, Any]:
                     "delivre_le": _iso(a.issued_on),
                     "revoque_le": _iso(a.revoked_at),
                     "motif_revocation": a.revocation_reason,
+                    "remplace": a.replaces,
                 }
                 for a, slug, name in badges
             ],
@@ -359,7 +363,9 @@ def erase(rt: Runtime, participant_id: int, *, by: Actor, now: datetime | None =
         _minimise_audit(session.connection(), rows)
         session.execute(delete(WebSession).where(WebSession.person_id == person.id))
         session.execute(delete(MagicLink).where(MagicLink.person_id == person.id))
+        session.execute(delete(CredentialOffer).where(CredentialOffer.person_id == person.id))
         person.given_name, person.family_name, person.email = ERASED, "", None
+        person.phone = None  # the subject stays: its profile page answers 404 once erased
         person.erased_at = now
         session.add(
             AuditEvent(

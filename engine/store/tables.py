@@ -236,6 +236,8 @@ class BadgeClass(SQLModel, table=True):
     """`active`; `proposed` (a structure's project badge awaiting the network's review) or
     `refused`. Only active badge classes are issued."""
     proposed_by: int | None = Field(default=None, foreign_key="organisation.id")
+    achievement_type: str | None = Field(default=None, max_length=80)
+    """OB 3.0 `achievementType` the catalogue gives; None: derived (`ob3.achievement_type`)."""
 
 
 class BadgeSetting(SQLModel, table=True):
@@ -523,3 +525,34 @@ class LoginAttempt(SQLModel, table=True):
     """`account`, `address` (logins) or `link` (magic links, by address)."""
     failures: int = 0
     last_failure_at: datetime = _ts(nullable=False)
+
+
+class CredentialOffer(SQLModel, table=True):
+    """Badges offered to a holder's wallet (OpenID for Verifiable Credential Issuance 1.0,
+    pre-authorized code flow, `engine.services.wallet`). Only hashes are stored: the
+    pre-authorized code (redeemed once, before `expires_at`) and the access token the wallet
+    got for it (until `token_expires_at`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    assertions: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    """The assertion ids offered, in order."""
+    delivered: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """The assertion ids already handed to the wallet."""
+    code_hash: str = Field(max_length=64, unique=True)
+    token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+    redeemed_at: datetime | None = _ts(nullable=True)
+    token_expires_at: datetime | None = _ts(nullable=True)
+
+
+class WalletNonce(SQLModel, table=True):
+    """A `c_nonce` from the nonce endpoint, hashed: a wallet's key proof must carry it; it is
+    deleted when used, and expired ones when new ones are made."""
+
+    __table_args__ = (Index("ix_walletnonce_expires_at", "expires_at"),)
+
+    nonce_hash: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = _ts(nullable=False)

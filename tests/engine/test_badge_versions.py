@@ -175,7 +175,9 @@ def test_a_badge_made_of_others_relates_to_their_current_versions(
     _publish(sato, _sato_file(sato, tmp_path))
     client = _client(sato)
     doc = _get(client, "/ob/v3/achievements/sato.decouvert-industrie")
-    assert {"id": V2_ACHIEVEMENT, "type": ["Related"]} in doc["related"]
+    # Sub-badges are not OB 3.0 `related` (another edition of the same achievement): a CLR 2.0
+    # links them, at their current versions (tests/engine/openbadges/test_clr.py).
+    assert "related" not in doc
     narrative = _get(client, "/ob/v2/badges/sato.decouvert-industrie")["criteria"]["narrative"]
     assert "Jeu de piste en entreprises" in narrative
 

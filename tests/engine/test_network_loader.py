@@ -23,10 +23,11 @@ GOOD = """\
 id: essai
 version: 1
 name: Réseau d'essai
+url: https://essai.example
+email: contact@essai.example
 colours: ["#123456", "#abcdef"]
 partners:
-  - id: geiq-essai
-    name: GEIQ d'essai
+  - {id: geiq-essai, name: GEIQ d'essai, url: "https://geiq.example", email: g@geiq.example}
 committees:
   croise:
     title: Comité croisé
@@ -82,13 +83,13 @@ def test_unknown_field_is_named_with_its_line_in_french() -> None:
     [problem] = problems(
         GOOD.replace("    criteria: Un mois", "    critere: x\n    criteria: Un mois")
     )
-    assert problem == "networks/essai.yaml:18: [badges[0].critere] champ inconnu"
+    assert problem == "networks/essai.yaml:19: [badges[0].critere] champ inconnu"
 
 
 def test_missing_field_and_wrong_type() -> None:
     found = problems(GOOD.replace("version: 1\n", "").replace("quorum: 3", "quorum: trois"))
     assert "networks/essai.yaml:1: [version] champ obligatoire manquant" in found
-    assert "networks/essai.yaml:11: [committees.croise.quorum] nombre entier attendu" in found
+    assert "networks/essai.yaml:12: [committees.croise.quorum] nombre entier attendu" in found
 
 
 def test_duplicate_key() -> None:
@@ -99,7 +100,7 @@ def test_duplicate_key() -> None:
 def test_a_badge_id_that_does_not_match_the_network() -> None:
     other = GOOD + "  - {id: sato.soudure, name: S, description: D, criteria: C}\n"
     [problem] = problems(other)
-    assert problem.startswith("networks/essai.yaml:29: [badges[3].id] « sato.soudure » : ")
+    assert problem.startswith("networks/essai.yaml:30: [badges[3].id] « sato.soudure » : ")
     assert "s'écrivent « essai.nom » (le réseau du fichier est « essai »)" in problem
 
 
@@ -119,7 +120,7 @@ def test_a_badge_defined_twice() -> None:
 def test_a_typo_in_a_sub_badge_list_is_caught_with_a_suggestion() -> None:
     [problem] = problems(GOOD.replace("of: [essai.ponctualite,", "of: [essai.ponctualitee,"))
     assert problem == (
-        "networks/essai.yaml:28: [badges[2].requires.of[0]] sous-badge inconnu "
+        "networks/essai.yaml:29: [badges[2].requires.of[0]] sous-badge inconnu "
         "« essai.ponctualitee » ; vouliez-vous dire « essai.ponctualite » ?"
     )
 
@@ -140,14 +141,14 @@ def test_at_least_larger_than_the_list() -> None:
 def test_an_unknown_committee_is_named_with_those_known() -> None:
     [problem] = problems(GOOD.replace("committees: [croise]", "committees: [crosie]"))
     assert problem == (
-        "networks/essai.yaml:23: [badges[1].evaluation.committees[0]] comité « essai.crosie » "
+        "networks/essai.yaml:24: [badges[1].evaluation.committees[0]] comité « essai.crosie » "
         "inconnu (comités connus : essai.croise)"
     )
 
 
 def test_a_committee_that_could_never_decide() -> None:
     [problem] = problems(GOOD.replace("min_structures: 3", "min_structures: 4"))
-    assert problem.startswith("networks/essai.yaml:10: [committees.croise] min_structures (4)")
+    assert problem.startswith("networks/essai.yaml:11: [committees.croise] min_structures (4)")
 
 
 def test_an_evaluation_mode_that_does_not_exist() -> None:
@@ -156,9 +157,11 @@ def test_an_evaluation_mode_that_does_not_exist() -> None:
 
 
 def test_a_partner_declared_twice_or_named_like_the_network() -> None:
+    contact = 'url: "https://x.example", email: x@x.example'
     twice = GOOD.replace(
-        "    name: GEIQ d'essai\n",
-        "    name: GEIQ d'essai\n  - id: geiq-essai\n    name: Bis\n  - id: essai\n    name: X\n",
+        "committees:\n",
+        f"  - {{id: geiq-essai, name: Bis, {contact}}}\n  - {{id: essai, name: X, {contact}}}\n"
+        "committees:\n",
     )
     found = problems(twice)
     assert any("[partners[1].id] partenaire « geiq-essai » déclaré deux fois" in p for p in found)
@@ -195,8 +198,8 @@ def test_pictures_missing_or_not_png_are_named(tmp_path: Path) -> None:
     with pytest.raises(NetworkInvalid) as refused:
         load_network_file(tmp_path / "essai.yaml")
     found = {(p.field, p.line): p.message for p in refused.value.problems}
-    assert "illisible" in found[("logo", 5)]
-    assert found[("badges[0].image", 20)] == "image « absente.png » introuvable à côté du fichier"
+    assert "illisible" in found[("logo", 7)]
+    assert found[("badges[0].image", 21)] == "image « absente.png » introuvable à côté du fichier"
 
 
 def test_a_picture_outside_the_folder_is_not_read(tmp_path: Path) -> None:
@@ -218,7 +221,7 @@ def test_network_check_prints_french_errors_not_a_traceback(tmp_path: Path) -> N
     result = CliRunner().invoke(app, ["network", "check", str(bad), str(good)])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
-    assert f"{bad}:28: [badges[2].requires.of[0]] sous-badge inconnu" in result.output
+    assert f"{bad}:29: [badges[2].requires.of[0]] sous-badge inconnu" in result.output
     assert f"{good} : réseau « essai » version 1 valide (3 badges, 1 partenaires" in result.output
 
 

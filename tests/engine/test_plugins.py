@@ -62,6 +62,8 @@ NETWORK = """\
 id: essai
 version: 1
 name: Réseau d'essai
+url: https://essai.example
+email: contact@essai.example
 badges:
   - id: essai.accueil
     name: Accueil
@@ -110,8 +112,9 @@ def test_a_plugin_adds_code_to_a_network_written_as_a_file(fourth_network, sato:
 
 
 def test_a_pathway_naming_a_check_no_plugin_provides_is_refused(sato: Runtime) -> None:
+    bare = Runtime(sato.engine, make_plugin_manager(load_entry_points=False))
     with pytest.raises(PathwayInvalid, match="vérification « essai.jamais » fournie par aucun"):
-        pathways.check_text(sato, PATHWAY.replace("network: essai", "network: sato"), "p.yaml")
+        pathways.check_text(bare, PATHWAY.replace("network: essai", "network: sato"), "p.yaml")
 
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"

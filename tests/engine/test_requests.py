@@ -326,7 +326,7 @@ def test_committee_sessions_and_reminders_reach_the_members_once(inae: Runtime) 
 
 
 def test_a_network_adds_a_conflict_of_interest_rule_by_publishing_its_file(inae: Runtime) -> None:
-    """INAÉ publishes version 2 of its network file: in internal committees, whoever submitted
+    """INAÉ publishes a new version of its network file: in internal committees, whoever submitted
     a request no longer votes on it. The running runtime applies it at once."""
     from pathlib import Path
 

@@ -97,6 +97,8 @@ def test_a_catalogue_bomb_is_named_where_the_network_file_says_it(tmp_path: Path
         "id: sato\n"
         "version: 1\n"
         "name: SATO\n"
+        "url: https://www.sato-brest.fr\n"
+        "email: badges@sato-brest.example\n"
         "badges:\n"
         "  - id: sato.soudure\n"
         "    name: Soudure\n"
@@ -108,7 +110,7 @@ def test_a_catalogue_bomb_is_named_where_the_network_file_says_it(tmp_path: Path
     with pytest.raises(NetworkInvalid) as refused:
         load_network_file(network)
     [problem] = refused.value.problems
-    assert (problem.line, problem.field) == (9, "badges[0].image")
+    assert (problem.line, problem.field) == (11, "badges[0].image")
     assert "l'image est trop grande" in problem.message
     (tmp_path / "bombe.png").write_bytes(real_png())
     loaded = load_network_file(network)

@@ -5,7 +5,8 @@ Parcours. The JSON-LD context https://w3id.org/openbadges/v2 is answered from th
 this script; any other host but loopback is refused, so the check never leaves the machine.
 
 Usage: python run.py URL-or-PNG [EMAIL]  ->  prints the validator's report as JSON; with EMAIL
-the validator also checks that the hashed recipient identity is that address.
+the validator also checks that the hashed recipient identity is that address (or that URL,
+`http...`, or that telephone, `+33...`).
 """
 
 import json
@@ -68,7 +69,10 @@ from openbadges.verifier import verify  # noqa: E402  (after the patch: it build
 
 
 def main(target, email=None):
-    profile = {"email": email} if email else None
+    # the recipient to check: an e-mail, a URL (a profile page) or a telephone (+33...)
+    kind = "url" if (email or "").startswith("http") else "email"
+    kind = "telephone" if (email or "").startswith("+") else kind
+    profile = {kind: email} if email else None
     if target.startswith("http"):
         report = verify(target, profile, use_cache=False)
     else:
