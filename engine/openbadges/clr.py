@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from engine.openbadges import ob3
 from engine.openbadges.ob2 import iso
 
 CONTEXT = [
@@ -78,6 +79,7 @@ def clr_credential(
         "issuer": issuer,
         "validFrom": iso(valid_from),
         "credentialSubject": subject,
+        "credentialSchema": [ob3.schema("clr", "clr_v2p0_clrcredential_schema.json")],
     }
     if description:
         doc["description"] = description

@@ -157,6 +157,7 @@ def credential(
         "awardedDate": iso(a.issued_on),
         "credentialSubject": credential_subject(a, bc, issuer, urls, holder),
         "image": {"id": urls.badge_image(bc.slug, bc.version), "type": "Image"},
+        "credentialSchema": [schema("ob", "ob_v3p0_achievementcredential_schema.json")],
     }
     if a.expires:
         doc["validUntil"] = iso(a.expires)
@@ -190,6 +191,16 @@ def status_list_credential(
     }
 
 
+def schema(spec: str, name: str) -> dict[str, str]:
+    """The 1EdTech JSON Schema a credential conforms to (`credentialSchema`), as the OB 3.0 and
+    CLR 2.0 specifications name them; verifiers may validate against it."""
+    version = "ob/v3p0" if spec == "ob" else "clr/v2p0"
+    return {
+        "id": f"https://purl.imsglobal.org/spec/{version}/schema/json/{name}",
+        "type": "1EdTechJsonSchemaValidator2019",
+    }
+
+
 def endorsement_credential(
     e: Endorsement, endorser: Organisation, subject_id: str, subject_name: str, urls: PublicUrls
 ) -> dict[str, Any]:
@@ -206,6 +217,7 @@ def endorsement_credential(
             "type": ["EndorsementSubject"],
             "endorsementComment": e.comment,
         },
+        "credentialSchema": [schema("ob", "ob_v3p0_endorsementcredential_schema.json")],
     }
 
 

@@ -11,13 +11,12 @@ Speed: `DejaVuSans-Latin.ttf` and `DejaVuSans-Bold-Latin.ttf` are DejaVu cut dow
 (with Vietnamese), Greek, Cyrillic and punctuation (`pyftsubset DejaVuSans.ttf
 --unicodes=U+0020-007E,U+00A0-024F,U+0300-036F,U+0370-03FF,U+0400-04FF,U+1E00-1EFF,U+2000-206F,
 U+20A0-20CF,U+2100-214F,U+2190-21FF,U+2212,U+2022,U+25CF,U+FB00-FB06,U+FFFD --layout-features='*'
---no-hinting`), parsed once per process and copied into each document; a text with a
-character beyond them brings in the whole fonts as fallback. Badge pictures are embedded as
+--no-hinting`), small enough to parse for each document through fpdf2's public API; a text
+with a character beyond them brings in the whole fonts as fallback. Badge pictures are embedded as
 JPEG on white, converted once: fpdf2 re-compresses a PNG on every document."""
 
 from __future__ import annotations
 
-import copy
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -45,33 +44,10 @@ FULL = "DejaVuFull"
 
 
 @cache
-def _parsed_fonts() -> dict[str, object]:
-    """fpdf2's parsed fonts (TTFFont), by style, before any document used them. Parsing a
-    font costs about 17 ms, copying the parsed one about 1 ms; fpdf2 cuts each document's
-    copy down to the glyphs it printed."""
-    scratch = FPDF()
-    for style, name in STYLES.items():
-        scratch.add_font(FAMILY, style, FONTS / f"{name}-Latin.ttf")
-    return {style: scratch.fonts[f"{FAMILY.lower()}{style}"] for style in STYLES}
-
-
-@cache
-def _font_file(style: str) -> bytes:
-    return (FONTS / f"{STYLES[style]}-Latin.ttf").read_bytes()
-
-
-def _fresh_font(style: str) -> object:
-    """A copy of the parsed font for one document. fpdf2's copy shares the fontTools font,
-    which the document's output cuts down in place: each copy reads its own (lazily)."""
-    font = copy.deepcopy(_parsed_fonts()[style])
-    font.ttfont = TTFont(io.BytesIO(_font_file(style)), recalcTimestamp=False, lazy=True)  # type: ignore[attr-defined]
-    return font
-
-
-@cache
 def _covered() -> frozenset[int]:
     """The characters the cut fonts draw (both have the same)."""
-    return frozenset(_parsed_fonts()[""].cmap)  # type: ignore[attr-defined]
+    with TTFont(FONTS / f"{STYLES['']}-Latin.ttf", lazy=True) as font:
+        return frozenset(font.getBestCmap())
 
 
 @lru_cache(maxsize=256)
@@ -131,8 +107,8 @@ class _Document(FPDF):
 
     def __init__(self, title: str, texts: Iterable[str]) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
-        for style in STYLES:
-            self.fonts[f"{FAMILY.lower()}{style}"] = _fresh_font(style)
+        for style, name in STYLES.items():
+            self.add_font(FAMILY, style, FONTS / f"{name}-Latin.ttf")
         covered = _covered()
         if any(ord(c) not in covered for text in texts for c in text):
             for style, name in STYLES.items():

@@ -26,7 +26,7 @@ from engine.services.badges import (
     public_name,
     sub_badges,
 )
-from engine.services.endorsements import EndorsementView, endorsements_for
+from engine.services.endorsements import EndorsementView, endorsement_jwt_in, endorsements_for
 from engine.services.issuer_keys import active_key
 from engine.services.organisations import get_organisation
 from engine.services.runtime import Runtime
@@ -41,9 +41,26 @@ def assertion_document(rt: Runtime, assertion_id: str, u: PublicUrls) -> tuple[i
     """(HTTP status, JSON-LD): 200 with the assertion, or 410 Gone with its revocation reason."""
     with rt.unit_of_work() as session:
         badge = load(session, assertion_id)
-    if badge.revoked:
-        return 410, ob2.revoked(badge.assertion, u)
-    return 200, ob2.assertion(badge.assertion, badge.badge_class, u)
+        if badge.revoked:
+            return 410, ob2.revoked(badge.assertion, u)
+        return 200, _endorsed(
+            session,
+            "assertion",
+            assertion_id,
+            u,
+            ob2.assertion(badge.assertion, badge.badge_class, u),
+        )
+
+
+def _endorsed(
+    session: Session, kind: str, ref: str, u: PublicUrls, doc: dict[str, Any]
+) -> dict[str, Any]:
+    """An OB 2.0 document with the endorsements of it (`endorsement`: their URLs), so a
+    verifier reaches what partners said of a badge, a badge class or an issuer."""
+    found = endorsements_for(session, [(kind, ref)])[(kind, ref)]
+    if found:
+        doc["endorsement"] = [u.endorsement(e.id) for e in found]
+    return doc
 
 
 def badge_class_document(rt: Runtime, slug: str, u: PublicUrls, version: int = 1) -> dict[str, Any]:
@@ -52,12 +69,13 @@ def badge_class_document(rt: Runtime, slug: str, u: PublicUrls, version: int = 1
         bc = badge_class(session, slug, version)
         parts = sub_badges(bc)
         names = current_versions(session, parts)
-        return ob2.badge_class(bc, u, [names[s][1] if s in names else s for s in parts])
+        doc = ob2.badge_class(bc, u, [names[s][1] if s in names else s for s in parts])
+        return _endorsed(session, "badge_class", slug, u, doc)
 
 
 def issuer_document(rt: Runtime, slug: str, u: PublicUrls) -> dict[str, Any]:
     with rt.unit_of_work() as session:
-        return ob2.issuer(get_organisation(session, slug), u)
+        return _endorsed(session, "issuer", slug, u, ob2.issuer(get_organisation(session, slug), u))
 
 
 def issuer_logo(rt: Runtime, slug: str) -> bytes:
@@ -94,28 +112,30 @@ def badge_picture(rt: Runtime, slug: str, version: int = 1) -> bytes:
 
 
 def _status_index(session: Session, badge: IssuedBadge) -> int:
-    """Give the assertion its place in the issuer's status list, once; a concurrent signer
-    taking the same place makes us retry with the next."""
+    """Give the assertion its place in the issuer's status list, once, in one statement (the
+    next free place, computed by the database); a concurrent signer taking the same place
+    makes us retry with the next."""
     a = badge.assertion
+    taken = (
+        select(func.coalesce(func.max(Assertion.status_index), -1) + 1)
+        .where(Assertion.issuer_id == a.issuer_id)
+        .scalar_subquery()
+    )
     for _ in range(20):
         if a.status_index is not None:
             return a.status_index
-        nxt = session.execute(
-            select(func.coalesce(func.max(Assertion.status_index), -1) + 1).where(
-                Assertion.issuer_id == a.issuer_id
-            )
-        ).scalar_one()
         try:
             with session.begin_nested():
-                changed = session.execute(
+                place = session.execute(
                     update(Assertion)
                     .where(Assertion.id == a.id, Assertion.status_index.is_(None))
-                    .values(status_index=nxt)
-                ).rowcount
+                    .values(status_index=taken)
+                    .returning(Assertion.status_index)
+                ).scalar_one_or_none()
         except IntegrityError:
             continue
-        if changed:
-            a.status_index = nxt
+        if place is not None:
+            a.status_index = place
         else:
             session.refresh(a)
     raise Conflict("liste de statut saturée de demandes simultanées : réessayez")
@@ -170,6 +190,10 @@ def credential_document(rt: Runtime, assertion_id: str, u: PublicUrls) -> dict[s
         # the status list it points at is a VC-JWT: its issuer needs an RS256 key too
         issuer_keys.ensure_keys(session, badge.issuer, proofs)
         key = issuer_keys.proof_key(session, badge.issuer, u)
+    # `credentialSchema` names its validator type 1EdTechJsonSchemaValidator2019, a term no
+    # published context defines: JSON-LD would drop it, so a Data Integrity proof could not
+    # cover it (openbadgeslib refuses such a credential). The VC-JWT form keeps it.
+    doc.pop("credentialSchema", None)
     return data_integrity.add_proof(doc, key.key, key.verification_method, utcnow())
 
 
@@ -179,6 +203,9 @@ def achievement_document(rt: Runtime, slug: str, u: PublicUrls, version: int = 1
         bc = badge_class(session, slug, version)
         issuer = get_organisation(session, bc.network)
         achievement = ob3.achievement(bc, issuer, u)
+        found = endorsements_for(session, [("badge_class", slug)])[("badge_class", slug)]
+        if found:  # the partners' EndorsementCredentials, signed by each endorser
+            achievement["endorsementJwt"] = [endorsement_jwt_in(session, e.id, u) for e in found]
         return {"@context": ob3.CONTEXT, **achievement}
 
 
@@ -237,6 +264,39 @@ def baked(rt: Runtime, assertion_id: str, u: PublicUrls, *, version: int = 2, sv
         frame = qr_svg(u.page(assertion_id)).encode()
         return bake_svg(frame, text, version, u.assertion(assertion_id))  # type: ignore[arg-type]
     return bake_png(picture, text, version, checked=True)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Portable:
+    """A badge as its holder carries it: the picture with the OB 2.0 assertion baked in, and
+    the signed OB 3.0 credential (VC-JWT)."""
+
+    png: bytes
+    jwt: str
+
+
+def portable(rt: Runtime, assertion_id: str, u: PublicUrls) -> Portable:
+    """Both forms from one load in one transaction (giving the badge its status-list place on
+    first use): what a badge just issued is sent out as, without a load per form."""
+    with rt.unit_of_work() as session:
+        return portable_in(session, assertion_id, u)
+
+
+def portable_in(session: Session, assertion_id: str, u: PublicUrls) -> Portable:
+    """`portable` inside the caller's transaction (`enrollments.award_portable`)."""
+    import json
+
+    badge = load(session, assertion_id)
+    if badge.revoked:
+        raise Conflict(f"le badge {badge.badge_class.name} a été révoqué")
+    _status_index(session, badge)
+    key = active_key(session, badge.issuer, u)
+    doc = ob3.credential(
+        badge.assertion, badge.badge_class, badge.issuer, u, holder=holder_id(badge, u)
+    )
+    text = json.dumps(ob2.assertion(badge.assertion, badge.badge_class, u), ensure_ascii=False)
+    png = bake_png(badge.badge_class.image or b"", text, 2, checked=True)
+    return Portable(png, ob3.sign(doc, key))
 
 
 def qr_code(rt: Runtime, assertion_id: str, u: PublicUrls) -> bytes:

@@ -16,10 +16,10 @@ from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.openbadges import ob2, ob3
 from engine.openbadges.urls import PublicUrls
 from engine.roles import OrganisationKind
-from engine.services import access
+from engine.services import access, issuer_keys
 from engine.services.access import Action, Actor, Target
 from engine.services.badges import badge_class, holder_target, load, person_held, public_name
-from engine.services.issuer_keys import active_key
+from engine.services.issuer_keys import existing_key
 from engine.services.organisations import get_organisation
 from engine.services.outbox import queue_email
 from engine.services.runtime import Runtime
@@ -89,6 +89,8 @@ def _add_endorsement(
     now: datetime,
     requested: bool,
 ) -> str:
+    # The endorser signs its EndorsementCredential: its key is made now, not on a later read.
+    issuer_keys.ensure_keys(session, session.get(Organisation, endorser_id), ["vc-jwt"])  # type: ignore[arg-type]
     e = Endorsement(
         endorser_id=endorser_id,
         subject_kind=subject_kind,
@@ -167,13 +169,19 @@ def endorsement_document(rt: Runtime, endorsement_id: str, u: PublicUrls) -> dic
 def endorsement_jwt(rt: Runtime, endorsement_id: str, u: PublicUrls) -> str:
     """The endorsement as an OB 3.0 EndorsementCredential, signed by the endorser's key."""
     with rt.unit_of_work() as session:
-        e = session.get(Endorsement, endorsement_id)
-        if e is None or e.withdrawn_at is not None:
-            raise NotFound(f"soutien « {endorsement_id} » introuvable")
-        endorser = session.get(Organisation, e.endorser_id)
-        _, subject3, name = _subject(session, e, u)
-        key = active_key(session, endorser, u)
-        return ob3.sign(ob3.endorsement_credential(e, endorser, subject3, name, u), key)
+        return endorsement_jwt_in(session, endorsement_id, u)
+
+
+def endorsement_jwt_in(session: Session, endorsement_id: str, u: PublicUrls) -> str:
+    e = session.get(Endorsement, endorsement_id)
+    if e is None or e.withdrawn_at is not None:
+        raise NotFound(f"soutien « {endorsement_id} » introuvable")
+    endorser = session.get(Organisation, e.endorser_id)
+    _, subject3, name = _subject(session, e, u)
+    key = existing_key(session, endorser, u)
+    if key is None:  # endorsed before keys were made with the endorsement: reads never write
+        raise NotFound(f"« {endorser.name} » n'a pas encore de clé de signature")  # type: ignore[union-attr]
+    return ob3.sign(ob3.endorsement_credential(e, endorser, subject3, name, u), key)
 
 
 def _token_hash(token: str) -> str:

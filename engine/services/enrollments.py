@@ -21,9 +21,11 @@ from engine import gates
 from engine.badges.assertions import held_badges
 from engine.errors import Conflict, GateRefused, InvalidInput, NotFound
 from engine.machine import machine_for
+from engine.openbadges.urls import PublicUrls
 from engine.roles import Role
 from engine.services import access, events, issuing, privacy
 from engine.services.access import Action, Actor, Target
+from engine.services.badge_documents import Portable, portable_in
 from engine.services.committees import ensure_no_conflict
 from engine.services.evidence import attach
 from engine.services.gate_state import (
@@ -460,56 +462,84 @@ def award(
     """Issue one badge by hand, where the badge's catalogue lets the actor's role award it alone
     (typically a sub-badge evaluated by the encadrant technique); otherwise a request is the
     way."""
-    now = now or utcnow()
     with rt.unit_of_work() as session:
-        row = load(session, enrollment_id, ENROLLMENT_NAMED)
-        bc = session.execute(
-            select(BadgeClass).where(
-                BadgeClass.slug == badge, BadgeClass.status == BadgeClassStatus.ACTIVE
-            )
-        ).scalar_one_or_none()
-        if bc is None:
-            raise NotFound(f"badge « {badge} » introuvable dans les catalogues chargés")
-        grant = access.ensure(
-            session,
-            by,
-            Action.BADGE_AWARD,
-            Target(structure_id=row.structure_id, network=bc.network),
+        return _award(rt, session, enrollment_id, badge, by, narrative, now or utcnow())
+
+
+def award_portable(
+    rt: Runtime,
+    enrollment_id: int,
+    badge: str,
+    u: PublicUrls,
+    *,
+    by: Actor,
+    narrative: str | None = None,
+    now: datetime | None = None,
+) -> tuple[str, Portable]:
+    """`award`, and in the same transaction the badge as its holder carries it (baked picture
+    and signed credential), from rows already loaded: one commit for all of it."""
+    with rt.unit_of_work() as session:
+        assertion_id = _award(rt, session, enrollment_id, badge, by, narrative, now or utcnow())
+        return assertion_id, portable_in(session, assertion_id, u)
+
+
+def _award(
+    rt: Runtime,
+    session: Session,
+    enrollment_id: int,
+    badge: str,
+    by: Actor,
+    narrative: str | None,
+    now: datetime,
+) -> str:
+    row = load(session, enrollment_id, ENROLLMENT_NAMED)
+    bc = session.execute(
+        select(BadgeClass).where(
+            BadgeClass.slug == badge, BadgeClass.status == BadgeClassStatus.ACTIVE
         )
-        if row.status != EnrollmentStatus.ACTIVE:
-            raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
-        if bc.recipient_kind != "person":
-            raise InvalidInput(f"le badge {bc.name} se délivre à une organisation")
-        issuing.ensure_direct(session, bc, row.structure_id, grant.roles)
-        held = held_badges(session, row.participant_id)
-        if badge in held:
-            raise Conflict(f"le badge {bc.name} est déjà détenu")
-        entry = rt.catalogue_entry(session, badge)
-        if entry and entry.requires and entry.requires.missing(set(held)):
-            names = rt.badge_lookups(session)[0]
-            missing = ", ".join(names.get(b, b) for b in entry.requires.missing(set(held)))
-            raise GateRefused(badge, [f"pour le badge {bc.name}, il manque : {missing}"])
-        issued = issuing.issue(
-            rt,
-            session,
-            [badge],
-            basis=issuing.Basis.DIRECT,
-            recipient_id=row.participant_id,
-            structure_id=row.structure_id,
+    ).scalar_one_or_none()
+    if bc is None:
+        raise NotFound(f"badge « {badge} » introuvable dans les catalogues chargés")
+    grant = access.ensure(
+        session,
+        by,
+        Action.BADGE_AWARD,
+        Target(structure_id=row.structure_id, network=bc.network),
+    )
+    if row.status != EnrollmentStatus.ACTIVE:
+        raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
+    if bc.recipient_kind != "person":
+        raise InvalidInput(f"le badge {bc.name} se délivre à une organisation")
+    issuing.ensure_direct(session, bc, row.structure_id, grant.roles)
+    held = held_badges(session, row.participant_id)
+    if badge in held:
+        raise Conflict(f"le badge {bc.name} est déjà détenu")
+    entry = rt.catalogue_entry(session, badge)
+    if entry and entry.requires and entry.requires.missing(set(held)):
+        names = rt.badge_lookups(session)[0]
+        missing = ", ".join(names.get(b, b) for b in entry.requires.missing(set(held)))
+        raise GateRefused(badge, [f"pour le badge {bc.name}, il manque : {missing}"])
+    issued = issuing.issue(
+        rt,
+        session,
+        [badge],
+        basis=issuing.Basis.DIRECT,
+        recipient_id=row.participant_id,
+        structure_id=row.structure_id,
+        enrollment_id=row.id,
+        actor_id=by.person_id,
+        now=now,
+        held=held,
+        evidence=[{"narrative": narrative}] if narrative else [],
+    )
+    session.add(
+        AuditEvent(
             enrollment_id=row.id,
+            at=now,
             actor_id=by.person_id,
-            now=now,
-            held=held,
-            evidence=[{"narrative": narrative}] if narrative else [],
+            kind="badge_issued",
+            from_stage=row.stage,
+            details={"awarded": [badge]},  # the narrative is the badge's own evidence
         )
-        session.add(
-            AuditEvent(
-                enrollment_id=row.id,
-                at=now,
-                actor_id=by.person_id,
-                kind="badge_issued",
-                from_stage=row.stage,
-                details={"awarded": [badge]},  # the narrative is the badge's own evidence
-            )
-        )
+    )
     return issued[0][0]

@@ -42,7 +42,7 @@ def _pages(reader: PdfReader) -> list[str]:
 
 def _qr_pixels(url: str) -> tuple[tuple[int, int], list[int]]:
     im = Image.open(io.BytesIO(qr_png(url))).convert("L")
-    return im.size, list(im.getdata())
+    return im.size, list(im.get_flattened_data())
 
 
 def _printed_qrs(reader: PdfReader) -> list[tuple[tuple[int, int], list[int]]]:
@@ -51,8 +51,8 @@ def _printed_qrs(reader: PdfReader) -> list[tuple[tuple[int, int], list[int]]]:
     for page in reader.pages:
         for picture in page.images:
             im = picture.image.convert("L")
-            if set(im.getdata()) <= {0, 255}:
-                found.append((im.size, list(im.getdata())))
+            if set(im.get_flattened_data()) <= {0, 255}:
+                found.append((im.size, list(im.get_flattened_data())))
     return found
 
 
