@@ -220,7 +220,13 @@ def achievement_version(slug: str, version: Version, request: Request) -> JSONRe
     openapi_extra=performs(Action.PUBLIC_READ),
 )
 def credential(assertion_id: str, request: Request) -> Response:
+    """The signed credential: a VC-JWT, or, for a client asking for JSON-LD
+    (`Accept: application/vc+ld+json` or `application/ld+json`), the credential with its
+    embedded Data Integrity proof when its network's file chooses one."""
     rt, u = _ctx(request)
+    if "ld+json" in request.headers.get("accept", ""):
+        document = badge_documents.credential_document(rt, assertion_id, u)
+        return JSONResponse(document, media_type="application/vc+ld+json")
     return Response(
         badge_documents.credential_jwt(rt, assertion_id, u), media_type=ob3.CONTENT_TYPE
     )

@@ -391,12 +391,22 @@ def roles(db: Any, actor: Actor, action: Action, target: Target) -> frozenset[Ro
     if not actor.is_staff or actor.person_id is None:
         return frozenset()
     rule = PERMISSIONS[action]
-    rows = db.execute(
-        select(StaffRole.role).where(
-            StaffRole.person_id == bindparam("pid", actor.person_id), reach(rule, target)
+    values = {"sid": target.structure_id, "net": target.network, "oid": target.organisation_id}
+    shape = (action, *(v is not None for v in values.values()))
+    statement = _ROLES.get(shape)
+    if statement is None:  # built once per action and kind of target: values are bound
+        statement = select(StaffRole.role).where(
+            StaffRole.person_id == bindparam("pid"), reach(rule, target)
         )
-    ).scalars()
-    return frozenset(Role(r) for r in rows)
+        if not any(isinstance(v, ClauseElement) for v in values.values()):
+            _ROLES[shape] = statement
+    params = {"pid": actor.person_id, **{k: v for k, v in values.items() if v is not None}}
+    return frozenset(Role(r) for r in db.execute(statement, params).scalars())
+
+
+_ROLES: dict[tuple[Any, ...], Any] = {}
+"""`roles`' statements by (action, which target fields are set): building and keying one
+costs more than running it."""
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,13 @@ def _pem(issued, doc: dict) -> bytes:
 
 def test_openbadgeslib_verifies_the_data_integrity_proof(issued, u) -> None:
     _with_data_integrity(issued.rt)
-    doc = badge_documents.credential_document(issued.rt, issued.assertion, u)
+    # a stranger gets it from the credential's URL, asking for JSON-LD
+    resp = issued.client.get(
+        f"/ob/v3/credentials/{issued.assertion}", headers={"Accept": "application/vc+ld+json"}
+    )
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("application/vc+ld+json")
+    doc = resp.json()
     proof = doc["proof"]
     assert proof["type"] == "DataIntegrityProof"
     assert proof["cryptosuite"] == "eddsa-rdfc-2022"
