@@ -3,11 +3,13 @@ credentials and status lists, baked images and QR codes, and the public badge pa
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from engine.errors import Conflict, NotFound
@@ -113,31 +115,34 @@ def badge_picture(rt: Runtime, slug: str, version: int = 1) -> bytes:
 
 def _status_index(session: Session, badge: IssuedBadge) -> int:
     """Give the assertion its place in the issuer's status list, once, in one statement (the
-    next free place, computed by the database); a concurrent signer taking the same place
-    makes us retry with the next."""
+    next free place, computed by the database). On PostgreSQL a concurrent signer may take
+    the same place first: a savepoint lets us retry with the next. SQLite lets one writer in
+    at a time, and the statement computes and takes the place under its write lock."""
     a = badge.assertion
     taken = (
         select(func.coalesce(func.max(Assertion.status_index), -1) + 1)
         .where(Assertion.issuer_id == a.issuer_id)
         .scalar_subquery()
     )
+    claim = (
+        update(Assertion)
+        .where(Assertion.id == a.id, Assertion.status_index.is_(None))
+        .values(status_index=taken)
+        .returning(Assertion.status_index)
+    )
+    concurrent = session.get_bind().dialect.name != "sqlite"
     for _ in range(20):
         if a.status_index is not None:
             return a.status_index
         try:
-            with session.begin_nested():
-                place = session.execute(
-                    update(Assertion)
-                    .where(Assertion.id == a.id, Assertion.status_index.is_(None))
-                    .values(status_index=taken)
-                    .returning(Assertion.status_index)
-                ).scalar_one_or_none()
+            with session.begin_nested() if concurrent else nullcontext():
+                place = session.execute(claim).scalar_one_or_none()
         except IntegrityError:
             continue
-        if place is not None:
-            a.status_index = place
-        else:
+        if place is None:
             session.refresh(a)
+        else:  # already written: the object only learns it (no second UPDATE at flush)
+            set_committed_value(a, "status_index", place)
     raise Conflict("liste de statut saturée de demandes simultanées : réessayez")
 
 

@@ -136,3 +136,23 @@ def test_a_badge_is_issued_baked_and_signed_in_one_transaction(issued, u) -> Non
         status == 200
         and ob3.unverified(body.decode())[1]["credentialStatus"] == (claims["credentialStatus"])
     )
+
+
+def test_credentials_signed_at_once_each_get_their_own_status_place(issued, u) -> None:
+    """Signers racing for the issuer's next status-list place: each badge gets its own (on
+    PostgreSQL through the retry, on SQLite through its single writer)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.services import badge_documents
+    from engine.services import enrollments as e
+    from tests.conftest import ENCADRANT
+
+    encadrant = actor(issued.rt, ENCADRANT)
+    skills = ["securite-atelier", "metiers-industrie", "ponctualite", "travail-equipe", "consignes"]
+    ids = [issued.assertion] + [
+        e.award(issued.rt, issued.enrollment, f"sato.{s}", by=encadrant) for s in skills
+    ]
+    with ThreadPoolExecutor(len(ids)) as pool:
+        tokens = list(pool.map(lambda a: badge_documents.credential_jwt(issued.rt, a, u), ids))
+    places = [ob3.unverified(t)[1]["credentialStatus"]["statusListIndex"] for t in tokens]
+    assert len(set(places)) == len(ids)
