@@ -14,6 +14,7 @@ from engine.services.runtime import Runtime
 from engine.store.tables import NetworkVersion
 from tests.conftest import NETWORK_ADMIN
 from tests.third_party import free_port, serving
+from tests.web.accessibility import assert_accessible
 from tests.web.conftest import PASSWORD
 from tests.web.test_browser import _shot, browser  # noqa: F401  (the Chromium fixture)
 from tests.web.test_networks_api import sato_text
@@ -74,6 +75,7 @@ def test_the_network_admin_reads_the_page_and_publishes_on_a_phone(
         expect(rules).to_contain_text("quorum : 2 votes")
         expect(page.locator("#parcours figure svg").first).to_be_visible()
         _fits_the_phone(page)
+        assert_accessible(page)
         _shot(page, "reseau-1-page", backend)
 
         page.get_by_label("Fichier du réseau (YAML)").set_input_files(
@@ -92,6 +94,7 @@ def test_the_network_admin_reads_the_page_and_publishes_on_a_phone(
         expect(items.filter(has_text=f"Ligne {badge}")).to_contain_text("ponctualite")
         assert _versions(web) == [1]
         _fits_the_phone(page)
+        assert_accessible(page)
         _shot(page, "reseau-2-erreurs", backend)
 
         page.get_by_label("Fichier du réseau (YAML)").set_input_files(
@@ -106,4 +109,5 @@ def test_the_network_admin_reads_the_page_and_publishes_on_a_phone(
         expect(page.locator("#versions tbody tr")).to_have_count(2)
         assert _versions(web) == [1, 2]
         _fits_the_phone(page)
+        assert_accessible(page)
         _shot(page, "reseau-3-publie", backend)

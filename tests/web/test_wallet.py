@@ -29,9 +29,10 @@ from sqlalchemy import func, select
 from engine.api.app import create_app
 from engine.services import accounts, badges, people, wallet
 from engine.services import enrollments as e
-from engine.store.tables import CredentialOffer, utcnow
+from engine.store.tables import CredentialOffer, Person, utcnow
 from tests.conftest import CIP, OTHER_CIP, actor
 from tests.third_party import free_port, serving
+from tests.web.accessibility import assert_accessible
 from tests.web.conftest import BASE, login
 from tests.web.test_browser import _shot, browser  # noqa: F401  (the Chromium fixture)
 
@@ -537,4 +538,12 @@ def test_the_participant_sees_the_wallet_qr_code_on_a_phone(
         assert opener.get_attribute("href").startswith(
             "openid-credential-offer://?credential_offer="
         )
+        assert_accessible(page)
         _shot(page, "20-portefeuille", db_url.split(":")[0])
+        # the holder's public profile, which their badges name as their subject
+        with web.unit_of_work() as s:
+            subject = s.get(Person, holder.person_id).subject
+        page.goto(f"{base}/profils/{subject}")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Profil")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert_accessible(page)
