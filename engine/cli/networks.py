@@ -49,25 +49,10 @@ def network_publish(
     by: By = None,
 ) -> None:
     """Publier des fichiers de réseau ; tout ou rien : un fichier invalide ne publie rien."""
-    from engine.errors import Problem
-    from engine.services.networks import check_file, publish, publish_all
+    from engine.services.networks import publish_all
 
     def body() -> None:
-        rt = state.runtime()
-        who = actor(by)
-        if not files:
-            results = publish_all(rt, by=who)
-        else:
-            problems: list[Problem] = []
-            loaded = []
-            for path in files:
-                try:
-                    loaded.append(check_file(rt, path))
-                except NetworkInvalid as exc:
-                    problems += exc.problems
-            if problems:
-                raise NetworkInvalid(problems)
-            results = [publish(rt, one, by=who) for one in loaded]
+        results = publish_all(state.runtime(), files, by=actor(by))
         for r in results:
             if not r.new:
                 typer.echo(f"inchangé : {r.network} v{r.version}")

@@ -280,15 +280,9 @@ class Portable:
     jwt: str
 
 
-def portable(rt: Runtime, assertion_id: str, u: PublicUrls) -> Portable:
-    """Both forms from one load in one transaction (giving the badge its status-list place on
-    first use): what a badge just issued is sent out as, without a load per form."""
-    with rt.unit_of_work() as session:
-        return portable_in(session, assertion_id, u)
-
-
 def portable_in(session: Session, assertion_id: str, u: PublicUrls) -> Portable:
-    """`portable` inside the caller's transaction (`enrollments.award_portable`)."""
+    """Both forms from one load, in the caller's transaction (`enrollments.award_portable`),
+    giving the badge its status-list place on first use."""
     import json
 
     badge = load(session, assertion_id)

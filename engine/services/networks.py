@@ -141,11 +141,14 @@ def publish(
     return Published(d.id, d.version, True, created, versioned, retired)
 
 
-def publish_all(rt: Runtime, *, by: Actor | None = None) -> list[Published]:
-    """Check every network file first, then publish; one bad file publishes nothing."""
+def publish_all(
+    rt: Runtime, files: list[Path] | None = None, *, by: Actor | None = None
+) -> list[Published]:
+    """Check every network file (by default those of networks/ and the plugins) first, then
+    publish; one bad file publishes nothing."""
     problems: list[Problem] = []
     loaded: list[LoadedNetwork] = []
-    for path in network_files(rt):
+    for path in files or network_files(rt):
         try:
             loaded.append(check_file(rt, path))
         except NetworkInvalid as exc:
@@ -239,6 +242,7 @@ def _badge_classes(
     )
     created: list[str] = []
     versioned: list[str] = []
+    replaced: list[tuple[BadgeClass, BadgeClass]] = []
     for entry in d.badges:
         values = _row_values(entry, d, pictures)
         row = current.pop(entry.id, None)
@@ -251,14 +255,16 @@ def _badge_classes(
             values["image"] = default_picture(entry.name, d.id, tuple(d.colours))  # type: ignore[arg-type]
         new = BadgeClass(slug=entry.id, version=latest.get(entry.id, 0) + 1, **values)
         session.add(new)
-        session.flush()
         if row is None:
             created.append(entry.id)
-            continue
+        else:
+            replaced.append((row, new))
+            versioned.append(entry.id)
+    session.flush()  # the new versions' ids, in one flush
+    for row, new in replaced:
         row.status = BadgeClassStatus.SUPERSEDED
         session.add(row)
         _follow(session, row.id, new.id)  # type: ignore[arg-type]
-        versioned.append(entry.id)
     retired = sorted(current)
     if retired:
         _refuse_if_named(session, retired, rt)
