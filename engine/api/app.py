@@ -20,7 +20,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine import uploads
-from engine.api import network_pages, public, request_pages, requests, v1, wallet, web
+from engine.api import (
+    board_pages,
+    enrollment_pages,
+    network_pages,
+    participant_pages,
+    public,
+    request_pages,
+    requests,
+    team_pages,
+    v1,
+    wallet,
+    web,
+)
 from engine.api.auth import origin_of
 from engine.api.params import CONTROL_CHARACTERS, single_line
 from engine.api.templating import templates
@@ -152,6 +164,10 @@ def create_app(rt: Runtime | None = None, public_url: str | None = None) -> Fast
     app.include_router(v1.router)
     app.include_router(requests.router)
     app.include_router(web.router)
+    app.include_router(board_pages.router)
+    app.include_router(enrollment_pages.router)
+    app.include_router(participant_pages.router)
+    app.include_router(team_pages.router)
     app.include_router(request_pages.router)
     app.include_router(network_pages.router)
     app.include_router(wallet.router)

@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from engine.api.pages import Csrf, _page, _rt, _staff_form, _who
 from engine.api.params import SlugPath, performs
-from engine.api.web import Csrf, _page, _rt, _staff_form, _who
 from engine.errors import (
     DefinitionInvalid,
     NetworkInvalid,

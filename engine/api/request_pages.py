@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from engine import uploads
 from engine.api import auth
+from engine.api.pages import Csrf, ShortForm, Text, _go, _page, _rt, _staff_form, _who
 from engine.api.params import Email, Name, PageNo, RowId, SlugPath, Token, TokenPath, performs
-from engine.api.web import Csrf, ShortForm, Text, _go, _page, _rt, _staff_form, _who
 from engine.errors import ParcoursError
 from engine.services import (
     committees,
@@ -155,7 +155,7 @@ def committee_page(request: Request, cid: RowId, page: PageNo = 1) -> HTMLRespon
 
 
 def _proposals_page(request: Request, who, error: str | None = None) -> HTMLResponse:
-    from engine.api.web import _structures
+    from engine.api.board_pages import _structures
 
     rt = _rt(request)
     return _page(
