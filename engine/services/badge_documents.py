@@ -3,12 +3,11 @@ credentials and status lists, baked images and QR codes, and the public badge pa
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, and_, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -30,11 +29,14 @@ from engine.services.badges import (
 )
 from engine.services.endorsements import EndorsementView, endorsement_jwt_in, endorsements_for
 from engine.services.issuer_keys import active_key
+from engine.services.issuing import take_status_places
 from engine.services.organisations import get_organisation
-from engine.services.runtime import Runtime
+from engine.services.runtime import Db, Runtime
 from engine.store.tables import (
     Assertion,
     BadgeClass,
+    IssuerKey,
+    Organisation,
     utcnow,
 )
 
@@ -113,37 +115,18 @@ def badge_picture(rt: Runtime, slug: str, version: int = 1) -> bytes:
     return image
 
 
-def _status_index(session: Session, badge: IssuedBadge) -> int:
-    """Give the assertion its place in the issuer's status list, once, in one statement (the
-    next free place, computed by the database). On PostgreSQL a concurrent signer may take
-    the same place first: a savepoint lets us retry with the next. SQLite lets one writer in
-    at a time, and the statement computes and takes the place under its write lock."""
+def _status_index(session: Session, badge: IssuedBadge) -> int | None:
+    """The assertion's place in its issuer's status list. Badges get theirs when issued
+    (`issuing.take_status_places`); one written some other way gets the next free place on
+    first use, the same way, so no read ever fails for want of one."""
     a = badge.assertion
-    taken = (
-        select(func.coalesce(func.max(Assertion.status_index), -1) + 1)
-        .where(Assertion.issuer_id == a.issuer_id)
-        .scalar_subquery()
-    )
-    claim = (
-        update(Assertion)
-        .where(Assertion.id == a.id, Assertion.status_index.is_(None))
-        .values(status_index=taken)
-        .returning(Assertion.status_index)
-    )
-    concurrent = session.get_bind().dialect.name != "sqlite"
-    for _ in range(20):
-        if a.status_index is not None:
-            return a.status_index
-        try:
-            with session.begin_nested() if concurrent else nullcontext():
-                place = session.execute(claim).scalar_one_or_none()
-        except IntegrityError:
-            continue
-        if place is None:
+    if a.status_index is None:
+        for row in take_status_places(session, a.issuer_id, [a.id]):
+            # already written: the object only learns it (no second UPDATE at flush)
+            set_committed_value(a, "status_index", row.status_index)
+        if a.status_index is None:  # placed meanwhile by someone else: theirs stands
             session.refresh(a)
-        else:  # already written: the object only learns it (no second UPDATE at flush)
-            set_committed_value(a, "status_index", place)
-    raise Conflict("liste de statut saturée de demandes simultanées : réessayez")
+    return a.status_index
 
 
 def holder_id(badge: IssuedBadge, u: PublicUrls) -> str | None:
@@ -280,21 +263,71 @@ class Portable:
     jwt: str
 
 
-def portable_in(session: Session, assertion_id: str, u: PublicUrls) -> Portable:
-    """Both forms from one load, in the caller's transaction (`enrollments.award_portable`),
-    giving the badge its status-list place on first use."""
+_ISSUER = aliased(Organisation)
+_KEY = aliased(IssuerKey)
+
+
+def with_issuer(query: Select, network: Any) -> Select:
+    """`query` with the issuer of the badge class whose network is `network` (a column) and
+    the issuer's active signing key, as `issuer_*` and `key_*` columns (`key_kid` is None
+    when it has none yet): what `portable_in` needs, read in the caller's own statement."""
+    return (
+        query.add_columns(
+            _ISSUER.id.label("issuer_id"),
+            _ISSUER.slug.label("issuer_slug"),
+            _ISSUER.name.label("issuer_name"),
+            _ISSUER.url.label("issuer_url"),
+            _ISSUER.email.label("issuer_email"),
+            _ISSUER.description.label("issuer_description"),
+            _ISSUER.logo.is_not(None).label("issuer_logo"),
+            _KEY.kid.label("key_kid"),
+            _KEY.private_pem.label("key_pem"),
+        )
+        .outerjoin(_ISSUER, and_(_ISSUER.slug == network, _ISSUER.kind == OrganisationKind.NETWORK))
+        .outerjoin(_KEY, _KEY.id == issuer_keys.active_key_id(_ISSUER.id))
+    )
+
+
+@dataclass(frozen=True)
+class IssuerProfile:
+    """What a badge's documents show of its issuer (`ob3.profile`), read by `with_issuer`:
+    the logo only as whether there is one (its URL is the issuer's)."""
+
+    id: int
+    slug: str
+    name: str
+    url: str | None
+    email: str | None
+    description: str | None
+    logo: bool
+
+
+def portable_in(
+    db: Db, a: Any, bc: Any, found: Any, subject: str | None, u: PublicUrls
+) -> Portable:
+    """Both forms of a badge just issued, in the caller's transaction, from the rows its
+    issuing already holds: `a` the assertion as written (status-list place included), `bc` its
+    badge class, `found` a `with_issuer` row, `subject` the holder's profile subject. Nothing
+    is read again; only an issuer that never signed yet gets its key made here."""
     import json
 
-    badge = load(session, assertion_id)
-    if badge.revoked:
-        raise Conflict(f"le badge {badge.badge_class.name} a été révoqué")
-    _status_index(session, badge)
-    key = active_key(session, badge.issuer, u)
-    doc = ob3.credential(
-        badge.assertion, badge.badge_class, badge.issuer, u, holder=holder_id(badge, u)
+    issuer = IssuerProfile(
+        found.issuer_id,
+        found.issuer_slug,
+        found.issuer_name,
+        found.issuer_url,
+        found.issuer_email,
+        found.issuer_description,
+        bool(found.issuer_logo),
     )
-    text = json.dumps(ob2.assertion(badge.assertion, badge.badge_class, u), ensure_ascii=False)
-    png = bake_png(badge.badge_class.image or b"", text, 2, checked=True)
+    if found.key_kid is None:
+        key = active_key(db, issuer, u)  # type: ignore[arg-type]
+    else:
+        key = issuer_keys.signing_key(u, issuer.slug, found.key_kid, found.key_pem)
+    holder = u.profile_page(subject) if subject else None
+    doc = ob3.credential(a, bc, issuer, u, holder=holder)  # type: ignore[arg-type]
+    text = json.dumps(ob2.assertion(a, bc, u), ensure_ascii=False)
+    png = bake_png(bc.image or b"", text, 2, checked=True)
     return Portable(png, ob3.sign(doc, key))
 
 

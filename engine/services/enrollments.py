@@ -25,9 +25,9 @@ from engine.openbadges.urls import PublicUrls
 from engine.roles import Role
 from engine.services import access, events, issuing, privacy
 from engine.services.access import Action, Actor, Target
-from engine.services.badge_documents import Portable, portable_in
+from engine.services.badge_documents import Portable, portable_in, with_issuer
 from engine.services.committees import ensure_no_conflict
-from engine.services.evidence import attach
+from engine.services.evidence import attach, check_kind
 from engine.services.gate_state import (
     ENROLLMENT,
     ENROLLMENT_NAMED,
@@ -38,9 +38,10 @@ from engine.services.gate_state import (
 )
 from engine.services.organisations import find_or_add_participant, get_organisation
 from engine.services.pathways import latest_version
-from engine.services.runtime import Runtime
+from engine.services.runtime import Db, Runtime
 from engine.statuses import BadgeClassStatus, EnrollmentStatus
 from engine.store.tables import (
+    Assertion,
     AuditEvent,
     BadgeClass,
     CommitteeDecision,
@@ -339,6 +340,8 @@ def add_evidence(
     now = now or utcnow()
     with rt.unit_of_work() as session:
         row, _ = _active(session, enrollment_id, by, Action.EVIDENCE_ADD)
+        # a kind no gate names would never unlock a step: refused, the expected ones listed
+        kind = check_kind(rt.pathway(session, row.pathway_version_id), kind)
         evidence = attach(
             session,
             kind=kind,
@@ -386,7 +389,7 @@ def record_decision(
     majority) turns the members' votes into the gate's decision."""
     now = now or utcnow()
     if not reason.strip():
-        raise InvalidInput("une décision de comité doit être motivée (--reason)")
+        raise InvalidInput("reason : une décision de comité doit être motivée")
     with rt.unit_of_work() as session:
         row = load(session, enrollment_id, ENROLLMENT_NAMED)
         if row.status != EnrollmentStatus.ACTIVE:
@@ -395,7 +398,8 @@ def record_decision(
         transition = pathway.transition(row.stage, trigger)
         if transition is None or not transition.gate.committee:
             raise InvalidInput(
-                f"« {trigger} » ne demande pas de décision de comité depuis l'étape « {row.stage} »"
+                f"« {trigger} » ne demande pas de décision de comité depuis l'étape "
+                f"« {pathway.stage(row.stage).title} »"
             )
         committee = gate_committee(session, row.structure_id, row.network)
         if committee is None:
@@ -450,6 +454,43 @@ def record_decision(
         return decision.id  # type: ignore[return-value]
 
 
+# The enrollment, its participant's contact, the badge class (the slug's active version, under
+# its own column names: the row serves as the badge class) and the acting staff member's roles
+# that let them award it (the access rule, joined in): one query, one row per role.
+_AWARDING = (
+    select(
+        Enrollment.id.label("enrollment_id"),
+        Enrollment.participant_id,
+        Enrollment.structure_id,
+        Enrollment.stage,
+        Enrollment.status.label("enrollment_status"),
+        _PARTICIPANT.email.label("participant_email"),
+        _PARTICIPANT.subject.label("participant_subject"),
+        *BadgeClass.__table__.c,
+        StaffRole.role,
+    )
+    .select_from(Enrollment)
+    .join(_PARTICIPANT, _PARTICIPANT.id == Enrollment.participant_id)
+    .outerjoin(
+        BadgeClass,
+        and_(BadgeClass.slug == bindparam("slug"), BadgeClass.status == BadgeClassStatus.ACTIVE),
+    )
+    .outerjoin(
+        StaffRole,
+        and_(
+            StaffRole.person_id == bindparam("pid"),
+            access.reach(
+                access.PERMISSIONS[Action.BADGE_AWARD],
+                Target(structure_id=Enrollment.structure_id, network=BadgeClass.network),
+            ),
+        ),
+    )
+    .where(Enrollment.id == bindparam("eid"))
+)
+# ... and the badge's issuer with its signing key, for the badge sent out at once.
+_AWARDING_PORTABLE = with_issuer(_AWARDING, BadgeClass.network)
+
+
 def award(
     rt: Runtime,
     enrollment_id: int,
@@ -462,8 +503,8 @@ def award(
     """Issue one badge by hand, where the badge's catalogue lets the actor's role award it alone
     (typically a sub-badge evaluated by the encadrant technique); otherwise a request is the
     way."""
-    with rt.unit_of_work() as session:
-        return _award(rt, session, enrollment_id, badge, by, narrative, now or utcnow())
+    with rt.transaction() as conn:
+        return _award(rt, conn, _AWARDING, enrollment_id, badge, by, narrative, now)[0]
 
 
 def award_portable(
@@ -477,69 +518,95 @@ def award_portable(
     now: datetime | None = None,
 ) -> tuple[str, Portable]:
     """`award`, and in the same transaction the badge as its holder carries it (baked picture
-    and signed credential), from rows already loaded: one commit for all of it."""
-    with rt.unit_of_work() as session:
-        assertion_id = _award(rt, session, enrollment_id, badge, by, narrative, now or utcnow())
-        return assertion_id, portable_in(session, assertion_id, u)
+    and signed credential), built from the rows the award already holds: the assertion as
+    written with its status-list place, the badge class, issuer and key read with the award's
+    checks. One commit for all of it."""
+    with rt.transaction() as conn:
+        assertion_id, row, a = _award(
+            rt, conn, _AWARDING_PORTABLE, enrollment_id, badge, by, narrative, now
+        )
+        bc, subject = row, row.participant_subject
+        if a is None:  # an issuer without a status list: nothing was written back
+            a = conn.execute(select(*_ASSERTION.c).where(_ASSERTION.c.id == assertion_id)).one()
+        if a.badge_class_id != row.id:  # the catalogue moved on meanwhile: the version issued
+            version = select(*_BADGE_CLASS.c).where(_BADGE_CLASS.c.id == a.badge_class_id)
+            bc = conn.execute(version).one()
+        if subject is None:  # given one as the badge was bound (`recipient_contact`)
+            subject = conn.execute(
+                select(Person.subject).where(Person.id == row.participant_id)
+            ).scalar_one()
+        return assertion_id, portable_in(conn, a, bc, row, subject, u)
+
+
+_ASSERTION = Assertion.__table__
+_BADGE_CLASS = BadgeClass.__table__
 
 
 def _award(
     rt: Runtime,
-    session: Session,
+    db: Db,
+    statement: Any,
     enrollment_id: int,
     badge: str,
     by: Actor,
     narrative: str | None,
-    now: datetime,
-) -> str:
-    row = load(session, enrollment_id, ENROLLMENT_NAMED)
-    bc = session.execute(
-        select(BadgeClass).where(
-            BadgeClass.slug == badge, BadgeClass.status == BadgeClassStatus.ACTIVE
-        )
-    ).scalar_one_or_none()
-    if bc is None:
+    now: datetime | None,
+) -> tuple[str, Any, Any]:
+    """Checks and issues, in the caller's transaction: (assertion id, the `statement` row,
+    the assertion row as written with its status-list place, or None without an issuer)."""
+    now = now or utcnow()
+    pid = by.person_id if by.is_staff else None  # only staff hold roles
+    rows = db.execute(statement, {"eid": enrollment_id, "slug": badge, "pid": pid}).all()
+    if not rows:
+        raise NotFound(f"parcours n° {enrollment_id} introuvable")
+    row = bc = rows[0]
+    if bc.id is None:
         raise NotFound(f"badge « {badge} » introuvable dans les catalogues chargés")
-    grant = access.ensure(
-        session,
-        by,
-        Action.BADGE_AWARD,
-        Target(structure_id=row.structure_id, network=bc.network),
-    )
-    if row.status != EnrollmentStatus.ACTIVE:
+    roles = frozenset(Role(r.role) for r in rows if r.role)
+    if not roles:  # the permission table's own check: it allows or says why not
+        target = Target(structure_id=row.structure_id, network=bc.network)
+        roles = access.ensure(db, by, Action.BADGE_AWARD, target).roles
+    if row.enrollment_status != EnrollmentStatus.ACTIVE:
         raise InvalidInput(f"le parcours n° {enrollment_id} est terminé")
     if bc.recipient_kind != "person":
         raise InvalidInput(f"le badge {bc.name} se délivre à une organisation")
-    issuing.ensure_direct(session, bc, row.structure_id, grant.roles)
-    held = held_badges(session, row.participant_id)
-    if badge in held:
-        raise Conflict(f"le badge {bc.name} est déjà détenu")
-    entry = rt.catalogue_entry(session, badge)
-    if entry and entry.requires and entry.requires.missing(set(held)):
-        names = rt.badge_lookups(session)[0]
-        missing = ", ".join(names.get(b, b) for b in entry.requires.missing(set(held)))
-        raise GateRefused(badge, [f"pour le badge {bc.name}, il manque : {missing}"])
+    issuing.ensure_direct(db, bc, row.structure_id, roles)
+    entry = rt.catalogue_entry(db, badge)
+    held = None  # without sub-badges to check, the insert itself refuses a badge held
+    if entry and entry.requires:
+        held = held_badges(db, row.participant_id)
+        if badge in held:
+            raise Conflict(f"le badge {bc.name} est déjà détenu")
+        if entry.requires.missing(set(held)):
+            names = rt.badge_lookups(db)[0]
+            missing = ", ".join(names.get(b, b) for b in entry.requires.missing(set(held)))
+            raise GateRefused(badge, [f"pour le badge {bc.name}, il manque : {missing}"])
+    placed: list[Any] = []
     issued = issuing.issue(
         rt,
-        session,
+        db,
         [badge],
         basis=issuing.Basis.DIRECT,
         recipient_id=row.participant_id,
         structure_id=row.structure_id,
-        enrollment_id=row.id,
+        enrollment_id=row.enrollment_id,
         actor_id=by.person_id,
         now=now,
         held=held,
+        # bound to the e-mail read above; without one (or a profile yet) issuing reads more
+        email=row.participant_email if row.participant_subject else False,
         evidence=[{"narrative": narrative}] if narrative else [],
+        placed=placed,
     )
-    session.add(
-        AuditEvent(
-            enrollment_id=row.id,
-            at=now,
-            actor_id=by.person_id,
-            kind="badge_issued",
-            from_stage=row.stage,
-            details={"awarded": [badge]},  # the narrative is the badge's own evidence
-        )
+    if not issued:
+        raise Conflict(f"le badge {bc.name} est déjà détenu")
+    audit = AuditEvent(
+        enrollment_id=row.enrollment_id,
+        at=now,
+        actor_id=by.person_id,
+        kind="badge_issued",
+        from_stage=row.stage,
+        details={"awarded": [badge]},  # the narrative is the badge's own evidence
     )
-    return issued[0][0]
+    db.execute(_AUDIT, audit.model_dump(exclude_none=True))
+    return issued[0][0], row, placed[0] if placed else None

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from engine.errors import NotFound
@@ -17,7 +18,7 @@ from engine.openbadges import data_integrity as di
 from engine.openbadges import keys
 from engine.openbadges.urls import PublicUrls
 from engine.services.organisations import get_organisation
-from engine.services.runtime import Runtime
+from engine.services.runtime import Db, Runtime
 from engine.store.tables import (
     IssuerKey,
     Organisation,
@@ -25,35 +26,52 @@ from engine.store.tables import (
 )
 
 
-def _current(session: Session, org: Organisation, algorithm: str) -> IssuerKey | None:
-    """The organisation's active key of one algorithm, if it has one; never makes one."""
+def active_key_id(organisation_id: Any, algorithm: str = keys.ALGORITHM) -> Any:
+    """The id of the organisation's active key of one algorithm (the newest not retired), as
+    a scalar subquery: `organisation_id` may be a column, so a query about a badge reads its
+    issuer's signing key in the same statement (`enrollments.award_portable`)."""
+    k = aliased(IssuerKey)
     return (
-        session.execute(
-            select(IssuerKey)
-            .where(
-                IssuerKey.organisation_id == org.id,
-                IssuerKey.algorithm == algorithm,
-                IssuerKey.retired_at.is_(None),
-            )
-            .order_by(IssuerKey.created_at.desc(), IssuerKey.id.desc())
+        select(k.id)
+        .where(
+            k.organisation_id == organisation_id,
+            k.algorithm == algorithm,
+            k.retired_at.is_(None),
         )
-        .scalars()
-        .first()
+        .order_by(k.created_at.desc(), k.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
 
 
-def active_key(session: Session, org: Organisation, u: PublicUrls) -> keys.SigningKey:
+_CURRENT = select(IssuerKey.kid, IssuerKey.private_pem).where(
+    IssuerKey.id == active_key_id(bindparam("oid"), bindparam("alg"))
+)
+
+
+def _current(db: Db, org: Organisation, algorithm: str) -> Any:
+    """(kid, private_pem) of the organisation's active key of one algorithm, if it has one;
+    never makes one. Read in the caller's transaction each time: a key rotated by another
+    process is never signed with again (only parsing the PEM is cached, by its bytes)."""
+    return db.execute(_CURRENT, {"oid": org.id, "alg": algorithm}).first()
+
+
+def signing_key(u: PublicUrls, slug: str, kid: str, private_pem: bytes) -> keys.SigningKey:
+    return keys.SigningKey(u.key(slug, kid), keys.load_private(private_pem))
+
+
+def active_key(session: Db, org: Organisation, u: PublicUrls) -> keys.SigningKey:
     """The RS256 key to sign with, made if the organisation has none: for signing paths only."""
     row = _current(session, org, keys.ALGORITHM) or new_key(session, org, utcnow())
-    return keys.SigningKey(u.key(org.slug, row.kid), keys.load_private(row.private_pem))
+    return signing_key(u, org.slug, row.kid, row.private_pem)
 
 
-def existing_key(session: Session, org: Organisation, u: PublicUrls) -> keys.SigningKey | None:
+def existing_key(session: Db, org: Organisation, u: PublicUrls) -> keys.SigningKey | None:
     """The RS256 key to sign with, or None: for read paths, which never write."""
     row = _current(session, org, keys.ALGORITHM)
     if row is None:
         return None
-    return keys.SigningKey(u.key(org.slug, row.kid), keys.load_private(row.private_pem))
+    return signing_key(u, org.slug, row.kid, row.private_pem)
 
 
 def proof_key(session: Session, org: Organisation, u: PublicUrls) -> keys.ProofKey:
@@ -83,8 +101,10 @@ def ensure_network_keys(session: Session, d: NetworkDefinition) -> None:
 
 
 def new_key(
-    session: Session, org: Organisation, now: datetime, algorithm: str = keys.ALGORITHM
+    db: Db, org: Organisation | Any, now: datetime, algorithm: str = keys.ALGORITHM
 ) -> IssuerKey:
+    """A new active key for `org` (anything with its `id`), written at once in the caller's
+    transaction (a Session or a bare Connection); returns its row, unattached."""
     new = keys.generate(algorithm)
     row = IssuerKey(
         organisation_id=org.id,
@@ -94,8 +114,18 @@ def new_key(
         private_pem=new.private_pem,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
+    row.id = db.execute(
+        insert(IssuerKey)
+        .values(
+            organisation_id=org.id,
+            kid=new.kid,
+            algorithm=algorithm,
+            public_jwk=new.public_jwk,
+            private_pem=new.private_pem,
+            created_at=now,
+        )
+        .returning(IssuerKey.id)
+    ).scalar_one()
     return row
 
 

@@ -9,19 +9,23 @@ so the rules that give a badge its value hold on every path:
   one person, in a structure that evaluates it by signatures), or a request decided under its
   evaluation mode (signatures, network, committee, auto);
 - the assertion rows, the connector deliveries, the shares with partners and the events are
-  written in the caller's transaction; plugin hooks hear of the badges after commit.
+  written in the caller's transaction; plugin hooks hear of the badges after commit;
+- every badge gets its place in its issuer's Bitstring Status List as it is issued (the next
+  one, taken under the issuer's lock): a place is never handed out twice, and reading a badge's
+  credential never has to write one.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Integer, bindparam, cast, func, insert, literal, select, update
+from sqlmodel import Session
 
 from engine.badges.assertions import issue_badges, recipient_contact, reissue_row
 from engine.badges.catalogue import MODE_LABELS, Evaluation
@@ -70,6 +74,52 @@ _NETWORKS = (
     .join(Membership, Membership.network_id == Organisation.id)
     .where(Membership.structure_id == bindparam("sid"))
 )
+
+
+_placed = Assertion.__table__.alias("placed")
+_PLACE = (
+    update(Assertion)
+    .where(Assertion.id == bindparam("aid"), Assertion.status_index.is_(None))
+    .values(
+        status_index=select(func.coalesce(func.max(_placed.c.status_index), -1) + 1)
+        .where(_placed.c.issuer_id == bindparam("iid"))
+        .scalar_subquery()
+    )
+    .returning(*Assertion.__table__.c)
+)
+STATUS_LOCK_CLASS = 0x5354
+"""PostgreSQL advisory locks `(STATUS_LOCK_CLASS, issuer id)` guard each issuer's next place."""
+_LOCK_PLACES = select(
+    func.pg_advisory_xact_lock(
+        cast(literal(STATUS_LOCK_CLASS), Integer), cast(bindparam("iid"), Integer)
+    )
+)
+
+
+def _dialect(db: Db) -> str:
+    return (db.get_bind() if isinstance(db, Session) else db).dialect.name
+
+
+def take_status_places(db: Db, issuer_id: int | None, assertion_ids: Sequence[str]) -> list[Any]:
+    """Give each assertion (of one issuer) the issuer's next free status-list place, in the
+    caller's transaction; returns the rows written (every column: the caller builds the
+    badge's documents from them without reading it again). An assertion that has a place
+    keeps it and is left out. The places are dense, like a sequence's: the next is one more
+    than the issuer's highest, read once the issuer's lock is held, so two transactions never
+    take the same. SQLite lets one writer in at a time (the statement computes and takes the
+    place under its write lock); PostgreSQL holds a transaction-scoped advisory lock per
+    issuer until commit, so a concurrent issuer waits a moment instead of retrying."""
+    if issuer_id is None or not assertion_ids:
+        return []
+    conn = db.connection() if isinstance(db, Session) else db  # Core: no ORM synchronising
+    if _dialect(conn) != "sqlite":
+        conn.execute(_LOCK_PLACES, {"iid": issuer_id})
+    placed = []
+    for assertion_id in assertion_ids:
+        row = conn.execute(_PLACE, {"aid": assertion_id, "iid": issuer_id}).first()
+        if row is not None:
+            placed.append(row)
+    return placed
 
 
 def structure_networks(db: Db, structure_id: int | None) -> frozenset[str]:
@@ -156,10 +206,13 @@ def issue(
     email: str | bool | None = False,
     evidence: list[dict[str, Any]] | None = None,
     shares: Mapping[str, list[str]] | None = None,
+    placed: list[Any] | None = None,
 ) -> list[Issued]:
     """Issue each badge the person does not hold yet, in the caller's transaction. The caller
     has established `basis` (the gate passed, `ensure_direct`, the request's verdict); this
-    checks the networks and writes everything an issued badge entails."""
+    checks the networks and writes everything an issued badge entails. `placed`, when given,
+    receives each new assertion's row as written (its status-list place included), for a
+    caller that sends the badge out at once (`enrollments.award_portable`)."""
     badges = list(dict.fromkeys(badges))
     if not badges:
         return []
@@ -186,11 +239,28 @@ def issue(
         email=email,
         urls=rt.urls,
     )
+    rows = _place_issued(db, entries, issued)
+    if placed is not None:
+        placed.extend(rows)
     queue_issued(rt, db, issued, now)
     if shares and issued:
         share_issued(db, shares, issued, actor_id, now)
     events.collect(db, *(events.BadgeIssued(a, b, r) for a, b, r in issued))
     return issued
+
+
+def _place_issued(db: Db, entries: Mapping[str, CatalogueEntry], issued: list[Issued]) -> list[Any]:
+    """Status-list places for the badges just issued, issuer by issuer in ascending id (the
+    order every issuing takes their locks in, so two of them never wait on each other)."""
+    by_issuer: dict[int, list[str]] = {}
+    for assertion_id, badge, _ in issued:
+        issuer_id = entries[badge].issuer_id
+        if issuer_id is not None:
+            by_issuer.setdefault(issuer_id, []).append(assertion_id)
+    rows = []
+    for issuer_id in sorted(by_issuer):
+        rows.extend(take_status_places(db, issuer_id, by_issuer[issuer_id]))
+    return rows
 
 
 def issue_to_organisation(
@@ -223,6 +293,7 @@ def issue_to_organisation(
             recipient_identity=hash_identity(contact, salt, fold_case=bool(holder.email)),
         )
     )
+    take_status_places(db, issuer_id, [assertion_id])
     issued = [(assertion_id, bc.slug, None)]
     queue_issued(rt, db, issued, now)  # type: ignore[arg-type]
     events.collect(db, events.BadgeIssued(assertion_id, bc.slug, None))
@@ -286,6 +357,7 @@ def reissue(
         now=now,
         expires=expires,
     )
+    take_status_places(db, issuer_id, [new_id])
     shares = db.execute(
         select(Share.organisation_id, Share.reason).where(Share.assertion_id == old_id)
     ).all()

@@ -359,7 +359,8 @@ class Assertion(SQLModel, table=True):
     recipient_identity: str | None = Field(default=None, max_length=80)
     """`sha256$...` of the recipient's e-mail and the salt, fixed when the badge is issued."""
     status_index: int | None = None
-    """Position in the issuer's OB 3.0 status list, given when first signed as a credential."""
+    """Position in the issuer's OB 3.0 status list, given when the badge is issued (the
+    next free one of its issuer)."""
     replaces: str | None = Field(default=None, foreign_key="assertion.id", max_length=36)
     """The badge this one reissues (renewed at expiry, re-bound to an e-mail given later);
     the earlier one is revoked as replaced, its history kept."""
@@ -556,3 +557,18 @@ class WalletNonce(SQLModel, table=True):
 
     nonce_hash: str = Field(primary_key=True, max_length=64)
     expires_at: datetime = _ts(nullable=False)
+
+
+class PasswordLink(SQLModel, table=True):
+    """A staff member's way to choose a password: an invitation (a new account) or a reset
+    (« mot de passe oublié »). Single-use, expiring, stored only as a hash
+    (`engine.services.accounts`)."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    purpose: str = Field(max_length=12)
+    """`invitation` or `reset`."""
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
+    used_at: datetime | None = _ts(nullable=True)
