@@ -65,3 +65,16 @@ class PersonKind(StrEnum):
     PARTICIPANT = "participant"
     SUPPORTER = "supporter"
     """Someone who took a support badge through a network's public form."""
+
+
+LEARNING_CONTEXTS = {
+    "AFEST": "AFEST (action de formation en situation de travail)",
+    "PMSMP": "PMSMP (période de mise en situation en milieu professionnel)",
+    "mission": "mission (chantier, mise à disposition, intérim)",
+    "poste": "sur le poste de travail",
+    "formation": "formation",
+    "benevolat": "bénévolat, vie quotidienne",
+}
+"""Learning contexts an evidence may record (the seeds name AFEST and PMSMP): the one list the
+service checks and the CLI, the API and the pages offer. Kept here, away from the database
+code, so the CLI's help reads it without loading the services."""

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from engine.cli.context import By, Note, actor, run, state
+from engine.statuses import LEARNING_CONTEXTS
 
 commands = typer.Typer()
 """Top-level commands: `parcours enroll`, not `parcours enrollment enroll`."""
@@ -99,7 +100,7 @@ def evidence_add(
     narrative: Annotated[str | None, typer.Option(help="Description")] = None,
     url: Annotated[str | None, typer.Option(help="Lien vers le document")] = None,
     context: Annotated[
-        str | None, typer.Option(help="Contexte d'apprentissage (AFEST, PMSMP, ...)")
+        str | None, typer.Option(help=f"Contexte d'apprentissage ({', '.join(LEARNING_CONTEXTS)})")
     ] = None,
 ) -> None:
     """Joindre une pièce justificative à l'étape en cours."""

@@ -60,7 +60,8 @@ class _Box:
         return self.x, self.y + BOX_H // 2
 
 
-def _layout(pathway: Pathway) -> tuple[dict[str, _Box], int, int]:
+def _ranks(pathway: Pathway) -> dict[str, int]:
+    """Each stage's column: its longest path from the initial stage."""
     rank = {s.id: 0 for s in pathway.stages}
     edges = [
         (src, t.dest)
@@ -77,6 +78,11 @@ def _layout(pathway: Pathway) -> tuple[dict[str, _Box], int, int]:
                 changed = True
         if not changed:
             break
+    return rank
+
+
+def _layout(pathway: Pathway) -> tuple[dict[str, _Box], int, int]:
+    rank = _ranks(pathway)
     columns: dict[int, list[str]] = {}
     for stage in pathway.stages:
         columns.setdefault(rank[stage.id], []).append(stage.id)
@@ -195,7 +201,7 @@ def svg(pathway: Pathway) -> str:
     for stage in pathway.stages:
         box = boxes[stage.id]
         group = ET.SubElement(root, "g")
-        ET.SubElement(group, "title").text = _xml_text(stage.id)
+        ET.SubElement(group, "title").text = _xml_text(stage.title)
         ET.SubElement(
             group,
             "rect",
@@ -302,3 +308,135 @@ def png(pathway: Pathway) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+# The phone-sized picture: stages stacked top to bottom, as wide as a 390 px screen allows,
+# so its 13 px labels stay 13 px (the wide one would shrink to a quarter of that).
+NARROW_W, NARROW_BOX_W, NARROW_BOX_H, NARROW_X = 360, 250, 60, 10
+
+
+def svg_narrow(pathway: Pathway) -> str:
+    """The pathway for a phone: stages in a column by rank; a step to the stage right below is
+    a straight arrow labelled beside it, any other runs along a lane on the right, its label
+    under the stage it leaves. Escaped as `svg` is."""
+    rank = _ranks(pathway)
+    order = sorted(pathway.stages, key=lambda st: rank[st.id])
+    position = {st.id: i for i, st in enumerate(order)}
+    lane_of: dict[str, int] = {}
+    labels: dict[str, list[tuple[str, bool]]] = {st.id: [] for st in order}
+    for t in pathway.transitions:
+        for src in t.source:
+            straight = position[t.dest] == position[src] + 1
+            labels[src].extend((line, straight) for line in _wrap(t.title, 32)[:2])
+            if not straight:
+                lane_of.setdefault(t.dest, len(lane_of))
+    title_lines = _wrap(f"{pathway.title} — version {pathway.version}", 34)
+    top = MARGIN + 20 * len(title_lines)
+    tops: dict[str, int] = {}
+    y = top
+    for st in order:
+        tops[st.id] = y
+        y += NARROW_BOX_H + 22 + 15 * max(1, len(labels[st.id]))
+    height = y
+    root = ET.Element(
+        "svg",
+        {
+            "xmlns": SVG_NS,
+            "width": str(NARROW_W),
+            "height": str(height),
+            "viewBox": f"0 0 {NARROW_W} {height}",
+            "font-family": "DejaVu Sans, Arial, sans-serif",
+            "role": "img",
+            "aria-label": _xml_text(pathway.title),
+        },
+    )
+    marker = ET.SubElement(
+        ET.SubElement(root, "defs"),
+        "marker",
+        {
+            "id": "arrow-narrow",
+            "viewBox": "0 0 10 10",
+            "refX": "10",
+            "refY": "5",
+            "markerWidth": "8",
+            "markerHeight": "8",
+            "orient": "auto-start-reverse",
+        },
+    )
+    ET.SubElement(marker, "path", {"d": "M 0 0 L 10 5 L 0 10 z", "fill": "#444"})
+    ET.SubElement(root, "rect", {"width": str(NARROW_W), "height": str(height), "fill": "white"})
+    for i, line_text in enumerate(title_lines):
+        _text(
+            root,
+            line_text,
+            x=NARROW_X,
+            y=MARGIN + 20 * i,
+            **{"font-size": "16", "font-weight": "bold"},
+        )
+    right = NARROW_X + NARROW_BOX_W
+    for st in order:
+        box_top = tops[st.id]
+        line_y = box_top + NARROW_BOX_H + 16
+        for t in pathway.transitions:
+            if st.id not in t.source:
+                continue
+            dest_top = tops[t.dest]
+            if position[t.dest] == position[st.id] + 1:
+                x = NARROW_X + 30
+                points = [(x, box_top + NARROW_BOX_H), (x, dest_top)]
+                label = (x + 8, "start")
+            else:
+                lane = right + 14 + 16 * lane_of[t.dest]
+                out_y = box_top + NARROW_BOX_H // 2
+                in_y = dest_top + NARROW_BOX_H // 2 + 6
+                points = [(right, out_y), (lane, out_y), (lane, in_y), (right, in_y)]
+                label = (lane - 6, "end")
+            edge = ET.SubElement(
+                root,
+                "polyline",
+                {
+                    "points": " ".join(f"{px},{py}" for px, py in points),
+                    "fill": "none",
+                    "stroke": "#444",
+                    "stroke-width": "1.5",
+                    "marker-end": "url(#arrow-narrow)",
+                },
+            )
+            ET.SubElement(edge, "title").text = _xml_text(t.title)
+            for line_text in _wrap(t.title, 32)[:2]:
+                _text(
+                    root,
+                    line_text,
+                    x=label[0],
+                    y=line_y,
+                    **{"font-size": "12", "fill": "#222", "text-anchor": label[1]},
+                )
+                line_y += 15
+        group = ET.SubElement(root, "g")
+        ET.SubElement(group, "title").text = _xml_text(st.title)
+        ET.SubElement(
+            group,
+            "rect",
+            {
+                "x": str(NARROW_X),
+                "y": str(box_top),
+                "width": str(NARROW_BOX_W),
+                "height": str(NARROW_BOX_H),
+                "rx": "10",
+                "fill": "#e8f1e4" if st.final else "#eef3fb",
+                "stroke": "#1d4e89",
+                "stroke-width": "3" if st.id == pathway.initial else "1.5",
+            },
+        )
+        lines = _wrap(st.title, 30)
+        for i, line_text in enumerate(lines):
+            ty = box_top + NARROW_BOX_H // 2 + (i - (len(lines) - 1) / 2) * 16 + 5
+            _text(
+                group,
+                line_text,
+                x=NARROW_X + NARROW_BOX_W // 2,
+                y=f"{ty:.0f}",
+                **{"font-size": "13", "text-anchor": "middle"},
+            )
+    ET.indent(root, space="")
+    return ET.tostring(root, encoding="unicode") + "\n"

@@ -3,7 +3,8 @@ with each next step's conditions, the history, and the bulk states of many enrol
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,9 +12,17 @@ from sqlalchemy import select
 
 from engine import gates
 from engine.badges.assertions import held_badges
+from engine.pathways.model import Pathway
 from engine.roles import Role
 from engine.services import access
 from engine.services.access import Action, Actor
+from engine.services.evidence import (
+    Piece,
+    expected_kinds,
+    free_kinds_allowed,
+    kind_title,
+)
+from engine.services.evidence import pieces as evidence_pieces
 from engine.services.gate_state import ENROLLMENT, ENROLLMENT_NAMED, context, load, read_target
 from engine.services.runtime import Runtime
 from engine.statuses import EnrollmentStatus
@@ -28,6 +37,10 @@ class NextStep:
     dest_title: str
     roles: list[Role]
     conditions: list[gates.Condition]
+    final: bool = False
+    """The step ends the enrollment: its page asks for a confirmation first."""
+    early_exit: bool = False
+    committee: bool = False
 
     @property
     def ready(self) -> bool:
@@ -51,6 +64,31 @@ class Status:
     badges: list[str]
     revision: int
     next_steps: list[NextStep] = field(default_factory=list)
+    completed_at: datetime | None = None
+    evidence_kinds: dict[str, str] = field(default_factory=dict)
+    """Kind -> title of the evidence the pathway's gates name: what the evidence form offers."""
+    free_kinds: bool = True
+    """Whether other evidence kinds are accepted (see `evidence.free_kinds_allowed`)."""
+
+    @property
+    def status_label(self) -> str:
+        return EnrollmentStatus(self.status).label
+
+
+def _titled(conditions: list[gates.Condition], titles: dict[str, str]) -> list[gates.Condition]:
+    """The gate's sentences with each evidence kind's title instead of its slug."""
+    return [
+        gates.Condition(c.kind, c.met, kind_titles(c.text, titles)) if c.kind == "evidence" else c
+        for c in conditions
+    ]
+
+
+def kind_titles(text: str, titles: dict[str, str]) -> str:
+    """`text` with a trailing evidence kind (« … manquante : bilan-immersion ») titled."""
+    for kind, title in titles.items():
+        if text.endswith(f" : {kind}"):
+            return text[: -len(kind)] + title
+    return text
 
 
 def status(rt: Runtime, enrollment_id: int, *, by: Actor, now: datetime | None = None) -> Status:
@@ -66,6 +104,7 @@ def status(rt: Runtime, enrollment_id: int, *, by: Actor, now: datetime | None =
             pathway.transitions_from(row.stage) if row.status == EnrollmentStatus.ACTIVE else []
         )
         ctx = context(rt, conn, row, pathway, outgoing, now, None)
+        kinds = expected_kinds(pathway)
         steps = [
             NextStep(
                 t.trigger,
@@ -73,7 +112,10 @@ def status(rt: Runtime, enrollment_id: int, *, by: Actor, now: datetime | None =
                 t.dest,
                 pathway.stage(t.dest).title,
                 list(t.gate.roles),
-                gates.evaluate(t, ctx, rt.gate_checks),
+                _titled(gates.evaluate(t, ctx, rt.gate_checks), kinds),
+                final=pathway.stage(t.dest).final,
+                early_exit=not t.completes,
+                committee=t.gate.committee,
             )
             for t in outgoing
         ]
@@ -101,6 +143,9 @@ def status(rt: Runtime, enrollment_id: int, *, by: Actor, now: datetime | None =
         sorted(names.get(b, b) for b in held),
         row.revision,
         steps,
+        as_utc(row.completed_at) if row.completed_at else None,
+        kinds,
+        free_kinds_allowed(pathway),
     )
 
 
@@ -114,6 +159,10 @@ class HistoryEntry:
     to_stage: str | None
     note: str | None
     details: dict[str, Any] | None
+    what: str = ""
+    """What happened beyond the event's kind, in French with titles and names (no ids)."""
+    awarded: list[str] = field(default_factory=list)
+    """Names of the badges the event issued."""
 
 
 def history(rt: Runtime, enrollment_id: int, *, by: Actor) -> list[HistoryEntry]:
@@ -126,6 +175,8 @@ def history(rt: Runtime, enrollment_id: int, *, by: Actor) -> list[HistoryEntry]
             .where(AuditEvent.enrollment_id == enrollment_id)
             .order_by(AuditEvent.id)
         ).all()
+        pathway = rt.pathway(session, row.pathway_version_id)
+        names = rt.badge_lookups(session)[0]
     return [
         HistoryEntry(
             as_utc(e.at),
@@ -136,9 +187,50 @@ def history(rt: Runtime, enrollment_id: int, *, by: Actor) -> list[HistoryEntry]
             e.to_stage,
             e.note,
             e.details,
+            _what(pathway, e.kind, e.trigger, e.from_stage, e.to_stage, e.details or {}, names),
+            [names.get(b, b) for b in (e.details or {}).get("awarded") or []],
         )
         for e, g, f in events_
     ]
+
+
+def _stage_title(pathway: Pathway, stage: str | None) -> str:
+    if not stage:
+        return ""
+    try:
+        return pathway.stage(stage).title
+    except KeyError:  # a stage of another version (after a migration)
+        return stage
+
+
+def _step_title(pathway: Pathway, trigger: str | None) -> str:
+    for t in pathway.transitions:
+        if t.trigger == trigger:
+            return t.title
+    return trigger or ""
+
+
+def _what(
+    pathway: Pathway,
+    kind: str,
+    trigger: str | None,
+    src: str | None,
+    dest: str | None,
+    details: dict[str, Any],
+    names: Mapping[str, str],
+) -> str:
+    """The detail of one history line, as people read it."""
+    if kind == "enrolled":
+        return f"étape « {_stage_title(pathway, dest)} »"
+    if kind in ("transition", "migration"):
+        moved = f"{_stage_title(pathway, src)} → {_stage_title(pathway, dest)}"
+        return f"« {_step_title(pathway, trigger)} » : {moved}" if trigger else moved
+    if kind == "evidence":
+        return f"« {kind_title(str(details.get('kind') or ''))} »"
+    if kind == "committee_decision":
+        verdict = "favorable" if details.get("approved") else "défavorable"
+        return f"avis {verdict} sur « {_step_title(pathway, trigger)} »"
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,4 +264,116 @@ def states(
         result = conn.execution_options(yield_per=batch).execute(query)
         for rows in result.partitions():
             out.extend(EnrollmentState(*row) for row in rows)
+    return out
+
+
+def pathway_badges(pathway: Pathway, requirements: Mapping[str, Any]) -> list[str]:
+    """The badges a pathway names (stage awards, gate badges) and the sub-badges its key badges
+    require, in the order the pathway meets them: what its participants work towards."""
+    ordered: list[str] = []
+
+    def add(badge: str) -> None:
+        # sub-badges first: they are the ones staff award by hand, the key badge follows
+        req = requirements.get(badge)
+        for sub in req.of if req is not None else []:
+            if sub not in ordered:
+                ordered.append(sub)
+        if badge not in ordered:
+            ordered.append(badge)
+
+    for stage in pathway.stages:
+        for t in pathway.transitions_from(stage.id):
+            for req in t.gate.badges:
+                for badge in req.of:
+                    add(badge)
+        for badge in (*stage.awards.on_enter, *stage.awards.on_complete):
+            add(badge)
+    return ordered
+
+
+@dataclass(frozen=True)
+class AwardChoices:
+    """What « Délivrer un badge » offers: the pathway's badges, then the rest of its network's,
+    none already held; (badge id, name) pairs."""
+
+    pathway: list[tuple[str, str]]
+    others: list[tuple[str, str]]
+
+
+def award_choices(rt: Runtime, enrollment_id: int, *, by: Actor) -> AwardChoices:
+    with rt.reading() as conn:
+        row = load(conn, enrollment_id, ENROLLMENT_NAMED)
+        access.ensure(conn, by, Action.ENROLLMENT_READ, read_target(row))
+        pathway = rt.pathway(conn, row.pathway_version_id)
+        catalogue = rt.catalogue(conn)
+        requirements = rt.badge_lookups(conn)[1]
+        held = held_badges(conn, row.participant_id)
+    offered = {
+        slug: entry.name
+        for slug, entry in catalogue.items()
+        if entry.recipient == "person" and slug not in held
+    }
+    own = [b for b in pathway_badges(pathway, requirements) if b in offered]
+    others = sorted(
+        (entry.name, slug)
+        for slug, entry in catalogue.items()
+        if slug in offered and slug not in own and entry.network == pathway.network
+    )
+    return AwardChoices([(b, offered[b]) for b in own], [(slug, name) for name, slug in others])
+
+
+def pieces(rt: Runtime, enrollment_id: int, *, by: Actor) -> list[Piece]:
+    """The evidence attached to the enrollment, every stage, oldest first."""
+    with rt.unit_of_work() as session:
+        row = load(session, enrollment_id, ENROLLMENT_NAMED)
+        access.ensure(session, by, Action.ENROLLMENT_READ, read_target(row))
+        pathway = rt.pathway(session, row.pathway_version_id)
+        found = evidence_pieces(session, enrollment_ids=[row.id])
+    return [replace(p, stage=_stage_title(pathway, p.stage)) for p in found]
+
+
+@dataclass(frozen=True)
+class StepRules:
+    """One step of a pathway and what its gate asks, in French: the pathway page's text."""
+
+    title: str
+    sources: list[str]
+    dest: str
+    conditions: list[str]
+
+
+def step_rules(rt: Runtime, pathway: Pathway) -> list[StepRules]:
+    """Every step with its conditions written out, titles and names instead of ids."""
+    with rt.reading() as conn:
+        names = rt.badge_lookups(conn)[0]
+    out = []
+    for t in pathway.transitions:
+        said: list[str] = []
+        for req in t.gate.badges:
+            listed = ", ".join(names.get(b, b) for b in req.of)
+            if req.at_least is None:
+                said.append(f"badges : {listed}")
+            else:
+                said.append(f"au moins {req.at_least} badge(s) parmi : {listed}")
+        said += [f"pièce justificative : {kind_title(k)}" for k in t.gate.evidence]
+        if t.gate.min_days is not None:
+            said.append(f"au moins {t.gate.min_days} jour(s) dans l'étape")
+        if t.gate.max_days is not None:
+            said.append(f"au plus {t.gate.max_days} jour(s) dans l'étape")
+        if t.gate.committee:
+            said.append("décision du comité d'attribution")
+        # a plugin check explains itself only on an enrollment (it reads its evidence, badges)
+        said += ["une vérification propre au réseau"] * len(t.gate.checks)
+        if t.gate.roles:
+            said.append("réservé à : " + gates.roles_text(list(t.gate.roles)))
+        if not t.completes:
+            said.append("sortie anticipée : les badges de l'étape quittée ne sont pas délivrés")
+        out.append(
+            StepRules(
+                t.title,
+                [_stage_title(pathway, s) for s in t.source],
+                _stage_title(pathway, t.dest),
+                said or ["aucune condition"],
+            )
+        )
     return out

@@ -1,30 +1,159 @@
-"""Evidence rows and their files, shared by enrollments (a stage's proofs) and badge requests."""
+"""Evidence rows and their files, shared by enrollments (a stage's proofs) and badge requests;
+the evidence kinds a pathway expects, with the titles people read."""
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from engine.errors import InvalidInput, NotFound
-from engine.store.tables import Evidence, EvidenceFile
+from engine.pathways.model import Pathway
+from engine.statuses import LEARNING_CONTEXTS
+from engine.store.tables import Evidence, EvidenceFile, Person, as_utc
 from engine.uploads import Upload
 
 if TYPE_CHECKING:
     from engine.services.access import Actor
     from engine.services.runtime import Runtime
 
-CONTEXTS = {
-    "AFEST": "AFEST (action de formation en situation de travail)",
-    "PMSMP": "PMSMP (période de mise en situation en milieu professionnel)",
-    "mission": "mission (chantier, mise à disposition, intérim)",
-    "poste": "sur le poste de travail",
-    "formation": "formation",
-    "benevolat": "bénévolat, vie quotidienne",
-}
-"""Learning contexts an evidence may record (the seeds name AFEST and PMSMP)."""
+CONTEXTS = LEARNING_CONTEXTS
+"""Learning contexts an evidence may record (one list: `engine.statuses.LEARNING_CONTEXTS`)."""
+
+_ACRONYMS = frozenset({"pmsmp", "afest", "adie", "bge", "geiq", "cip", "siae", "iae", "cv"})
+_ABBREVIATIONS = {"rdv": "rendez-vous"}
+
+
+def kind_title(kind: str) -> str:
+    """A readable title for an evidence kind: pathways name kinds by slug (`bilan-immersion`)
+    and give no title, so the slug is spelled out (« Bilan immersion », « Convention PMSMP »)."""
+    words = kind.replace("_", "-").split("-")
+    spelled = [
+        w.upper() if w.lower() in _ACRONYMS else _ABBREVIATIONS.get(w.lower(), w)
+        for w in words
+        if w
+    ]
+    text = " ".join(spelled)
+    return text[:1].upper() + text[1:] if text else kind
+
+
+def context_title(context: str | None) -> str | None:
+    return CONTEXTS.get(context, context) if context else None
+
+
+def expected_kinds(pathway: Pathway) -> dict[str, str]:
+    """Kind -> title of every evidence the pathway's gates name, in the order they come."""
+    kinds: dict[str, str] = {}
+    for transition in pathway.transitions:
+        for kind in transition.gate.evidence:
+            kinds.setdefault(kind, kind_title(kind))
+    return kinds
+
+
+def free_kinds_allowed(pathway: Pathway) -> bool:
+    """Other kinds than the gates name are accepted when the pathway names none, or when a
+    plugin check reads evidence the YAML does not list (the EiTi's `rdv-adie` / `rdv-bge`)."""
+    return not expected_kinds(pathway) or any(t.gate.checks for t in pathway.transitions)
+
+
+def _folded(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "-".join(plain.lower().replace("_", " ").replace("-", " ").split())
+
+
+def check_kind(pathway: Pathway, kind: str) -> str:
+    """The kind as stored, or InvalidInput in French listing the kinds the pathway expects.
+    A kind spelled like an expected one (« bilan immersion ») is refused with that one named:
+    stored as typed, it would never satisfy the gate."""
+    kind = kind.strip()
+    if not kind:
+        raise InvalidInput("le type de pièce justificative est obligatoire")
+    expected = expected_kinds(pathway)
+    if not expected or kind in expected:
+        return kind
+    listed = ", ".join(f"« {title} » ({slug})" for slug, title in expected.items())
+    near = [slug for slug in expected if _folded(slug) == _folded(kind)]
+    if near:
+        raise InvalidInput(
+            f"type de pièce « {kind} » inconnu : vouliez-vous dire « {near[0]} » "
+            f"({expected[near[0]]}) ? Types attendus par ce parcours : {listed}"
+        )
+    if free_kinds_allowed(pathway):
+        return kind
+    raise InvalidInput(
+        f"type de pièce « {kind} » inconnu pour le parcours « {pathway.title} » : "
+        f"types attendus : {listed}"
+    )
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One evidence as people read it: its kind's title, context, text, who added it, file."""
+
+    id: int
+    kind: str
+    title: str
+    stage: str | None
+    context: str | None
+    narrative: str | None
+    url: str | None
+    added_at: datetime
+    added_by: str
+    file_id: str | None
+    filename: str | None
+    enrollment_id: int | None = None
+    request_id: int | None = None
+
+
+def pieces(
+    session: Session,
+    *,
+    enrollment_ids: list[int] | None = None,
+    request_ids: list[int] | None = None,
+) -> list[Piece]:
+    """Evidence of these enrollments or requests, oldest first, in one query."""
+    clauses = []
+    if enrollment_ids:
+        clauses.append(Evidence.enrollment_id.in_(enrollment_ids))
+    if request_ids:
+        clauses.append(Evidence.request_id.in_(request_ids))
+    if not clauses:
+        return []
+    rows = session.execute(
+        select(
+            Evidence,
+            Person.given_name,
+            Person.family_name,
+            EvidenceFile.id,
+            EvidenceFile.filename,
+        )
+        .outerjoin(Person, Person.id == Evidence.added_by)
+        .outerjoin(EvidenceFile, EvidenceFile.evidence_id == Evidence.id)
+        .where(or_(*clauses))
+        .order_by(Evidence.added_at, Evidence.id)
+    ).all()
+    return [
+        Piece(
+            id=ev.id,
+            kind=ev.kind,
+            title=kind_title(ev.kind),
+            stage=ev.stage,
+            context=ev.context,
+            narrative=ev.narrative,
+            url=ev.url,
+            added_at=as_utc(ev.added_at),
+            added_by=f"{given or ''} {family or ''}".strip() or "?",
+            file_id=file_id,
+            filename=filename,
+            enrollment_id=ev.enrollment_id,
+            request_id=ev.request_id,
+        )
+        for ev, given, family, file_id, filename in rows
+    ]
 
 
 def attach(

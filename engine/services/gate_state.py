@@ -46,6 +46,7 @@ ENROLLMENT = select(
 ENROLLMENT_NAMED = (
     select(
         *ENROLLMENT.selected_columns,
+        Enrollment.completed_at,
         Person.given_name,
         Person.family_name,
         Organisation.name.label("structure_name"),

@@ -175,11 +175,9 @@ def export(rt: Runtime, participant_id: int, *, by: Actor) -> dict[str, Any]:
             .order_by(BadgeRequest.id)
         ).all()
         request_ids = [r.id for r, _ in request_rows]
-        evidence = session.execute(
-            select(Evidence)
-            .where(or_(Evidence.enrollment_id.in_(ids), Evidence.request_id.in_(request_ids)))
-            .order_by(Evidence.id)
-        ).scalars()
+        from engine.services.evidence import context_title, pieces
+
+        evidence = pieces(session, enrollment_ids=ids, request_ids=request_ids)
         badges = session.execute(
             select(Assertion, BadgeClass.slug, BadgeClass.name)
             .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
@@ -240,10 +238,17 @@ def export(rt: Runtime, participant_id: int, *, by: Actor) -> dict[str, Any]:
                     "demande": ev.request_id,
                     "etape": ev.stage,
                     "type": ev.kind,
+                    "titre": ev.title,
                     "texte": ev.narrative,
                     "url": ev.url,
                     "contexte": ev.context,
+                    "contexte_titre": context_title(ev.context),
                     "ajoutee_le": _iso(ev.added_at),
+                    "ajoutee_par": ev.added_by,
+                    "fichier": ev.filename,
+                    "telechargement": (
+                        f"{rt.urls.base}/pieces/{ev.file_id}" if ev.file_id else None
+                    ),
                 }
                 for ev in evidence
             ],

@@ -77,8 +77,12 @@ def target(req: BadgeRequest, bc: BadgeClass) -> Target:
 def requestable(
     rt: Runtime, participant_id: int, *, by: Actor
 ) -> list[tuple[str, str, str | None]]:
-    """(badge, name, group) a participant may ask for: the active person badges of their
-    structure's networks that they do not hold yet (support badges have their public form)."""
+    """(badge, name, group) a participant may ask for, none already held and no support badge
+    (those have their public form): first the badges their pathways name, then the rest of
+    those pathways' networks; without a pathway, the badges of their structure's networks."""
+    from engine.services.enrollment_views import pathway_badges
+    from engine.store.tables import Enrollment
+
     with rt.unit_of_work() as session:
         person = session.get(Person, participant_id)
         if person is None or person.structure_id is None:
@@ -89,22 +93,39 @@ def requestable(
             Action.REQUEST_SUBMIT,
             Target(structure_id=person.structure_id, participant_id=person.id),
         )
-        networks = (
-            select(Organisation.slug)
-            .join(Membership, Membership.network_id == Organisation.id)
-            .where(Membership.structure_id == person.structure_id)
-        )
+        versions = session.execute(
+            select(Enrollment.pathway_version_id)
+            .where(Enrollment.participant_id == person.id)
+            .order_by(Enrollment.status != "active", Enrollment.id.desc())
+        ).scalars()
+        pathways = [rt.pathway(session, v) for v in dict.fromkeys(versions)]
+        requirements = rt.badge_lookups(session)[1]
+        if pathways:
+            networks: Any = list(dict.fromkeys(p.network for p in pathways))
+        else:
+            networks = (
+                select(Organisation.slug)
+                .join(Membership, Membership.network_id == Organisation.id)
+                .where(Membership.structure_id == person.structure_id)
+            )
         held = held_badges(session, participant_id)
         rows = session.execute(
             select(BadgeClass.slug, BadgeClass.name, BadgeClass.group, BadgeClass.evaluation)
-            .where(BadgeClass.network.in_(networks), BadgeClass.status == BadgeClassStatus.ACTIVE)
+            .where(
+                BadgeClass.network.in_(networks),
+                BadgeClass.status == BadgeClassStatus.ACTIVE,
+                BadgeClass.recipient_kind == "person",
+            )
             .order_by(BadgeClass.group, BadgeClass.name)
         ).all()
-    return [
-        (slug, name, group)
+    offered = {
+        slug: (slug, name, group)
         for slug, name, group, evaluation in rows
         if slug not in held and not Evaluation.model_validate(evaluation or {}).public
-    ]
+    }
+    own = [b for p in pathways for b in pathway_badges(p, requirements) if b in offered]
+    first = list(dict.fromkeys(own))
+    return [offered[b] for b in first] + [v for b, v in offered.items() if b not in first]
 
 
 def load(session: Session, request_id: int, lock: bool = False) -> tuple[BadgeRequest, BadgeClass]:

@@ -139,7 +139,7 @@ def test_a_cip_enrolls_and_advances_from_the_command_line(capsys, tmp_path) -> N
     assert "decouverte → immersion" in out and "badge délivré : J'ai découvert l'industrie" in out
     code, out, _ = run(capsys, *db, "status", "1")
     assert "Étape : Stage d'immersion (PMSMP) [immersion]" in out
-    assert "✗ pièce justificative manquante : convention-pmsmp" in out
+    assert "✗ pièce justificative manquante : Convention PMSMP" in out
     code, out, _ = run(capsys, *db, "history", "1")
     assert (
         "passage decouverte → immersion (commencer-immersion) — par Claire Martin — « PMSMP »"

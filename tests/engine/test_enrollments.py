@@ -278,7 +278,7 @@ def test_evidence_counts_only_for_the_current_stage_visit(sato: Runtime) -> None
         for s in ev.status(sato, eid, by=cip, now=T0 + timedelta(days=11)).next_steps
         if s.trigger == "valider-projet"
     )
-    assert "pièce justificative manquante : convention-pmsmp" in [
+    assert "pièce justificative manquante : Convention PMSMP" in [
         c.text for c in step.conditions if not c.met
     ]
 

@@ -374,8 +374,14 @@ def test_a_supporter_exports_and_erases_her_data_through_the_link_she_got(
     with pytest.raises(Forbidden, match="effacer des données personnelles"):
         privacy.erase(sato, someone, by=supporter)
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    # the page's button only asks: the confirmation page's form erases
+    asked = client.post(f"/donnees/{me['id']}/effacer", data={"csrf": csrf})
+    assert asked.status_code == 200 and "Effacer définitivement" in asked.text
+    assert mentions(sato, GIVEN, FAMILY, EMAIL) != []
     erased = client.post(
-        f"/donnees/{me['id']}/effacer", data={"csrf": csrf}, follow_redirects=False
+        f"/donnees/{me['id']}/effacer",
+        data={"csrf": csrf, "confirmer": "oui"},
+        follow_redirects=False,
     )
     assert erased.status_code == 303 and erased.headers["location"] == "/connexion"
     assert mentions(sato, GIVEN, FAMILY, EMAIL) == []

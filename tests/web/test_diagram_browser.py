@@ -93,7 +93,7 @@ def test_no_script_runs_from_a_title_in_chromium(web: Runtime, browser: Browser)
         expect(page.get_by_role("heading", name="Mes participants")).to_be_visible()
 
         page.goto(base + "/parcours-types/atelier-decouverte")
-        figure = page.locator("figure svg")
+        figure = page.locator("figure .schema-large svg")
         expect(figure).to_be_visible()
         page.wait_for_load_state("load")
         _no_script_ran(page, dialogs)
