@@ -98,6 +98,8 @@ class Scope(StrEnum):
     OPERATOR = "operator"
     """Server-wide housekeeping (the retention purge): the system only, that is the scheduler
     or the server operator's command line."""
+    ACCOUNT = "account"
+    """A staff member's own account (their password, their API tokens): themselves only."""
 
 
 class Action(StrEnum):
@@ -142,6 +144,12 @@ class Action(StrEnum):
     PUBLIC_READ = "public.read"
     STAFF_MANAGE = "staff.manage"
     """Offboarding: remove a role, disable an account (its sessions and API tokens end)."""
+    STAFF_GRANT = "staff.grant"
+    """Create a staff account (invited by e-mail to choose a password) or give a role."""
+    ORGANISATION_CREATE = "organisation.create"
+    """Add a structure (SIAE) or a partner organisation to a network."""
+    ACCOUNT_MANAGE = "account.manage"
+    """One's own password and API tokens."""
     PRIVACY_PURGE = "privacy.purge"
 
 
@@ -159,6 +167,8 @@ class Rule:
     system: bool = True
     supporter_self: bool = False
     """A supporter (public support badge) may do it on their own data."""
+    staff_self: bool = False
+    """A staff member may do it on their own account (`Target.account_id`)."""
 
 
 def _rule(label: str, scope: Scope, roles: frozenset[Role] = frozenset(), **kw: Any) -> Rule:
@@ -249,6 +259,14 @@ PERMISSIONS: dict[Action, Rule] = {
     ),
     Action.PUBLIC_READ: _rule("consulter une page publique", Scope.PUBLIC),
     Action.STAFF_MANAGE: _rule("retirer un rôle ou désactiver un compte de l'équipe", S, _DIR),
+    Action.STAFF_GRANT: _rule("créer un compte ou donner un rôle dans l'équipe", S, _DIR),
+    Action.ORGANISATION_CREATE: _rule("ajouter une structure ou un partenaire au réseau", N),
+    Action.ACCOUNT_MANAGE: _rule(
+        "gérer son mot de passe et ses jetons d'API",
+        Scope.ACCOUNT,
+        network_admin=False,
+        staff_self=True,
+    ),
     Action.PRIVACY_PURGE: _rule(
         "purger les données anciennes", Scope.OPERATOR, network_admin=False
     ),
@@ -270,6 +288,8 @@ class Target:
     """The partner organisation, for partner-scoped actions."""
     committee_id: int | None = None
     """The committee whose members may act (a request on its agenda, a gate it decides)."""
+    account_id: int | None = None
+    """The staff account concerned, for a staff member acting on their own account."""
 
 
 # --- the reach rule as SQL --------------------------------------------------------------
@@ -443,6 +463,8 @@ def check(db: Any, actor: Actor, action: Action, target: Target) -> Grant | None
         return Grant(own=True) if own else None
     if not actor.is_staff:
         return None
+    if rule.staff_self and target.account_id is not None and target.account_id == actor.person_id:
+        return Grant(own=True)
     found = roles(db, actor, action, target)
     if found:
         return Grant(roles=found)
@@ -498,6 +520,8 @@ def describe(rule: Rule) -> str:
         parts.append("participant lui-même")
     if rule.supporter_self:
         parts.append("personne elle-même pour un badge de soutien")
+    if rule.staff_self:
+        parts.append("titulaire du compte")
     return "à : " + " ; ".join(parts) if parts else "à personne"
 
 
@@ -674,7 +698,10 @@ def capabilities(db: Any, actor: Actor) -> frozenset[Action]:
         | {
             a
             for a, r in rules
-            if held & r.roles or (admin and r.network_admin) or (member and r.committee_member)
+            if held & r.roles
+            or (admin and r.network_admin)
+            or (member and r.committee_member)
+            or r.staff_self
         }
     )
 
@@ -688,11 +715,12 @@ def markdown_table() -> str:
         Scope.PARTNER: "partner",
         Scope.PUBLIC: "public",
         Scope.OPERATOR: "server operator",
+        Scope.ACCOUNT: "own account",
     }
     lines = [
         "| action | scope | roles | network admin | participant (own) | committee members "
-        "| supporter (own) | system |",
-        "|---|---|---|---|---|---|---|---|",
+        "| supporter (own) | staff (own) | system |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for action, rule in PERMISSIONS.items():
         roles = ", ".join(r.value for r in sorted(rule.roles, key=lambda r: r.value)) or "—"
@@ -703,6 +731,7 @@ def markdown_table() -> str:
             f"{'yes' if rule.participant_self else '—'} | "
             f"{'yes' if rule.committee_member else '—'} | "
             f"{'yes' if rule.supporter_self else '—'} | "
+            f"{'yes' if rule.staff_self else '—'} | "
             f"{'yes' if rule.system and not public else '—'} |"
         )
     return "\n".join(lines)

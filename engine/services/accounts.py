@@ -15,11 +15,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import bindparam, case, delete, func, select, update
 
-from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.roles import Role
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.roles import OrganisationKind, Role
 from engine.services import access, links
 from engine.services.access import Action, Actor, ActorKind, Target
-from engine.services.organisations import find_staff, get_organisation
+from engine.services.organisations import add_staff, find_staff, get_organisation
+from engine.services.outbox import name_of
+from engine.services.password_links import INVITATION_DAYS, RESET_MINUTES
 from engine.services.runtime import Runtime
 from engine.statuses import PersonKind
 from engine.store.tables import (
@@ -30,6 +32,7 @@ from engine.store.tables import (
     LoginAttempt,
     MagicLink,
     Organisation,
+    PasswordLink,
     Person,
     StaffRole,
     WebSession,
@@ -85,19 +88,14 @@ def set_password(rt: Runtime, email: str, password: str, now: datetime | None = 
         problem = password_problem(password, [*hints, person.family_name, "parcours"])
         if problem:
             raise InvalidInput(problem)
-        login = session.get(Login, person.id)
-        if login is None:
-            session.add(
-                Login(person_id=person.id, password_hash=_hasher.hash(password), changed_at=now)
-            )
-        else:
-            login.password_hash = _hasher.hash(password)
-            login.changed_at = now
-        # a new password ends every open session
-        session.execute(delete(WebSession).where(WebSession.person_id == person.id))
+        _store_password(session, person.id, password, now)  # type: ignore[arg-type]
 
 
-def _open_session(session, person_id: int, now: datetime) -> tuple[str, str]:
+def _open_session(
+    session, person_id: int, now: datetime, days: int = SESSION_DAYS
+) -> tuple[str, str]:
+    """A session of `days` days; one longer than `SESSION_DAYS` is a participant's « rester
+    connecté » session, which slides (`links.keep_alive`)."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     session.add(
         WebSession(
@@ -105,7 +103,7 @@ def _open_session(session, person_id: int, now: datetime) -> tuple[str, str]:
             person_id=person_id,
             csrf=csrf,
             created_at=now,
-            expires_at=now + timedelta(days=SESSION_DAYS),
+            expires_at=now + timedelta(days=days),
         )
     )
     return token, csrf
@@ -154,9 +152,11 @@ def login(
 THROTTLE_WINDOW = timedelta(hours=1)
 """Failures older than this are forgotten: nobody is shut out for good."""
 MAX_WAIT = timedelta(minutes=15)
-FREE_FAILURES = {"account": 5, "address": 20, "link": 10}
+FREE_FAILURES = {"account": 5, "address": 20, "link": 10, "reset": 3, "resetaddr": 20}
 """Failures allowed before any wait. An address is shared by a whole office behind one
-router, hence more; then each failure doubles the wait (1 s, 2 s, 4 s...) up to `MAX_WAIT`."""
+router, hence more; then each failure doubles the wait (1 s, 2 s, 4 s...) up to `MAX_WAIT`.
+`reset`/`resetaddr` count « mot de passe oublié » requests (each one counts), per e-mail and
+per address."""
 
 
 class TooManyAttempts(Forbidden):
@@ -252,19 +252,32 @@ def _succeeded(rt: Runtime, keys: list[str], reset: str | None = None) -> None:
             )
 
 
-def open_link(rt: Runtime, token: str, *, address: str | None, now: datetime | None = None) -> str:
+def open_link(
+    rt: Runtime,
+    token: str,
+    *,
+    address: str | None,
+    now: datetime | None = None,
+    remember: bool = False,
+) -> str:
     """`use_magic_link`, with failed uses counted per client address: whoever tries link after
     link waits longer and longer."""
     now = now or utcnow()
     attempt = _begin_attempt(rt, [("link", address)], now) if address else []
-    session_token = use_magic_link(rt, token, now=now)
+    session_token = use_magic_link(rt, token, now=now, remember=remember)
     _succeeded(rt, attempt)
     return session_token
 
 
-def logout(rt: Runtime, token: str) -> None:
+def logout(rt: Runtime, token: str, *, everywhere: bool = False) -> int:
+    """End this session, or with `everywhere` every session of its person (a phone lost, a
+    « rester connecté » left on a shared computer). Returns how many sessions ended."""
     with rt.unit_of_work() as session:
-        session.execute(delete(WebSession).where(WebSession.token_hash == _digest(token)))
+        mine = WebSession.token_hash == _digest(token)
+        if everywhere:
+            owner = select(WebSession.person_id).where(mine).scalar_subquery()
+            mine = WebSession.person_id == owner
+        return session.execute(delete(WebSession).where(mine)).rowcount
 
 
 _WHO = (Person.id, Person.kind, Person.given_name, Person.family_name, Person.email)
@@ -310,7 +323,27 @@ class TokenView:
     revoked_at: datetime | None
 
 
-def create_api_token(rt: Runtime, staff: str | int, name: str, now: datetime | None = None) -> str:
+_OPERATOR = Actor.system()
+
+
+def _own_account(session: Any, by: Actor, staff: str | int) -> Person:
+    """The staff account `staff`, if `by` may manage it (`ACCOUNT_MANAGE`: its holder, or the
+    server's operator)."""
+    person = find_staff(session, staff)
+    access.ensure(session, by, Action.ACCOUNT_MANAGE, Target(account_id=person.id))
+    return person
+
+
+def create_api_token(
+    rt: Runtime,
+    staff: str | int,
+    name: str,
+    now: datetime | None = None,
+    *,
+    by: Actor = _OPERATOR,
+) -> str:
+    """A new API token acting as `staff`; only its hash is kept, so it is shown once. `by`
+    defaults to the operator's command line; the web passes the signed-in member."""
     name = name.strip()
     if not name:
         raise InvalidInput("nom du jeton : obligatoire (par ex. le système qui l'utilise)")
@@ -319,10 +352,12 @@ def create_api_token(rt: Runtime, staff: str | int, name: str, now: datetime | N
     now = now or utcnow()
     token = "prc_" + secrets.token_urlsafe(32)
     with rt.unit_of_work() as session:
-        person = find_staff(session, staff)
+        person = _own_account(session, by, staff)
         session.add(
             ApiToken(person_id=person.id, name=name, token_hash=_digest(token), created_at=now)
         )
+        if by.is_staff:  # from « Mon compte »; the operator's tokens are set up on the server
+            _audit_staff(session, by, "api_token_created", now, person_id=person.id)
     return token
 
 
@@ -331,26 +366,35 @@ def _view(token: ApiToken) -> TokenView:
     return TokenView(token.id, token.name, as_utc(token.created_at), revoked)
 
 
-def api_tokens(rt: Runtime, staff: str | int) -> list[TokenView]:
+def api_tokens(rt: Runtime, staff: str | int, *, by: Actor = _OPERATOR) -> list[TokenView]:
     """A staff member's tokens, oldest first, revoked ones included (they say when)."""
     with rt.unit_of_work() as session:
-        person = find_staff(session, staff)
+        person = _own_account(session, by, staff)
         rows = session.execute(
             select(ApiToken).where(ApiToken.person_id == person.id).order_by(ApiToken.id)
         ).scalars()
         return [_view(t) for t in rows]
 
 
-def revoke_api_token(rt: Runtime, token_id: int, now: datetime | None = None) -> TokenView:
+def revoke_api_token(
+    rt: Runtime, token_id: int, now: datetime | None = None, *, by: Actor = _OPERATOR
+) -> TokenView:
     """Stops the token at once, in every process: it is checked on each call. Revoking it again
-    changes nothing."""
+    changes nothing. Someone else's token is « introuvable », as if it did not exist."""
     now = now or utcnow()
     with rt.unit_of_work() as session:
         token = session.get(ApiToken, token_id)
-        if token is None:
+        allowed = token is not None and access.check(
+            session, by, Action.ACCOUNT_MANAGE, Target(account_id=token.person_id)
+        )
+        if token is None or not allowed:
             raise NotFound(f"jeton d'API n° {token_id} introuvable")
         if token.revoked_at is None:
             token.revoked_at = now
+            if by.is_staff:  # as on creation: « Mon compte »'s changes are audited
+                _audit_staff(
+                    session, by, "api_token_revoked", now, person_id=token.person_id, token=token.id
+                )
         return _view(token)
 
 
@@ -492,6 +536,317 @@ def disable(rt: Runtime, staff: str | int, *, by: Actor, now: datetime | None = 
         return Disabled(len(roles), sessions.rowcount, tokens.rowcount)
 
 
+# --- staff accounts from the web: roles given, invitations, password links (issue 19) -------
+
+GRANTABLE = {
+    OrganisationKind.STRUCTURE.value: (Role.CIP, Role.ENCADRANT, Role.DIRECTEUR),
+    OrganisationKind.PARTNER.value: (Role.PARTNER,),
+}
+"""The roles given from the web, by kind of organisation; a network admin is named by the
+server's operator (`parcours staff add`)."""
+
+
+@dataclass(frozen=True)
+class Granted:
+    person_id: int
+    invited: bool
+    """True when an invitation to choose a password left by e-mail (no password yet)."""
+
+
+def _email_problem(email: str) -> str | None:
+    local, at, domain = email.partition("@")
+    if not at or not local or "." not in domain or " " in email or len(email) > 254:
+        return f"adresse e-mail : « {email} » n'est pas une adresse valide"
+    return None
+
+
+def _staff_by_email(session: Any, email: str) -> Person | None:
+    return (
+        session.execute(
+            select(Person).where(
+                Person.kind == PersonKind.STAFF,
+                func.lower(Person.email) == email.lower(),
+                Person.erased_at.is_(None),
+            )
+        )
+        .scalars()
+        .first()
+    )
+
+
+def _queue_password_mail(
+    rt: Runtime,
+    session: Any,
+    person: Person,
+    purpose: str,
+    by: Actor,
+    now: datetime,
+    **context: Any,
+) -> None:
+    """An e-mail with a link for `person` to choose a password, through the outbox: the link is
+    minted when the mail leaves (`password_links.mint`), so the queued row holds neither the
+    token nor the person's name, and a mail held back by a mail server outage does not arrive
+    with a link already expired."""
+    from engine.services.outbox import queue_link_email
+
+    queue_link_email(
+        session,
+        key=f"{purpose}:{person.id}:{secrets.token_hex(8)}",
+        to=person.email,  # type: ignore[arg-type]
+        template="motdepasse" if purpose == "reset" else "invitation",
+        person_id=person.id,  # type: ignore[arg-type]
+        created_by=by.person_id,
+        now=now,
+        link={"kind": "password", "purpose": purpose},
+        given_name=name_of(person.id, "given"),  # type: ignore[arg-type]
+        email=name_of(person.id, "email"),  # type: ignore[arg-type]
+        **context,
+    )
+
+
+def grant_role(
+    rt: Runtime,
+    email: str,
+    organisation: str,
+    role: str,
+    *,
+    by: Actor,
+    given_name: str = "",
+    family_name: str = "",
+    now: datetime | None = None,
+) -> Granted:
+    """Give a role at an organisation `by` manages (`STAFF_GRANT`: a director at their
+    structure, a network admin at their network's structures and partners), creating the
+    account when the e-mail has none. Whoever has no password yet (a new account, a disabled
+    one) is invited by e-mail to choose one: nobody types a password for someone else."""
+    now = now or utcnow()
+    email, given_name, family_name = email.strip(), given_name.strip(), family_name.strip()
+    problem = _email_problem(email)
+    if problem:
+        raise InvalidInput(problem)
+    with rt.unit_of_work() as session:
+        org = get_organisation(session, organisation)
+        access.ensure(session, by, Action.STAFF_GRANT, Target(structure_id=org.id))
+        allowed = GRANTABLE.get(org.kind, ())
+        if role not in {r.value for r in allowed}:
+            labels = ", ".join(r.label for r in allowed) or "aucun"
+            raise InvalidInput(f"rôle : à {org.name}, on peut donner : {labels}")
+        person = _staff_by_email(session, email)
+        if person is None:
+            if not given_name or not family_name:
+                raise InvalidInput("prénom et nom : obligatoires pour un nouveau compte")
+            if len(given_name) > 100 or len(family_name) > 100:
+                raise InvalidInput("prénom et nom : 100 caractères au plus chacun")
+        else:
+            held = session.execute(
+                select(StaffRole.id).where(
+                    StaffRole.person_id == person.id,
+                    StaffRole.organisation_id == org.id,
+                    StaffRole.role == role,
+                )
+            ).first()
+            if held is not None:
+                raise Conflict(
+                    f"{person.display_name} a déjà le rôle {Role(role).label} à {org.name}"
+                )
+        person = add_staff(
+            session,
+            person.email if person else email,  # type: ignore[arg-type]
+            given_name,
+            family_name,
+            [(org.slug, role)],
+        )
+        invited = session.get(Login, person.id) is None
+        if invited:
+            _queue_password_mail(
+                rt,
+                session,
+                person,
+                "invitation",
+                by,
+                now,
+                organisation=org.name,
+                role=Role(role).label,
+                inviter=(
+                    name_of(by.person_id) if by.is_staff and by.person_id else "L'équipe Parcours"
+                ),
+                days=INVITATION_DAYS,
+            )
+        what = {"person_id": person.id, "organisation": org.slug, "role": role}
+        _audit_staff(session, by, "staff_role_granted", now, invited=invited, **what)
+        return Granted(person.id, invited)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class RoleChoice:
+    """A role `by` may give at an organisation, as the team page offers it."""
+
+    organisation: str
+    organisation_name: str
+    role: str
+    label: str
+
+
+def role_choices(rt: Runtime, *, by: Actor) -> list[RoleChoice]:
+    """The roles `by` may give (`STAFF_GRANT`), at the organisations they manage: the list
+    form of `grant_role`'s check."""
+    if not by.is_staff or by.person_id is None:
+        return []
+    rule = access.PERMISSIONS[Action.STAFF_GRANT]
+    reached = access.structures_staffed(by.person_id, rule.roles)
+    if rule.network_admin:
+        reached = reached.union(access.structures_administered(by.person_id))
+    with rt.reading() as conn:
+        rows = conn.execute(
+            select(Organisation.slug, Organisation.name, Organisation.kind)
+            .where(Organisation.id.in_(reached))
+            .order_by(Organisation.kind.desc(), Organisation.name)  # structures, then partners
+        ).all()
+    return [
+        RoleChoice(slug, name, role.value, role.label)
+        for slug, name, kind in rows
+        for role in GRANTABLE.get(kind, ())
+    ]
+
+
+def ask_password_reset(
+    rt: Runtime, email: str, *, address: str | None = None, now: datetime | None = None
+) -> None:
+    """« Mot de passe oublié »: when `email` is an active staff account's (one that holds a
+    role), a one-hour, single-use link leaves by e-mail. The caller learns nothing either way:
+    the same answer, and each request counts towards a wait, per e-mail and per address, so
+    nobody floods a mailbox."""
+    now = now or utcnow()
+    email = email.strip()
+    keys = [("reset", email.lower())] + ([("resetaddr", address)] if address else [])
+    _begin_attempt(rt, keys, now)  # never taken back: every request counts
+    if _email_problem(email):
+        return
+    with rt.unit_of_work() as session:
+        person = _staff_by_email(session, email)
+        active = person is not None and (
+            session.execute(select(StaffRole.id).where(StaffRole.person_id == person.id)).first()
+        )
+        if not active:
+            return
+        _queue_password_mail(
+            rt,
+            session,
+            person,
+            "reset",
+            Actor.anonymous(),
+            now,  # type: ignore[arg-type]
+            minutes=RESET_MINUTES,
+        )
+        _audit_staff(session, Actor.anonymous(), "password_reset_asked", now, person_id=person.id)  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class PasswordLinkView:
+    """Who a valid password link is for, as its page greets them."""
+
+    given_name: str
+    email: str
+    purpose: str
+
+
+_LINK_GONE = (
+    "ce lien n'est plus valable (il a déjà servi, ou il a expiré) : demandez-en un autre avec "
+    "« Mot de passe oublié » sur la page de connexion"
+)
+
+
+def _valid_link(session: Any, token: str, now: datetime) -> PasswordLink:
+    link = session.get(PasswordLink, _digest(token))
+    if link is None or link.used_at is not None or as_utc(link.expires_at) <= now:
+        raise Forbidden(_LINK_GONE)
+    return link
+
+
+def password_link(rt: Runtime, token: str, now: datetime | None = None) -> PasswordLinkView:
+    """The account a password link opens, or Forbidden when it is used, expired or unknown."""
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        link = _valid_link(session, token, now)
+        person = session.get(Person, link.person_id)
+        return PasswordLinkView(person.given_name, person.email or "", link.purpose)  # type: ignore[union-attr]
+
+
+def use_password_link(
+    rt: Runtime,
+    token: str,
+    password: str,
+    *,
+    address: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Choose a password with a link, once: the person's open sessions end (someone who knew
+    the old password is out), and their e-mail is returned for the login form. Failed uses
+    count per address, like participants' links."""
+    now = now or utcnow()
+    attempt = _begin_attempt(rt, [("link", address)], now) if address else []
+    with rt.unit_of_work() as session:
+        _valid_link(session, token, now)
+    _succeeded(rt, attempt)  # the link was good: a refused password is no guess
+    with rt.unit_of_work() as session:
+        link = _valid_link(session, token, now)
+        person = session.get(Person, link.person_id)
+        assert person is not None and person.id is not None
+        hints = [person.email or "", *(person.email or "").split("@"), person.given_name]
+        problem = password_problem(password, [*hints, person.family_name, "parcours"])
+        if problem:
+            raise InvalidInput(problem)
+        done = session.execute(
+            update(PasswordLink)
+            .where(PasswordLink.token_hash == link.token_hash, PasswordLink.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if done.rowcount != 1:
+            raise Forbidden(_LINK_GONE)
+        _store_password(session, person.id, password, now)
+        me = Actor(person.id, ActorKind.STAFF)
+        _audit_staff(session, me, "password_chosen", now, person_id=person.id, purpose=link.purpose)
+        return person.email or ""
+
+
+def _store_password(session: Any, person_id: int, password: str, now: datetime) -> None:
+    """The new hash; a new password ends every open session."""
+    login = session.get(Login, person_id)
+    if login is None:
+        session.add(
+            Login(person_id=person_id, password_hash=_hasher.hash(password), changed_at=now)
+        )
+    else:
+        login.password_hash = _hasher.hash(password)
+        login.changed_at = now
+    session.execute(delete(WebSession).where(WebSession.person_id == person_id))
+
+
+def change_password(
+    rt: Runtime, current: str, new: str, *, by: Actor, now: datetime | None = None
+) -> None:
+    """A signed-in member changes their own password, giving the current one: a session left
+    open on a shared computer cannot lock its owner out. Every session ends, this one too."""
+    now = now or utcnow()
+    with rt.unit_of_work() as session:
+        if by.person_id is None:
+            raise Forbidden(access.refusal(Action.ACCOUNT_MANAGE, by))
+        person = _own_account(session, by, by.person_id)
+        login = session.get(Login, person.id)
+        try:
+            _hasher.verify(login.password_hash if login else _DUMMY, current)
+            if login is None:
+                raise VerifyMismatchError
+        except (VerifyMismatchError, InvalidHashError):
+            raise InvalidInput("mot de passe actuel : incorrect") from None
+        hints = [person.email or "", *(person.email or "").split("@"), person.given_name]
+        problem = password_problem(new, [*hints, person.family_name, "parcours"])
+        if problem:
+            raise InvalidInput(f"nouveau {problem}")
+        _store_password(session, person.id, new, now)  # type: ignore[arg-type]
+        _audit_staff(session, by, "password_changed", now, person_id=person.id)
+
+
 def from_api_token(rt: Runtime, token: str) -> Actor | None:
     """Asked on every API call with a bearer: one Core read, no ORM session or commit."""
     with rt.reading() as conn:
@@ -512,7 +867,7 @@ def magic_link(
     e-mail when the person has an address: the outbox row holds a reference, and the worker
     mints that link when it sends (`outbox.queue_link_email`), so no token is ever stored in
     clear; the token returned is another one, for the screen."""
-    from engine.services.outbox import name_of, queue_link_email
+    from engine.services.outbox import queue_link_email
     from engine.store.tables import Organisation
 
     now = now or utcnow()
@@ -538,19 +893,27 @@ def magic_link(
     return token
 
 
-def use_magic_link(rt: Runtime, token: str, now: datetime | None = None) -> str:
-    """Trade a link for a session, once."""
+def use_magic_link(
+    rt: Runtime, token: str, now: datetime | None = None, *, remember: bool = False
+) -> str:
+    """Trade a link for a session, once. `remember` (« rester connecté sur ce téléphone »)
+    makes it a long, sliding session (`links.LONG_SESSION_DAYS`)."""
     now = now or utcnow()
     with rt.unit_of_work() as session:
         link = session.get(MagicLink, _digest(token))
         if link is None or link.used_at is not None or as_utc(link.expires_at) <= now:
-            raise Forbidden("ce lien n'est plus valable : demandez-en un autre à votre CIP")
+            raise Forbidden(
+                "ce lien n'est plus valable : demandez-en un nouveau ci-dessous, ou à votre CIP"
+            )
         done = session.execute(
             update(MagicLink)
             .where(MagicLink.token_hash == link.token_hash, MagicLink.used_at.is_(None))
             .values(used_at=now)
         )
         if done.rowcount != 1:
-            raise Forbidden("ce lien a déjà servi : demandez-en un nouveau à votre conseiller")
-        session_token, _ = _open_session(session, link.person_id, now)
+            raise Forbidden(
+                "ce lien a déjà servi : demandez-en un nouveau ci-dessous, ou à votre CIP"
+            )
+        days = links.LONG_SESSION_DAYS if remember else SESSION_DAYS
+        session_token, _ = _open_session(session, link.person_id, now, days)
         return session_token

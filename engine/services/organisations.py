@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from engine.errors import InvalidInput, NotFound
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.openbadges.identity import normalise_phone
 from engine.roles import OrganisationKind, Role, StructureKind
-from engine.slugs import slug_problem
+from engine.slugs import SLUG_MAX, slug_problem
 from engine.statuses import PersonKind
-from engine.store.tables import Membership, Organisation, Person, StaffRole
+from engine.store.tables import AuditEvent, Membership, Organisation, Person, StaffRole, utcnow
 
 if TYPE_CHECKING:
+    from engine.services.access import Actor
     from engine.services.runtime import Runtime
 
 
@@ -178,3 +183,137 @@ def directory(rt: Runtime, *, page: int, per_page: int) -> tuple[list[dict[str, 
         ).all()
     keys = ("slug", "name", "kind", "structure_kind")
     return [dict(zip(keys, row, strict=True)) for row in rows], total
+
+
+# --- a network's structures and partners, added from the web (issue 19) ----------------------
+
+WEB_STRUCTURE_KINDS = (
+    StructureKind.AI,
+    StructureKind.ACI,
+    StructureKind.EI,
+    StructureKind.EITI,
+    StructureKind.ETTI,
+)
+"""The SIAE forms a network admin picks from on the web."""
+
+
+def slug_of(name: str) -> str:
+    """The identifier a name suggests: « Atelier Brestois d'Insertion » is
+    « atelier-brestois-d-insertion »."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:SLUG_MAX]
+
+
+def create_organisation(
+    rt: Runtime,
+    name: str,
+    kind: OrganisationKind | str,
+    network: str,
+    *,
+    by: Actor,
+    slug: str = "",
+    structure_kind: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """A new structure (SIAE) or partner of `network`, by an admin of that network
+    (`ORGANISATION_CREATE`). The identifier is derived from the name unless given; an
+    identifier already taken is refused, never overwritten. Returns the identifier."""
+    from engine.services import access
+
+    now = now or utcnow()
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput("nom : obligatoire")
+    if len(name) > 200:
+        raise InvalidInput("nom : 200 caractères au plus")
+    try:
+        kind = OrganisationKind(kind)
+    except ValueError:
+        kind = OrganisationKind.NETWORK  # refused just below
+    if kind == OrganisationKind.NETWORK:
+        raise InvalidInput("type : une structure ou un partenaire")
+    if kind == OrganisationKind.STRUCTURE and structure_kind not in {
+        k.value for k in WEB_STRUCTURE_KINDS
+    }:
+        forms = ", ".join(k.value for k in WEB_STRUCTURE_KINDS)
+        raise InvalidInput(f"type de structure : à choisir parmi {forms}")
+    slug = slug.strip() or slug_of(name)
+    problem = slug_problem(slug)
+    if problem:
+        raise InvalidInput(f"identifiant : {problem}")
+    with rt.unit_of_work() as session:
+        home = session.execute(
+            select(Organisation).where(
+                Organisation.slug == network, Organisation.kind == OrganisationKind.NETWORK.value
+            )
+        ).scalar_one_or_none()
+        if home is None:
+            raise NotFound(f"réseau « {network} » introuvable")
+        access.ensure(
+            session, by, access.Action.ORGANISATION_CREATE, access.Target(network=network)
+        )
+        taken = session.execute(select(Organisation.id).where(Organisation.slug == slug)).first()
+        if taken is not None:
+            raise Conflict(f"identifiant : « {slug} » est déjà pris, choisissez-en un autre")
+        org = upsert_organisation(
+            session,
+            slug,
+            name,
+            kind,
+            structure_kind=structure_kind if kind == OrganisationKind.STRUCTURE else None,
+            networks=[network],
+        )
+        session.add(
+            AuditEvent(
+                at=now,
+                actor_id=by.person_id,
+                kind="organisation_created",
+                details={"organisation": org.slug, "kind": kind.value, "network": network},
+            )
+        )
+        return org.slug
+
+
+@dataclass(frozen=True)
+class OrganisationRow:
+    slug: str
+    name: str
+    kind: str
+    structure_kind: str | None
+    networks: list[str]
+    """The names of the networks it belongs to."""
+
+
+def administered(rt: Runtime, *, by: Actor) -> tuple[list[tuple[str, str]], list[OrganisationRow]]:
+    """The networks `by` administers ((slug, name), by name) and their structures and
+    partners, by name: what the administration page lists. Empty for anyone else."""
+    from engine.services import access
+
+    if not by.is_staff or by.person_id is None:
+        return [], []
+    mine = access.networks_administered(by.person_id)
+    network = Organisation.__table__.alias("network")
+    with rt.reading() as conn:
+        networks = conn.execute(
+            select(Organisation.slug, Organisation.name)
+            .where(Organisation.slug.in_(mine))
+            .order_by(Organisation.name)
+        ).all()
+        rows = conn.execute(
+            select(
+                Organisation.slug,
+                Organisation.name,
+                Organisation.kind,
+                Organisation.structure_kind,
+                network.c.name,
+            )
+            .join(Membership, Membership.structure_id == Organisation.id)
+            .join(network, network.c.id == Membership.network_id)
+            .where(network.c.slug.in_(mine))
+            .order_by(Organisation.name, network.c.name)
+        ).all()
+    found: dict[str, OrganisationRow] = {}
+    for slug, name, kind, structure_kind, network_name in rows:
+        row = found.setdefault(slug, OrganisationRow(slug, name, kind, structure_kind, []))
+        row.networks.append(network_name)
+    return [(s, n) for s, n in networks], list(found.values())

@@ -39,7 +39,7 @@ from sqlmodel import Session
 from engine import webhooks
 from engine.connectors import DeliveryFailed, IssuedFor
 from engine.errors import Forbidden, NotFound
-from engine.services import access, links
+from engine.services import access, links, password_links
 from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
 from engine.store.tables import (
@@ -169,7 +169,7 @@ def queue_shares(db: Db, shares: list[tuple[str, int]], now: datetime) -> None:
 
 def name_of(person_id: int, part: str = "full") -> dict[str, Any]:
     """A person's name in the context of an e-mail built when sent (`queue_link_email`): read
-    then, so the row holds an id, not a name. `part`: "full" or "given"."""
+    then, so the row holds an id, not a name. `part`: "full", "given" or "email"."""
     return {"$person": person_id, "part": part}
 
 
@@ -183,11 +183,14 @@ def queue_link_email(
     created_by: int | None,
     now: datetime,
     network: str | None = None,
+    link: dict[str, Any] | None = None,
     **context: Any,
 ) -> None:
-    """Queue an e-mail whose `url` is a sign-in link into `person_id`'s space, minted by the
-    worker when it sends (as `created_by`, or the system when None). The row holds no token and
-    no name: `context` takes plain values and `name_of` references."""
+    """Queue an e-mail whose `url` is a sign-in link into `person_id`'s space (or, with `link`
+    `{"kind": "password", "purpose": ...}`, a link to choose a password), minted by the worker
+    when it sends (as `created_by`, or the system when None): the row holds no token and no
+    name (`context` takes plain values and `name_of` references), and the link's life starts
+    when it leaves."""
     enqueue(
         db,
         key=key,
@@ -196,7 +199,7 @@ def queue_link_email(
         payload={
             "template": template,
             "context": context,
-            "link": {"person": person_id, "by": created_by},
+            "link": {"person": person_id, "by": created_by, **(link or {})},
         },
         now=now,
         network=network,
@@ -436,8 +439,14 @@ def compose(rt: Runtime, payload: dict[str, Any]) -> tuple[str, str]:
             creator = (
                 Actor.system() if link.get("by") is None else access.actor_for(session, link["by"])
             )
-            token, _ = links.mint(session, link["person"], by=creator, now=utcnow())
-        context["url"] = f"{rt.urls.base}/lien/{token}"
+            if link.get("kind") == "password":
+                token = password_links.mint(
+                    session, link["person"], link["purpose"], creator, utcnow()
+                )
+                context["url"] = f"{rt.urls.base}{password_links.PASSWORD_PATH}{token}"
+            else:
+                token, _ = links.mint(session, link["person"], by=creator, now=utcnow())
+                context["url"] = f"{rt.urls.base}/lien/{token}"
     return mail.render(payload["template"], **context)
 
 
@@ -459,7 +468,10 @@ def _resolved(value: Any, people: dict[int, Person]) -> Any:
             person = people.get(value["$person"])
             if person is None:
                 return ""
-            return person.given_name if value.get("part") == "given" else person.display_name
+            part = value.get("part")
+            if part == "email":
+                return person.email or ""
+            return person.given_name if part == "given" else person.display_name
         return {k: _resolved(v, people) for k, v in value.items()}
     if isinstance(value, list):
         return [_resolved(v, people) for v in value]

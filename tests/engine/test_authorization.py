@@ -124,13 +124,16 @@ ADMIN_OF = {"admin_sato": "sato", "admin_inae": "inae"}
 def expected(action: Action, actor: str, foreign: bool) -> bool:
     """What the permission table grants `actor` over a thing of structure « ici » (network
     SATO; `foreign`: the thing belongs to INAÉ, which « ici » is not a member of), of the
-    GEIQ (SATO's partner) for partner actions, on the agenda of INAÉ's crossed committee."""
+    GEIQ (SATO's partner) for partner actions, on the agenda of INAÉ's crossed committee, on
+    the CIP's own account for account actions."""
     rule = PERMISSIONS[action]
     network = "inae" if foreign else "sato"
     if rule.scope == Scope.PUBLIC:
         return True
     if actor == "system":
         return rule.system
+    if rule.scope == Scope.ACCOUNT:  # the account is the CIP's own
+        return rule.staff_self and actor == "cip"
     if actor == "participant_self":
         return rule.participant_self
     if actor == "member" and rule.committee_member:
@@ -187,6 +190,7 @@ def test_permission_matrix(world: World) -> None:
                     participant_id=world.ids["me"],
                     organisation_id=world.ids["geiq"],
                     committee_id=world.ids["committee"],
+                    account_id=world.actors["cip"].person_id,
                 )
                 if PERMISSIONS[action].scope == Scope.PARTNER and foreign:
                     continue  # a partner's business has no other network to cross into
