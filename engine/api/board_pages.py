@@ -1,10 +1,13 @@
-"""The staff dashboard: who is where, and enrolling a new participant."""
+"""The staff dashboard: who is where (searched, filtered, sorted), the passed deadlines, a
+network admin's overview of their structures, and enrolling a new participant."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from engine.api.pages import Csrf, ShortForm, _go, _page, _rt, _staff_form, _who
@@ -12,71 +15,136 @@ from engine.api.params import (
     Email,
     Name,
     PageNo,
+    Slug,
+    line,
     performs,
 )
-from engine.errors import InvalidInput
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ParcoursError
 from engine.services import (
     committees,
     dashboard,
     request_views,
     shares,
 )
-from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
 from engine.services.access import Action, Actor
-from engine.services.pathways import list_versions
+from engine.services.dashboard import SORTS, STATUS_LABELS, Filters
 
 router = APIRouter(include_in_schema=False)
 
+BOARD = "/tableau-de-bord"
+PER_PAGE = 20
 
-@router.get(
-    "/tableau-de-bord", response_class=HTMLResponse, openapi_extra=performs(Action.ENROLLMENT_READ)
-)
-def board(request: Request, page: PageNo = 1) -> Response:
+Searched = Annotated[Name, Query()]
+Chosen = Annotated[Slug, Query()]
+StageChoice = Annotated[line(170), Query()]
+"""A pathway (`sato-eiti`) or one of its stages (`sato-eiti:diagnostic`)."""
+
+
+@dataclass(frozen=True)
+class Search:
+    """What the board's address asks, as typed: kept in the form and in every page link."""
+
+    nom: str = ""
+    structure: str = ""
+    etape: str = ""
+    statut: str = ""
+    echeance: str = ""
+    pret: str = ""
+    tri: str = ""
+
+    def filters(self) -> Filters:
+        """The service's filters; values the form does not offer filter nothing."""
+        pathway, _, stage = self.etape.partition(":")
+        return Filters(
+            name=self.nom.strip(),
+            structure=self.structure,
+            pathway=pathway,
+            stage=(pathway, stage) if stage else None,
+            status=self.statut if self.statut in STATUS_LABELS else "",
+            overdue=self.echeance == "1",
+            ready=self.pret == "1",
+            sort=self.tri if self.tri in SORTS else "nom",
+        )
+
+    def params(self) -> dict[str, str]:
+        return {k: v for k, v in self.__dict__.items() if v}
+
+    @property
+    def active(self) -> bool:
+        """Whether anything but the order narrows the list."""
+        return any(v for k, v in self.__dict__.items() if k != "tri")
+
+
+def board_url(**params: Any) -> str:
+    """The board's address with these filters (empty ones left out): what page links, the
+    overdue list and the network overview link to."""
+    if params.get("page") == 1:
+        del params["page"]
+    kept = {k: str(v) for k, v in params.items() if v not in (None, "")}
+    return BOARD + ("?" + urlencode(kept) if kept else "")
+
+
+@router.get(BOARD, response_class=HTMLResponse, openapi_extra=performs(Action.ENROLLMENT_READ))
+def board(
+    request: Request,
+    page: PageNo = 1,
+    nom: Searched = "",
+    structure: Chosen = "",
+    etape: StageChoice = "",
+    statut: Chosen = "",
+    echeance: Chosen = "",
+    pret: Chosen = "",
+    tri: Chosen = "",
+) -> Response:
     who = _who(request, "staff")
+    search = Search(nom, structure, etape, statut, echeance, pret, tri)
+    return _board_page(request, who, search, page)
+
+
+def _board_page(
+    request: Request,
+    who: Actor,
+    search: Search,
+    page: int = 1,
+    *,
+    typed: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
     rt = _rt(request)
-    listing = dashboard.enrollments(rt, who, page=max(page, 1), per_page=20)
-    rows = []
-    for row in listing.items:
-        st = ev.status(rt, row.id, by=who) if row.status == "active" else None
-        blocking = []
-        if st:
-            for step in st.next_steps:
-                blocking += [c.text for c in step.conditions if not c.met]
-        rows.append((row, st, blocking))
-    structures = _structures(rt, who)
-    if not structures and listing.total == 0:
+    listing = dashboard.board(rt, who, search.filters(), page=page, per_page=PER_PAGE)
+    choices = dashboard.choices(rt, who)
+    if not choices.structures and listing.total == 0 and not search.active:
         with rt.unit_of_work() as s:
             if shares.partner_organisations(s, who.person_id):
                 return _go("/partenaire")
-    pathways = {v.pathway_id: v.title for v in list_versions(rt)}
+    late, late_total = dashboard.overdue(rt, who, limit=10)
+    params = search.params()
     return _page(
         request,
         "board.html",
         who,
+        status=status,
         listing=listing,
-        rows=rows,
-        structures=structures,
-        pathways=pathways,
+        search=search,
+        params=params,
+        page_url=lambda n: board_url(**params, page=n),
+        board_url=board_url,
+        choices=choices,
+        sorts=SORTS,
+        statuses=STATUS_LABELS,
+        late=late,
+        late_total=late_total,
+        networks=dashboard.network_overview(rt, who),
         to_evaluate=request_views.listing(rt, who, per_page=10),
         committees=committees.mine(rt, who),
-        error=None,
+        typed=typed or {},
+        error=error,
     )
 
 
-def _structures(rt, who: Actor) -> list[tuple[str, str]]:
-    from sqlalchemy import select
-
-    from engine.store.tables import Organisation
-
-    with rt.unit_of_work() as s:
-        ids = dashboard.structure_ids(s, who.person_id)
-        rows = s.execute(
-            select(Organisation.slug, Organisation.name)
-            .where(Organisation.id.in_(ids))
-            .order_by(Organisation.name)
-        ).all()
-    return [(a, b) for a, b in rows]
+_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409}
 
 
 @router.post("/inscriptions", openapi_extra=performs(Action.ENROLL))
@@ -89,14 +157,22 @@ def enroll(
     nom: Annotated[Name, Form()] = "",
     email: Annotated[Email, Form()] = "",
 ) -> Response:
+    """Enroll, then go to the new enrollment's page (a reload does not enroll twice); a refusal
+    shows the dashboard again with the reason beside what was typed."""
     who = _staff_form(request, csrf)
-    if not prenom.strip() or not nom.strip():
-        raise InvalidInput("prénom et nom du participant sont obligatoires")
-    eid = e.enroll(
-        _rt(request),
-        pathway,
-        structure,
-        e.Participant(prenom.strip(), nom.strip(), email.strip() or None),
-        by=who,
-    )
+    typed = {"pathway": pathway, "structure": structure, "prenom": prenom, "nom": nom}
+    typed["email"] = email
+    try:
+        if not prenom.strip() or not nom.strip():
+            raise InvalidInput("prénom et nom du participant sont obligatoires")
+        eid = e.enroll(
+            _rt(request),
+            pathway,
+            structure,
+            e.Participant(prenom.strip(), nom.strip(), email.strip() or None),
+            by=who,
+        )
+    except ParcoursError as exc:
+        status = next((s for kind, s in _STATUS.items() if isinstance(exc, kind)), 400)
+        return _board_page(request, who, Search(), typed=typed, error=str(exc), status=status)
     return _go(f"/parcours/{eid}")

@@ -1,25 +1,48 @@
 """What each person may list: staff see the enrollments of the structures where they hold a
 role, network admins those of their networks' pathways at their structures; participants see
-their own. The rule is access's, as SQL."""
+their own. The rule is access's, as SQL.
+
+The staff board (`board`) searches, filters and sorts those enrollments in SQL, and says where
+each row of a page stands (its next steps and what they still need) in a fixed number of
+queries; `overdue` lists passed stage deadlines, `network_overview` sums a network's
+structures up for its admins."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import false, func, or_, select, true
+from sqlalchemy import Float, and_, bindparam, case, false, func, null, or_, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
+from engine import gates
+from engine.committees import Vote, outcome
+from engine.errors import InvalidInput
+from engine.pathways.model import Pathway
 from engine.roles import OrganisationKind
 from engine.services import access
 from engine.services.access import Actor
+from engine.services.enrollment_views import NextStep, kind_titles
+from engine.services.evidence import expected_kinds
 from engine.services.runtime import Runtime
 from engine.statuses import EnrollmentStatus
 from engine.store.tables import (
+    Assertion,
+    BadgeClass,
+    Committee,
+    CommitteeDecision,
+    CommitteeMember,
     Enrollment,
+    Evidence,
+    Membership,
     Organisation,
     PathwayVersion,
     Person,
+    as_utc,
+    full_name,
+    utcnow,
 )
 
 
@@ -104,3 +127,746 @@ def enrollments(
         ).all()
     items = [Row(r[0], r[1], f"{r[2]} {r[3]}".strip(), *r[4:]) for r in rows]
     return Page(items, page, per_page, total)
+
+
+# --- the searchable board ----------------------------------------------------------------
+
+SORTS = {
+    "nom": "nom (A → Z)",
+    "entree": "entrée dans l'étape (la plus ancienne d'abord)",
+    "echeance": "échéance (la plus proche d'abord)",
+}
+"""The board's orders, by the word the address carries, with what the form says."""
+
+STATUS_LABELS = {s.value: s.label for s in EnrollmentStatus}
+
+_ACCENTED = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝŸ’"
+_PLAIN = "aaaaaaceeeeiiiinooooouuuuyyaaaaaaceeeeiiiinooooouuuuyy'"
+_LIGATURES = (("œ", "oe"), ("Œ", "oe"), ("æ", "ae"), ("Æ", "ae"))
+_FOLD = str.maketrans(_ACCENTED, _PLAIN)
+_BATCH = 500
+"""Enrollments whose gates are evaluated together when the board keeps only the ready ones."""
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: how names are compared (« hélène » finds « Hélène »)."""
+    out = text.lower().translate(_FOLD)
+    for ligature, plain in _LIGATURES:
+        out = out.replace(ligature, plain)
+    return out
+
+
+def _folded(expr: Any, dialect: str) -> Any:
+    """`fold` in SQL, on both databases and with no extension: PostgreSQL translates (capitals
+    with accents too, whatever lower() does with them in the database's locale); SQLite calls
+    `fold` itself (`_teach_fold`), its lower() knowing ASCII only."""
+    if dialect != "postgresql":
+        return func.parcours_fold(expr)
+    out = func.translate(func.lower(expr), _ACCENTED, _PLAIN)
+    for ligature, plain in _LIGATURES:
+        out = func.replace(out, ligature, plain)
+    return out
+
+
+def _teach_fold(conn: Any) -> None:
+    """Give this SQLite connection `parcours_fold` (a C call, no statement; pooled connections
+    keep it, registering again is harmless)."""
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        raw.create_function("parcours_fold", 1, _fold_or_null, deterministic=True)
+
+
+def _fold_or_null(text: str | None) -> str | None:
+    return None if text is None else fold(text)
+
+
+class _DayNumber(FunctionElement):
+    """A timestamp as a number of days, to add a stage's deadline to it and sort by the sum."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(_DayNumber, "sqlite")
+def _day_number_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"julianday({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_DayNumber)
+def _day_number(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"(extract(epoch from {compiler.process(element.clauses, **kw)}) / 86400.0)"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the board's form asks; empty values filter nothing."""
+
+    name: str = ""
+    """Part of the participant's name, any case, accents or not."""
+    structure: str = ""
+    """A structure's slug."""
+    pathway: str = ""
+    """A pathway's id."""
+    stage: tuple[str, str] | None = None
+    """(pathway id, stage id)."""
+    status: str = ""
+    """An `EnrollmentStatus` value."""
+    overdue: bool = False
+    ready: bool = False
+    """Only enrollments with a next step whose conditions are all met."""
+    sort: str = "nom"
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    id: int
+    participant_id: int
+    participant: str
+    structure: str
+    pathway_id: str
+    pathway_title: str
+    stage: str
+    stage_title: str
+    status: str
+    status_label: str
+    stage_entered_at: datetime
+    days_in_stage: int
+    deadline: datetime | None
+    overdue: bool
+    next_steps: list[NextStep] = field(default_factory=list)
+    """The steps forward (an early exit, always open to staff, is no step forward)."""
+
+    @property
+    def blocking(self) -> list[str]:
+        return [c.text for step in self.next_steps for c in step.conditions if not c.met]
+
+    @property
+    def ready(self) -> bool:
+        return any(step.ready for step in self.next_steps)
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    items: list[BoardRow]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class StageChoice:
+    pathway_id: str
+    stage: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the board's form offers: the structures, pathways and stages one may see."""
+
+    structures: list[tuple[str, str]]
+    pathways: list[tuple[str, str]]
+    stages: dict[str, list[StageChoice]]
+    """Per pathway id, its stages in the pathway's order (all its versions')."""
+
+
+@dataclass(frozen=True)
+class _Version:
+    id: int
+    pathway_id: str
+    title: str
+    network: str
+    pathway: Pathway
+
+
+def _versions(rt: Runtime, conn: Any) -> dict[int, _Version]:
+    """Every published pathway version, parsed (once per process): stage titles, deadlines and
+    gates. There are tens of them, not thousands."""
+    rows = conn.execute(
+        select(
+            PathwayVersion.id,
+            PathwayVersion.pathway_id,
+            PathwayVersion.title,
+            PathwayVersion.network,
+        ).order_by(PathwayVersion.pathway_id, PathwayVersion.version)
+    ).all()
+    return {r[0]: _Version(r[0], r[1], r[2], r[3], rt.pathway(conn, r[0])) for r in rows}
+
+
+def _deadline_days(versions: dict[int, _Version]) -> dict[tuple[int, int], list[str]]:
+    """(version id, days) -> the stages of that version with that deadline."""
+    out: dict[tuple[int, int], list[str]] = {}
+    for v in versions.values():
+        for stage in v.pathway.stages:
+            if stage.deadline_days:
+                out.setdefault((v.id, stage.deadline_days), []).append(stage.id)
+    return out
+
+
+def _overdue(versions: dict[int, _Version], now: datetime) -> Any:
+    """Active enrollments past their stage's deadline, as SQL on the indexed entry time."""
+    groups = [
+        and_(
+            Enrollment.pathway_version_id == vid,
+            Enrollment.stage.in_(stages),
+            Enrollment.stage_entered_at <= now - timedelta(days=days),
+        )
+        for (vid, days), stages in _deadline_days(versions).items()
+    ]
+    if not groups:
+        return false()
+    return and_(Enrollment.status == EnrollmentStatus.ACTIVE, or_(*groups))
+
+
+def _deadline_key(versions: dict[int, _Version]) -> Any:
+    """The deadline as a day number (NULL without one): what the deadline order sorts by."""
+    whens = [
+        (
+            and_(Enrollment.pathway_version_id == vid, Enrollment.stage.in_(stages)),
+            _DayNumber(Enrollment.stage_entered_at) + days,
+        )
+        for (vid, days), stages in _deadline_days(versions).items()
+    ]
+    if not whens:
+        return null()
+    return case((Enrollment.status != EnrollmentStatus.ACTIVE, null()), *whens, else_=null())
+
+
+def _moving(versions: dict[int, _Version]) -> Any:
+    """Active enrollments in a stage with a way out: the only ones that may be ready."""
+    pairs = [
+        and_(Enrollment.pathway_version_id == v.id, Enrollment.stage.in_(stages))
+        for v in versions.values()
+        if (stages := [s.id for s in v.pathway.stages if v.pathway.transitions_from(s.id)])
+    ]
+    if not pairs:
+        return false()
+    return and_(Enrollment.status == EnrollmentStatus.ACTIVE, or_(*pairs))
+
+
+_ROW = (
+    Enrollment.id,
+    Enrollment.participant_id,
+    Enrollment.structure_id,
+    Enrollment.pathway_version_id,
+    Enrollment.stage,
+    Enrollment.status,
+    Enrollment.revision,
+    Enrollment.stage_entered_at,
+    Person.given_name,
+    Person.family_name,
+    Organisation.name.label("structure_name"),
+)
+
+
+def _selection(
+    who: Actor, filters: Filters, versions: dict[int, _Version], now: datetime, dialect: str
+) -> Any:
+    """The visible enrollments the filters keep, ordered as asked (not yet the ready filter)."""
+    query = (
+        select(*_ROW)
+        .select_from(Enrollment)
+        .join(Person, Person.id == Enrollment.participant_id)
+        .join(Organisation, Organisation.id == Enrollment.structure_id)
+        .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
+        .where(visible_enrollments(who))
+    )
+    if filters.name.strip():
+        words = fold(filters.name).split()
+        name = _folded(Person.given_name + " " + Person.family_name, dialect)
+        for word in words:
+            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(name.like(f"%{escaped}%", escape="\\"))
+    if filters.structure:
+        query = query.where(Organisation.slug == filters.structure)
+    if filters.pathway:
+        query = query.where(PathwayVersion.pathway_id == filters.pathway)
+    if filters.stage is not None:
+        pathway_id, stage = filters.stage
+        query = query.where(PathwayVersion.pathway_id == pathway_id, Enrollment.stage == stage)
+    if filters.status:
+        query = query.where(Enrollment.status == filters.status)
+    if filters.overdue:
+        query = query.where(_overdue(versions, now))
+    if filters.ready:
+        query = query.where(_moving(versions))
+    if filters.sort == "entree":
+        order = [Enrollment.stage_entered_at, Enrollment.id]
+    elif filters.sort == "echeance":
+        key = _deadline_key(versions)
+        order = [key.is_(None), key, Enrollment.id]
+    else:
+        order = [
+            _folded(Person.family_name, dialect),
+            _folded(Person.given_name, dialect),
+            Enrollment.id,
+        ]
+    return query.order_by(*order)
+
+
+def board(
+    rt: Runtime,
+    who: Actor,
+    filters: Filters = Filters(),
+    *,
+    page: int = 1,
+    per_page: int = 20,
+    now: datetime | None = None,
+) -> BoardPage:
+    """One page of the enrollments `who` may see that the filters keep, each with where it
+    stands and what its next steps still need. The page's rows are evaluated together: a
+    fixed number of queries whatever the page's size."""
+    if page < 1 or not 1 <= per_page <= 100:
+        raise ValueError("page >= 1, 1 <= per_page <= 100")
+    if filters.sort not in SORTS:
+        raise InvalidInput(f"tri inconnu « {filters.sort} »")
+    if filters.status and filters.status not in STATUS_LABELS:
+        raise InvalidInput(f"statut inconnu « {filters.status} »")
+    now = now or utcnow()
+    with rt.reading() as conn:
+        _teach_fold(conn)
+        versions = _versions(rt, conn)
+        query = _selection(who, filters, versions, now, rt.engine.dialect.name)
+        if not filters.ready:
+            total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            rows = conn.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+            standing = _standing(rt, conn, rows, versions, now)
+        else:
+            # Gates are not SQL: walk the candidates in batches and keep the ready ones.
+            ready: list[Any] = []
+            standing = {}
+            candidates = conn.execute(query).all()
+            for start in range(0, len(candidates), _BATCH):
+                batch = candidates[start : start + _BATCH]
+                steps = _standing(rt, conn, batch, versions, now)
+                for row in batch:
+                    if any(s.ready and not s.early_exit for s in steps[row.id]):
+                        ready.append(row)
+                        standing[row.id] = steps[row.id]
+            total = len(ready)
+            rows = ready[(page - 1) * per_page : page * per_page]
+    items = [_board_row(r, versions[r.pathway_version_id], standing[r.id], now) for r in rows]
+    return BoardPage(items, page, per_page, total)
+
+
+def _board_row(row: Any, version: _Version, steps: list[NextStep], now: datetime) -> BoardRow:
+    stage = version.pathway.stage(row.stage)
+    entered = as_utc(row.stage_entered_at)
+    active = row.status == EnrollmentStatus.ACTIVE
+    deadline = (
+        entered + timedelta(days=stage.deadline_days) if active and stage.deadline_days else None
+    )
+    return BoardRow(
+        row.id,
+        row.participant_id,
+        full_name(row.given_name, row.family_name),
+        row.structure_name,
+        version.pathway_id,
+        version.title,
+        row.stage,
+        stage.title,
+        row.status,
+        STATUS_LABELS.get(row.status, row.status),
+        entered,
+        (now - entered).days,
+        deadline,
+        deadline is not None and now >= deadline,
+        [s for s in steps if not s.early_exit],
+    )
+
+
+# --- where a page of enrollments stands, in a fixed number of queries ----------------------
+
+_HELD_MANY = (
+    select(Assertion.recipient_id, BadgeClass.slug)
+    .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
+    .where(
+        Assertion.recipient_id.in_(bindparam("pids", expanding=True)),
+        Assertion.revoked_at.is_(None),
+    )
+)
+_EVIDENCE_MANY = select(
+    Evidence.enrollment_id, Evidence.stage, Evidence.kind, Evidence.added_at
+).where(Evidence.enrollment_id.in_(bindparam("eids", expanding=True)))
+_COMMITTEES = (
+    select(Committee.id, Committee.kind, Committee.name, Committee.structure_id, Committee.network)
+    .where(
+        Committee.network.in_(bindparam("nets", expanding=True)),
+        or_(
+            Committee.structure_id.in_(bindparam("sids", expanding=True)),
+            Committee.structure_id.is_(None),
+        ),
+    )
+    .order_by(Committee.structure_id.is_(None), Committee.id)
+)
+_VOTES_MANY = (
+    select(
+        CommitteeDecision.enrollment_id,
+        CommitteeDecision.stage,
+        CommitteeDecision.trigger,
+        CommitteeDecision.approved,
+        CommitteeDecision.reason,
+        CommitteeDecision.decided_at,
+        CommitteeMember.committee_id,
+        CommitteeMember.structure_id,
+    )
+    .join(CommitteeMember, CommitteeMember.person_id == CommitteeDecision.decided_by)
+    .where(
+        CommitteeDecision.enrollment_id.in_(bindparam("eids", expanding=True)),
+        CommitteeMember.committee_id.in_(bindparam("cids", expanding=True)),
+    )
+    .order_by(CommitteeDecision.id)
+)
+
+
+def _standing(
+    rt: Runtime, conn: Any, rows: list[Any], versions: dict[int, _Version], now: datetime
+) -> dict[int, list[NextStep]]:
+    """Each row's next steps with their conditions, as `enrollment_views.status` says them,
+    read for all the rows at once: badges held, evidence, committees and their votes are one
+    query each (those the rows' gates need), whatever the number of rows."""
+    names, requirements = rt.badge_lookups(conn)
+    outgoing = {
+        r.id: versions[r.pathway_version_id].pathway.transitions_from(r.stage)
+        if r.status == EnrollmentStatus.ACTIVE
+        else []
+        for r in rows
+    }
+    need_badges = {
+        r.participant_id
+        for r in rows
+        for t in outgoing[r.id]
+        if t.gate.badges
+        or any(
+            b in requirements for b in versions[r.pathway_version_id].pathway.awards_for(t, r.stage)
+        )
+    }
+    held: dict[int, set[str]] = {pid: set() for pid in need_badges}
+    if need_badges:
+        for pid, slug in conn.execute(_HELD_MANY, {"pids": sorted(need_badges)}):
+            held[pid].add(slug)
+    need_evidence = [
+        r.id for r in rows if any(t.gate.evidence or t.gate.checks for t in outgoing[r.id])
+    ]
+    evidence: dict[int, list[Any]] = {}
+    if need_evidence:
+        for e in conn.execute(_EVIDENCE_MANY, {"eids": need_evidence}):
+            evidence.setdefault(e.enrollment_id, []).append(e)
+    decisions = _decisions_many(rt, conn, rows, versions, outgoing)
+    out: dict[int, list[NextStep]] = {}
+    for r in rows:
+        pathway = versions[r.pathway_version_id].pathway
+        entered = as_utc(r.stage_entered_at)
+        kinds = frozenset(
+            e.kind
+            for e in evidence.get(r.id, [])
+            if e.stage == r.stage and as_utc(e.added_at) >= entered
+        )
+        ctx = gates.GateContext(
+            pathway=pathway,
+            enrollment_id=r.id,
+            participant_id=r.participant_id,
+            structure_id=r.structure_id,
+            stage=r.stage,
+            stage_entered_at=entered,
+            now=now,
+            badge_names=names,
+            badge_requirements=requirements,
+            held=frozenset(held.get(r.participant_id, ())),
+            held_known=r.participant_id in held,
+            evidence=kinds,
+            decisions=decisions.get(r.id, {}),
+            actor_roles=None,
+        )
+        titles = expected_kinds(pathway)
+        out[r.id] = [
+            NextStep(
+                t.trigger,
+                t.title,
+                t.dest,
+                pathway.stage(t.dest).title,
+                list(t.gate.roles),
+                [
+                    gates.Condition(c.kind, c.met, kind_titles(c.text, titles))
+                    if c.kind == "evidence"
+                    else c
+                    for c in gates.evaluate(t, ctx, rt.gate_checks)
+                ],
+                final=pathway.stage(t.dest).final,
+                early_exit=not t.completes,
+                committee=t.gate.committee,
+            )
+            for t in outgoing[r.id]
+        ]
+    return out
+
+
+def _decisions_many(
+    rt: Runtime,
+    conn: Any,
+    rows: list[Any],
+    versions: dict[int, _Version],
+    outgoing: dict[int, list[Any]],
+) -> dict[int, dict[str, tuple[bool | None, str]]]:
+    """Per row, per committee trigger, the verdict and its sentence, as `gate_state` says it:
+    the structure's own committee of the pathway's network, else the network's crossed one;
+    only the votes of its members, cast since the stage was entered."""
+    asking = {r.id: [t.trigger for t in outgoing[r.id] if t.gate.committee] for r in rows}
+    asking = {eid: triggers for eid, triggers in asking.items() if triggers}
+    if not asking:
+        return {}
+    waiting = [r for r in rows if r.id in asking]
+    nets = sorted({versions[r.pathway_version_id].network for r in waiting})
+    sids = sorted({r.structure_id for r in waiting})
+    committees: dict[tuple[int, str], Any] = {}
+    for c in conn.execute(_COMMITTEES, {"nets": nets, "sids": sids}):
+        for sid in [c.structure_id] if c.structure_id is not None else sids:
+            committees.setdefault((sid, c.network), c)
+    chosen = {
+        r.id: committees.get((r.structure_id, versions[r.pathway_version_id].network))
+        for r in waiting
+    }
+    cids = sorted({c.id for c in chosen.values() if c is not None})
+    votes: dict[tuple[int, int], list[Any]] = {}
+    if cids:
+        found = conn.execute(_VOTES_MANY, {"eids": sorted(asking), "cids": cids})
+        for v in found:
+            votes.setdefault((v.enrollment_id, v.committee_id), []).append(v)
+    out: dict[int, dict[str, tuple[bool | None, str]]] = {}
+    for r in waiting:
+        triggers = asking[r.id]
+        committee = chosen[r.id]
+        if committee is None:
+            text = "aucun comité d'attribution n'est encore constitué pour cette étape"
+            out[r.id] = dict.fromkeys(triggers, (None, text))
+            continue
+        rule = rt.committee_rule(committee.kind)
+        if rule is None:
+            out[r.id] = dict.fromkeys(
+                triggers, (None, f"règle du comité « {committee.kind} » absente")
+            )
+            continue
+        entered = as_utc(r.stage_entered_at)
+        cast_by = {t: [] for t in triggers}
+        for v in votes.get((r.id, committee.id), []):
+            if v.stage == r.stage and v.trigger in cast_by and as_utc(v.decided_at) >= entered:
+                cast_by[v.trigger].append(v)
+        out[r.id] = {}
+        for trigger, cast in cast_by.items():
+            verdict = outcome(rule, [Vote(bool(v.approved), v.structure_id) for v in cast])
+            yes = sum(bool(v.approved) for v in cast)
+            count = f"{yes} pour, {len(cast) - yes} contre"
+            if verdict is None:
+                text = (
+                    f"décision du comité « {committee.name} » attendue ({count} ; {rule.explain()})"
+                )
+            else:
+                word = "favorable" if verdict else "défavorable"
+                reasons = " ; ".join(v.reason for v in cast)
+                text = f"avis {word} du comité « {committee.name} » ({count}) : {reasons}"
+            out[r.id][trigger] = (verdict, text)
+    return out
+
+
+# --- overdue deadlines, the form's choices, the network overview --------------------------
+
+
+@dataclass(frozen=True)
+class Overdue:
+    enrollment_id: int
+    participant: str
+    structure: str
+    pathway_title: str
+    stage_title: str
+    deadline: datetime
+
+
+def overdue(
+    rt: Runtime, who: Actor, *, limit: int = 10, now: datetime | None = None
+) -> tuple[list[Overdue], int]:
+    """The oldest passed deadlines `who` may see (who, which stage, since when) and how many
+    there are in all."""
+    now = now or utcnow()
+    with rt.reading() as conn:
+        _teach_fold(conn)
+        versions = _versions(rt, conn)
+        query = _selection(
+            who, Filters(overdue=True, sort="echeance"), versions, now, rt.engine.dialect.name
+        )
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(query.limit(limit)).all()
+    out = []
+    for r in rows:
+        version = versions[r.pathway_version_id]
+        stage = version.pathway.stage(r.stage)
+        out.append(
+            Overdue(
+                r.id,
+                full_name(r.given_name, r.family_name),
+                r.structure_name,
+                version.title,
+                stage.title,
+                as_utc(r.stage_entered_at) + timedelta(days=stage.deadline_days or 0),
+            )
+        )
+    return out, total
+
+
+def choices(rt: Runtime, who: Actor) -> Choices:
+    """The structures `who` reaches and the published pathways with their stages."""
+    with rt.reading() as conn:
+        structures = [
+            (slug, name)
+            for slug, name in conn.execute(
+                select(Organisation.slug, Organisation.name)
+                .where(
+                    Organisation.kind == OrganisationKind.STRUCTURE,
+                    Organisation.id.in_(access.structures_reached(who.person_id)),
+                )
+                .order_by(Organisation.name)
+            )
+        ]
+        versions = _versions(rt, conn)
+    pathways: dict[str, str] = {}
+    stages: dict[str, dict[str, StageChoice]] = {}
+    for v in versions.values():  # oldest version first: the newest title wins
+        pathways[v.pathway_id] = v.title
+        for s in v.pathway.stages:
+            stages.setdefault(v.pathway_id, {})[s.id] = StageChoice(v.pathway_id, s.id, s.title)
+    ordered = sorted(pathways.items(), key=lambda p: fold(p[1]))
+    return Choices(structures, ordered, {p: list(stages[p].values()) for p, _ in ordered})
+
+
+@dataclass(frozen=True)
+class StageCount:
+    pathway_id: str
+    pathway_title: str
+    stage: str
+    stage_title: str
+    count: int
+
+
+@dataclass(frozen=True)
+class StructureOverview:
+    slug: str
+    name: str
+    active: int
+    overdue: int
+    badges: int
+    stages: list[StageCount]
+
+
+@dataclass(frozen=True)
+class NetworkOverview:
+    slug: str
+    name: str
+    structures: list[StructureOverview]
+
+
+def network_overview(
+    rt: Runtime, who: Actor, *, now: datetime | None = None
+) -> list[NetworkOverview]:
+    """For a network admin, each network they administer: its structures with their active
+    participants per pathway and stage, their overdue deadlines and the network's badges
+    their participants hold. Counts cover what the admin may read (the network's pathways),
+    in five queries whatever the number of structures."""
+    if not who.is_staff or who.person_id is None:
+        return []
+    now = now or utcnow()
+    with rt.reading() as conn:
+        networks = conn.execute(
+            select(Organisation.id, Organisation.slug, Organisation.name)
+            .where(Organisation.slug.in_(access.networks_administered(who.person_id)))
+            .order_by(Organisation.name)
+        ).all()
+        if not networks:
+            return []
+        members = conn.execute(
+            select(Membership.network_id, Organisation.id, Organisation.slug, Organisation.name)
+            .join(Organisation, Organisation.id == Membership.structure_id)
+            .where(
+                Membership.network_id.in_([n.id for n in networks]),
+                Organisation.kind == OrganisationKind.STRUCTURE,
+            )
+            .order_by(Organisation.name)
+        ).all()
+        versions = _versions(rt, conn)
+        slugs = [n.slug for n in networks]
+        base = (
+            select(
+                Enrollment.structure_id,
+                PathwayVersion.network,
+                Enrollment.pathway_version_id,
+                Enrollment.stage,
+                func.count(),
+            )
+            .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
+            .where(
+                visible_enrollments(who),
+                PathwayVersion.network.in_(slugs),
+                Enrollment.status == EnrollmentStatus.ACTIVE,
+            )
+            .group_by(
+                Enrollment.structure_id,
+                PathwayVersion.network,
+                Enrollment.pathway_version_id,
+                Enrollment.stage,
+            )
+        )
+        counts = conn.execute(base).all()
+        late = conn.execute(base.where(_overdue(versions, now))).all()
+        where = func.coalesce(Enrollment.structure_id, Person.structure_id)
+        badges = conn.execute(
+            select(where, BadgeClass.network, func.count(Assertion.id))
+            .select_from(Assertion)
+            .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
+            .join(Person, Person.id == Assertion.recipient_id)
+            .outerjoin(Enrollment, Enrollment.id == Assertion.enrollment_id)
+            .where(Assertion.revoked_at.is_(None), BadgeClass.network.in_(slugs))
+            .group_by(where, BadgeClass.network)
+        ).all()
+    per_stage: dict[tuple[int, str], dict[tuple[str, str], StageCount]] = {}
+    for sid, net, vid, stage, n in counts:
+        v = versions[vid]
+        key = (v.pathway_id, stage)
+        found = per_stage.setdefault((sid, net), {})
+        before = found.get(key)
+        title = v.pathway.stage(stage).title
+        found[key] = StageCount(
+            v.pathway_id, v.title, stage, title, n + (before.count if before else 0)
+        )
+    late_by: dict[tuple[int, str], int] = {}
+    for sid, net, _vid, _stage, n in late:
+        late_by[(sid, net)] = late_by.get((sid, net), 0) + n
+    badges_by = {(sid, net): n for sid, net, n in badges}
+    out = []
+    for n in networks:
+        structures = []
+        for network_id, sid, slug, name in members:
+            if network_id != n.id:
+                continue
+            stages = list(per_stage.get((sid, n.slug), {}).values())
+            order = {
+                (v.pathway_id, s.id): i
+                for v in versions.values()
+                for i, s in enumerate(v.pathway.stages)
+            }
+            stages.sort(
+                key=lambda c: (fold(c.pathway_title), order.get((c.pathway_id, c.stage), 0))
+            )
+            structures.append(
+                StructureOverview(
+                    slug,
+                    name,
+                    sum(c.count for c in stages),
+                    late_by.get((sid, n.slug), 0),
+                    badges_by.get((sid, n.slug), 0),
+                    stages,
+                )
+            )
+        out.append(NetworkOverview(n.slug, n.name, structures))
+    return out
