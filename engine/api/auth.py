@@ -91,11 +91,15 @@ def check_same_origin(request: Request) -> None:
         )
 
 
-def set_session_cookie(request: Request, response: Response, token: str) -> None:
+def set_session_cookie(
+    request: Request, response: Response, token: str, days: int | None = accounts.SESSION_DAYS
+) -> None:
+    """`days=None`: a cookie that ends with the browser (a participant on a shared computer
+    who did not tick « rester connecté »)."""
     response.set_cookie(
         COOKIE,
         token,
-        max_age=accounts.SESSION_DAYS * 86400,
+        max_age=days * 86400 if days is not None else None,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",

@@ -39,6 +39,7 @@ EVENTS = {
     "committee_decision": "Décision de comité",
     "migration": "Changement de version",
     "erased": "Données effacées",
+    "link_requested": "Demande d'un nouveau lien par le participant",
 }
 
 

@@ -4,12 +4,14 @@ or recommending one person's badge, directly or through the single-use link its 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -24,8 +26,12 @@ from engine.services.organisations import get_organisation
 from engine.services.outbox import queue_email
 from engine.services.runtime import Runtime
 from engine.store.tables import (
+    AuditEvent,
     Endorsement,
+    Enrollment,
+    Membership,
     Organisation,
+    Person,
     RecommendationRequest,
     Share,
     as_utc,
@@ -196,14 +202,24 @@ def request_recommendation(
     u: PublicUrls,
     *,
     by: Actor,
+    company_name: str = "",
     days: int = 30,
     now: datetime | None = None,
 ) -> str:
     """The participant asks a company that hosted them to recommend a badge; the single-use
-    link leaves by e-mail to the company's contact (outbox) and is returned."""
+    link leaves by e-mail to the company's contact (outbox) and is returned. `company` is a
+    partner's identifier (found with `search_companies`); without one, `company_name` invites
+    a company the networks do not know: it becomes a partner of no network (reused when asked
+    again by the same name), so its recommendation is signed by an issuer of its own, and the
+    network's admins see it among the organisations."""
     now = now or utcnow()
     if "@" not in email:
         raise InvalidInput(f"email : « {email} » n'est pas une adresse e-mail")
+    company_name = " ".join(company_name.split())
+    if not company and not company_name:
+        raise InvalidInput("entreprise : choisissez-la dans la liste ou écrivez son nom")
+    if len(company_name) > 200:
+        raise InvalidInput("nom de l'entreprise : 200 caractères au plus")
     token = secrets.token_urlsafe(24)
     with rt.unit_of_work() as session:
         badge = load(session, assertion_id)
@@ -211,7 +227,10 @@ def request_recommendation(
         access.ensure(session, by, Action.RECOMMENDATION_ASK, holder_target(session, badge))
         if badge.revoked:
             raise Conflict("on ne peut demander de recommandation pour un badge révoqué")
-        org = get_organisation(session, company)
+        if company:
+            org = get_organisation(session, company)
+        else:
+            org = _invited_company(session, company_name, by, now)
         if org.kind != OrganisationKind.PARTNER:
             raise InvalidInput(f"« {company} » n'est pas une entreprise ou un partenaire")
         session.add(
@@ -293,3 +312,85 @@ def answer_recommendation(
         return _add_endorsement(
             session, company.id, "assertion", req.assertion_id, comment, now, requested=True
         )
+
+
+def _invited_company(session: Session, name: str, by: Actor, now: datetime) -> Organisation:
+    """The partner of that name (any case), else a new partner of no network, audited."""
+    found = session.execute(
+        select(Organisation)
+        .where(
+            Organisation.kind == OrganisationKind.PARTNER,
+            func.lower(Organisation.name) == name.lower(),
+        )
+        .order_by(Organisation.id)
+        .limit(1)
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    stem = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    stem = re.sub(r"[^a-z0-9]+", "-", stem).strip("-")[:50] or "entreprise"
+    org = Organisation(
+        slug=f"{stem}-{secrets.token_hex(3)}",
+        name=name,
+        kind=OrganisationKind.PARTNER.value,
+        description="Entreprise invitée par un participant à recommander un badge.",
+    )
+    session.add(org)
+    session.flush()
+    session.add(
+        AuditEvent(
+            at=now,
+            actor_id=by.person_id,
+            kind="company_invited",
+            details={"organisation": org.slug},
+        )
+    )
+    return org
+
+
+@dataclass(frozen=True)
+class Company:
+    slug: str
+    name: str
+
+
+def search_companies(
+    rt: Runtime, participant_id: int, text: str, *, by: Actor, limit: int = 20
+) -> list[Company]:
+    """The partners (companies, GEIQ, ADIE...) of the networks of the participant's structures
+    whose name contains `text` (any case; all of them, by name, for an empty `text`): whom
+    they may ask for a recommendation."""
+    text = " ".join(text.split())[:100]
+    with rt.unit_of_work() as session:
+        person = session.get(Person, participant_id)
+        if person is None or person.erased_at is not None:
+            raise NotFound(f"participant n° {participant_id} introuvable")
+        access.ensure(
+            session,
+            by,
+            Action.RECOMMENDATION_ASK,
+            Target(structure_id=person.structure_id, participant_id=person.id),
+        )
+        structures = set(
+            session.execute(
+                select(Enrollment.structure_id).where(Enrollment.participant_id == person.id)
+            ).scalars()
+        )
+        if person.structure_id is not None:
+            structures.add(person.structure_id)
+        networks = select(Membership.network_id).where(Membership.structure_id.in_(structures))
+        query = (
+            select(Organisation.slug, Organisation.name)
+            .where(
+                Organisation.kind == OrganisationKind.PARTNER,
+                Organisation.id.in_(
+                    select(Membership.structure_id).where(Membership.network_id.in_(networks))
+                ),
+            )
+            .order_by(Organisation.name, Organisation.id)
+            .limit(limit)
+        )
+        if text:
+            escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(func.lower(Organisation.name).like(f"%{escaped}%", escape="\\"))
+        return [Company(slug, name) for slug, name in session.execute(query)]

@@ -8,15 +8,24 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from engine.errors import NotFound
 from engine.services import access
 from engine.services.access import Action, Actor, Target
+from engine.services.runtime import Runtime
 from engine.statuses import PersonKind
-from engine.store.tables import MagicLink, Person
+from engine.store.tables import MagicLink, Person, WebSession, as_utc, utcnow
 
 LINK_DAYS = 7
+LONG_SESSION_DAYS = 90
+"""« Rester connecté sur ce téléphone »: the session lasts this long after the last visit."""
+_REMEMBERED = timedelta(days=30)
+"""A session made to last longer than this is a remembered one (the short one lasts a week):
+the rows need no flag of their own."""
+_SLIDE_EVERY = timedelta(days=1)
+"""A remembered session's end moves at most once a day: one write a day, not one per page."""
 
 
 def digest(token: str) -> str:
@@ -46,3 +55,28 @@ def mint(session: Session, person_id: int, *, by: Actor, now: datetime) -> tuple
         )
     )
     return token, person
+
+
+def keep_alive(rt: Runtime, token: str, now: datetime | None = None) -> int | None:
+    """Slide a remembered session: its end moves to `LONG_SESSION_DAYS` from now. Returns the
+    days its cookie should now last, or None for a short session (its cookie ends with the
+    browser) or an unknown one."""
+    now = now or utcnow()
+    with rt.transaction() as conn:
+        row = conn.execute(
+            select(WebSession.created_at, WebSession.expires_at).where(
+                WebSession.token_hash == digest(token)
+            )
+        ).first()
+        if row is None or as_utc(row.expires_at) <= now:
+            return None
+        if as_utc(row.expires_at) - as_utc(row.created_at) <= _REMEMBERED:
+            return None
+        end = now + timedelta(days=LONG_SESSION_DAYS)
+        if end - as_utc(row.expires_at) >= _SLIDE_EVERY:
+            conn.execute(
+                update(WebSession)
+                .where(WebSession.token_hash == digest(token))
+                .values(expires_at=end)
+            )
+    return LONG_SESSION_DAYS
