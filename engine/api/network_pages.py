@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from engine.api import flash
 from engine.api.pages import Csrf, _page, _rt, _staff_form, _who
 from engine.api.params import SlugPath, performs
 from engine.errors import (
@@ -160,8 +161,11 @@ def _network_page(
     result.setdefault("problems", None)
     result.setdefault("failed", None)
     result.setdefault("done", None)
+    if result["done"] is None and status == 200:
+        result["done"] = flash.message(request)
     administered = network_views.administered(rt, who)
-    return _page(request, "network.html", who, status, v=view, others=administered, **result)
+    page = _page(request, "network.html", who, status, v=view, others=administered, **result)
+    return flash.shown(request, page)
 
 
 @router.get("/reseau", response_class=HTMLResponse, openapi_extra=performs(Action.NETWORK_PUBLISH))
@@ -219,7 +223,7 @@ async def publish_network(
     except ParcoursError as exc:
         problems = _refused(exc)
         return _network_page(request, who, network, 422, problems=problems, failed="network")
-    return _network_page(request, who, network, done=network_views.published_text(result))
+    return flash.redirect(request, f"/reseau/{network}", network_views.published_text(result))
 
 
 @router.post(
@@ -244,4 +248,4 @@ async def publish_pathway(
         else f"Le parcours « {row.title} » version {row.version} était déjà publié à "
         "l'identique : rien n'a changé."
     )
-    return _network_page(request, who, network, done=done)
+    return flash.redirect(request, f"/reseau/{network}", done)

@@ -9,12 +9,13 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from engine import uploads
-from engine.api import auth
+from engine.api import auth, flash
 from engine.api.pages import Csrf, ShortForm, Text, _go, _page, _rt, _staff_form, _who
 from engine.api.params import Email, Name, PageNo, RowId, SlugPath, Token, TokenPath, performs
 from engine.errors import ParcoursError
 from engine.services import (
     committees,
+    dashboard,
     issuing,
     outbox,
     proposals,
@@ -30,7 +31,14 @@ router = APIRouter(include_in_schema=False)
 Short = ShortForm
 
 
-def _request_page(request: Request, who, rid: int, error: str | None = None) -> HTMLResponse:
+def _request_page(
+    request: Request,
+    who,
+    rid: int,
+    error: str | None = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The request's page; after a refused form, with the error and what was typed in it."""
     view = request_views.get(_rt(request), rid, by=who)
     return _page(
         request,
@@ -40,6 +48,7 @@ def _request_page(request: Request, who, rid: int, error: str | None = None) -> 
         r=view,
         contexts=CONTEXTS,
         error=error,
+        values=values or {},
     )
 
 
@@ -66,7 +75,8 @@ def review(
     try:
         requests.review(_rt(request), rid, by=who, approve=decision == "favorable", reason=motif)
     except ParcoursError as exc:
-        return _request_page(request, who, rid, str(exc))
+        typed = {"decision": decision, "motif": motif}
+        return _request_page(request, who, rid, str(exc), typed)
     return _go(f"/demandes/{rid}")
 
 
@@ -97,7 +107,8 @@ async def add_evidence(
             file=await uploads.from_form(fichier),
         )
     except ParcoursError as exc:
-        return _request_page(request, who, rid, str(exc))
+        typed = {"kind": kind, "context": context, "narrative": narrative}
+        return _request_page(request, who, rid, str(exc), typed)
     return _go(f"/demandes/{rid}")
 
 
@@ -154,9 +165,11 @@ def committee_page(request: Request, cid: RowId, page: PageNo = 1) -> HTMLRespon
     return _page(request, "committee.html", who, c=view, agenda=agenda)
 
 
-def _proposals_page(request: Request, who, error: str | None = None) -> HTMLResponse:
-    from engine.api.board_pages import _structures
-
+def _proposals_page(
+    request: Request, who, error: str | None = None, values: dict[str, str] | None = None
+) -> HTMLResponse:
+    """The project badges' page; after a refused form, with the error and what was typed
+    (`values["examen"]` names the proposal whose review was refused)."""
     rt = _rt(request)
     return _page(
         request,
@@ -165,9 +178,26 @@ def _proposals_page(request: Request, who, error: str | None = None) -> HTMLResp
         200 if error is None else 422,
         pending=proposals.proposals(rt, who),
         accepted=proposals.proposals(rt, who, "active"),
-        structures=_structures(rt, who),
+        structures=_own_structures(rt, who),
         error=error,
+        values=values or {},
     )
+
+
+def _own_structures(rt, who) -> list[tuple[str, str]]:
+    """(slug, name) of the structures where one holds a role: those one may propose for."""
+    from sqlalchemy import select
+
+    from engine.store.tables import Organisation
+
+    with rt.unit_of_work() as s:
+        ids = dashboard.structure_ids(s, who.person_id)
+        rows = s.execute(
+            select(Organisation.slug, Organisation.name)
+            .where(Organisation.id.in_(ids))
+            .order_by(Organisation.name)
+        ).all()
+    return [(slug, name) for slug, name in rows]
 
 
 @router.get(
@@ -196,7 +226,13 @@ def propose(
             rt, structure, networks[0] if networks else "", name, description, criteria, by=who
         )
     except ParcoursError as exc:
-        return _proposals_page(request, who, str(exc))
+        typed = {
+            "structure": structure,
+            "name": name,
+            "description": description,
+            "criteria": criteria,
+        }
+        return _proposals_page(request, who, str(exc), typed)
     return _go("/badges-projet")
 
 
@@ -235,7 +271,8 @@ def review_proposal(
     try:
         proposals.review(_rt(request), slug, approve=decision == "accepter", reason=motif, by=who)
     except ParcoursError as exc:
-        return _proposals_page(request, who, str(exc))
+        typed = {"examen": slug, "decision": decision, "motif": motif}
+        return _proposals_page(request, who, str(exc), typed)
     return _go("/badges-projet")
 
 
@@ -268,6 +305,9 @@ def partner_page(request: Request, page: PageNo = 1) -> HTMLResponse:
 def support_form(request: Request, slug: SlugPath) -> HTMLResponse:
     with _rt(request).unit_of_work() as s:
         bc = badge_class(s, slug)
+    given = flash.message(request)
+    if given:  # the form was sent: its badge, once (post/redirect/get)
+        return flash.shown(request, _thanks(request, bc.name, given))
     if not issuing.evaluation_of(bc).public:
         return _page(
             request,
@@ -290,7 +330,7 @@ def support(
     nom: Annotated[Name, Form()] = "",
     email: Annotated[Email, Form()] = "",
     personne: Annotated[str, Form(max_length=3)] = "",
-) -> HTMLResponse:
+) -> Response:
     from email_validator import EmailNotValidError, validate_email
 
     rt = _rt(request)
@@ -309,13 +349,17 @@ def support(
         )
     except (ValueError, ParcoursError) as exc:
         return _page(request, "support.html", None, 422, bc=bc, error=str(exc), values=values)
+    return flash.redirect(request, f"/soutenir/{slug}", aid)
+
+
+def _thanks(request: Request, name: str, aid: str) -> HTMLResponse:
     u = request.app.state.urls
     return _page(
         request,
         "message.html",
         None,
         title="Merci pour votre soutien !",
-        text=f"Votre badge « {bc.name} » est délivré. Ajoutez-le à votre sac à badges (Open "
+        text=f"Votre badge « {name} » est délivré. Ajoutez-le à votre sac à badges (Open "
         f"Badge Passport : « Importer un badge ») avec cette adresse : {u.assertion(aid)}",
         link=u.page(aid),
     )

@@ -29,7 +29,10 @@ from engine.cli import (
     staff,
 )
 from engine.cli.context import state
+from engine.cli.french import speak_french
 from engine.cli.usage import is_usage_error, report_usage_error
+
+speak_french()  # the framework's own words (usage, --help, errors) in French
 
 app = typer.Typer(
     help="Parcours : parcours d'Open Badges pour l'insertion par l'activité économique.",
@@ -78,6 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if not is_usage_error(exc):
             raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the help is shown: nothing to add
+            raise SystemExit(2) from None
         report_usage_error(exc)
         raise SystemExit(2) from None
     if isinstance(code, int) and code:

@@ -108,17 +108,23 @@ def test_cip_walks_a_participant_through_two_stages_and_the_participant_sees_the
         page.get_by_role("button", name="Valider le passage « Démarrer l'atelier »").click()
         expect(page.get_by_text("Étape : Atelier en entreprise")).to_be_visible()
         # the gate says what is missing before the CIP tries
-        expect(page.get_by_text("pièce justificative manquante : fiche-atelier")).to_be_visible()
-        page.get_by_role("button", name="Valider le passage « Valider l'atelier »").click()
-        expect(page.get_by_role("alert")).to_contain_text("fiche-atelier")
+        expect(page.get_by_text("pièce justificative manquante : Fiche atelier")).to_be_visible()
+        # the last step is confirmed on a page of its own first
+        page.get_by_role("button", name="Valider l'atelier…").click()
+        page.get_by_role("button", name="Confirmer : Valider l'atelier").click()
+        expect(page.get_by_role("alert")).to_contain_text(
+            "Passage « Valider l'atelier » refusé : pièce justificative manquante : Fiche atelier"
+        )
         _shot(page, "4-passage-refuse", backend)
 
-        page.get_by_label("Type de pièce").fill("fiche-atelier")
+        page.get_by_label("Type de pièce").select_option(label="Fiche atelier")
         page.get_by_label("Contexte d'apprentissage").select_option("AFEST")
         page.get_by_label("Fichier").set_input_files(str(proof))
         page.get_by_role("button", name="Ajouter la pièce").click()
-        page.get_by_role("button", name="Valider le passage « Valider l'atelier »").click()
-        expect(page.get_by_text("Étape : Mise en emploi")).to_be_visible()
+        page.get_by_role("button", name="Valider l'atelier…").click()
+        page.get_by_role("button", name="Confirmer : Valider l'atelier").click()
+        expect(page.locator("main")).to_contain_text("Dernière étape : Mise en emploi")
+        expect(page.locator("main")).to_contain_text("Parcours terminé le ")
         expect(page.get_by_role("link", name="Jeu de piste en entreprises")).to_be_visible()
         expect(page.get_by_role("link", name="Règles de sécurité en atelier")).to_be_visible()
         _shot(page, "5-parcours-termine", backend)
@@ -130,7 +136,7 @@ def test_cip_walks_a_participant_through_two_stages_and_the_participant_sees_the
         page.goto(base + "/tableau-de-bord")
         expect(page.get_by_role("link", name="Awa Diallo")).to_be_visible()
         page.get_by_role("link", name="Atelier découverte (parcours de test)").first.click()
-        expect(page.locator("figure svg")).to_be_visible()
+        expect(page.locator("figure .schema-etroit svg")).to_be_visible()
         _shot(page, "6-schema-du-parcours", backend)
 
         participant = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
@@ -149,6 +155,8 @@ def test_cip_walks_a_participant_through_two_stages_and_the_participant_sees_the
         # keyboard only: the login form is reachable and usable without a mouse
         anon = browser.new_context().new_page()
         anon.goto(base + "/connexion")
+        anon.keyboard.press("Tab")  # the skip link comes first, then the form
+        assert anon.evaluate("document.activeElement.textContent") == "Aller au contenu"
         anon.keyboard.press("Tab")
         focused = anon.evaluate("document.activeElement.id")
         assert focused == "email"
