@@ -5,23 +5,38 @@ A story names staff by e-mail, as the command line does; the context turns each 
 acting `Actor` and calls the same services the API, the pages and the command line call, so a
 demo is refused exactly where a person would be. The Runtime stays private: a story cannot reach
 the database, the caches or the plugin manager around the services.
+
+The clock runs in the past: a story sets it some days before the day the demo runs
+(`days_ago`) and lets time pass (`wait`), never beyond the present, so what a visitor then sees
+in the web app is dated as it would be for real (a deadline passed three weeks ago, a request
+waiting since Monday). Partners' own systems are simulated too (`connect_partner`): a local
+receiver takes their webhooks, checks the signatures and answers as the story says.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from engine import dates
+from sqlalchemy import func, select
+
+from engine import dates, webhooks
 from engine.roles import Role
-from engine.services import access, committees, people, requests
+from engine.services import access, accounts, committees, outbox, people, requests, shares
 from engine.services import enrollments as e
 from engine.services.access import Actor
 from engine.services.organisations import add_staff, upsert_organisation
 from engine.services.runtime import Runtime
+from engine.store.tables import Delivery, Enrollment, as_utc, utcnow
 
-DEMO_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-"""The simulated clock's first day: a Monday morning."""
+DEMO_DAYS = 240
+"""Where the simulated clock starts: this many days before the demo runs."""
 
 
 @dataclass(frozen=True)
@@ -33,30 +48,90 @@ class RequestOutcome:
     decision_reason: str | None
 
 
-class DemoContext:
-    """Simulated time, remarks worth printing, and the story's operations."""
+@dataclass(frozen=True)
+class ParticipantLink:
+    """A participant's sign-in link the summary prints: who, and the link's token."""
 
-    def __init__(self, rt: Runtime, now: datetime = DEMO_START) -> None:
+    participant: str
+    token: str
+
+
+class DemoContext:
+    """Simulated time, remarks worth printing, the logins to offer a visitor, and the story's
+    operations."""
+
+    def __init__(self, rt: Runtime, present: datetime | None = None) -> None:
         self._rt = rt
-        self.now = now
+        self.present = present or utcnow()
+        """The moment the demo runs: the simulated clock never passes it."""
+        self.now = self.present
         """The simulated present: every operation happens at this time."""
-        self.remarks: list[str] = []
-        """What `say` recorded, dated, for the summary."""
+        self.days_ago(DEMO_DAYS)
+        self._remarks: list[tuple[datetime, str]] = []
+        self.logins: list[str] = []
+        """Staff e-mails a visitor may sign in as (`offer_login`), in the story's order."""
+        self.links: list[ParticipantLink] = []
+        """Participants' sign-in links to print (`participant_link`)."""
+        self._partners = _PartnerSystems()
 
     # --- time and remarks ------------------------------------------------------------------
 
+    def days_ago(self, days: int) -> datetime:
+        """Set the clock to 9 a.m., `days` days before the demo runs: each participant's story
+        starts on a date of its own, so that when the demo ends some are done, some half-way,
+        some late."""
+        morning = (self.present - timedelta(days=days)).replace(
+            hour=9, minute=0, second=0, microsecond=0
+        )
+        self.now = min(morning, self.present)
+        return self.now
+
     def wait(self, days: int) -> datetime:
         """Move the simulated clock forward, so a pathway's minimum durations pass."""
-        self.now += timedelta(days=days)
+        self._move_to(self.now + timedelta(days=days))
         return self.now
+
+    def _move_to(self, moment: datetime) -> None:
+        if moment > self.present:
+            raise ValueError(
+                f"démonstration : l'horloge simulée ne dépasse pas le présent "
+                f"({dates.day(moment)} demandé)"
+            )
+        self.now = moment
 
     def say(self, text: str) -> None:
         """A remark worth printing in the summary, dated by the simulated clock."""
-        self.remarks.append(f"  {dates.day(self.now)}  {text}")
+        self._remarks.append((self.now, text))
+
+    @property
+    def remarks(self) -> list[str]:
+        """What `say` recorded, dated, in the order it happened, for the summary."""
+        ordered = sorted(self._remarks, key=lambda remark: remark[0])
+        return [f"  {dates.day(moment)}  {text}" for moment, text in ordered]
 
     def _actor(self, by: str) -> Actor:
         with self._rt.reading() as conn:
             return access.actor_for(conn, by)
+
+    # --- what the visitor gets -------------------------------------------------------------
+
+    def offer_login(self, email: str) -> None:
+        """Print this staff member (their roles and organisations) among the logins a visitor
+        may use in the web app, with the demo password."""
+        if email not in self.logins:
+            self.logins.append(email)
+
+    def participant_link(self, enrollment_id: int, *, by: str) -> None:
+        """A sign-in link into the participant's own page, made by `by` (their CIP) as the
+        enrollment page makes one, valid from the present; the summary prints it."""
+        with self._rt.reading() as conn:
+            participant_id = conn.execute(
+                select(Enrollment.participant_id).where(Enrollment.id == enrollment_id)
+            ).scalar_one()
+        actor = self._actor(by)
+        token = accounts.magic_link(self._rt, participant_id, by=actor, now=self.present)
+        person = people.get_participant(self._rt, participant_id, actor)
+        self.links.append(ParticipantLink(person.name, token))
 
     # --- organisations and people ----------------------------------------------------------
 
@@ -179,16 +254,19 @@ class DemoContext:
         badge: str,
         *,
         by: str,
-        participant_id: int,
+        participant_id: int | None = None,
+        enrollment_id: int | None = None,
         origin: str | None = None,
         narrative: str | None = None,
     ) -> int:
-        """Staff ask for a badge on a participant's behalf; returns the request id."""
+        """Staff ask for a badge on a participant's behalf (by participant, or by their
+        enrollment); returns the request id."""
         return requests.submit(
             self._rt,
             badge,
             by=self._actor(by),
             participant_id=participant_id,
+            enrollment_id=enrollment_id,
             origin=origin,
             narrative=narrative,
             now=self.now,
@@ -234,3 +312,116 @@ class DemoContext:
             email=email,
             now=self.now,
         )
+
+    # --- partners' systems and the outbox --------------------------------------------------
+
+    def connect_partner(self, partner: str, *, by: str, url: str, answers: bool = True) -> None:
+        """The partner's staff member `by` registers the partner's webhook, so badges shared
+        with it from now on are delivered by the outbox. During the demo a simulated system of
+        the partner receives them: it checks each signature and answers « reçu », or, with
+        `answers=False`, « service indisponible » (HTTP 503). When the demo ends the webhook
+        points at `url`, the partner's real address."""
+        actor = self._actor(by)
+        with self._partners.reachable():
+            secret = shares.set_webhook(self._rt, partner, self._partners.url(partner), by=actor)
+        self._partners.connect(partner, secret, answers, by, url)
+
+    def deliver(self) -> tuple[int, int]:
+        """Run the outbox as the scheduler would, on the simulated clock, until nothing is due:
+        a delivery a partner refuses is tried again after the outbox's backoff, until it is
+        abandoned for an administrator to retry. Returns (sent, abandoned)."""
+        sent = 0
+        with self._partners.reachable():
+            while True:
+                done, _failed = outbox.work(self._rt, now=self.now)
+                sent += done
+                with self._rt.reading() as conn:
+                    due = conn.execute(
+                        select(func.min(Delivery.next_attempt_at)).where(
+                            Delivery.status == "pending"
+                        )
+                    ).scalar_one()
+                if due is None:
+                    break
+                self._move_to(max(self.now, as_utc(due)))
+            with self._rt.reading() as conn:
+                dead = conn.execute(
+                    select(func.count()).where(Delivery.status == "dead")
+                ).scalar_one()
+        return sent, dead
+
+    def received(self, partner: str) -> int:
+        """How many webhooks the partner's simulated system has taken."""
+        return self._partners.received.get(partner, 0)
+
+    def close(self) -> None:
+        """The demo ends: the simulated partner systems stop, and each partner's webhook points
+        at its real address."""
+        for partner, by, url in self._partners.stop():
+            shares.set_webhook(self._rt, partner, url, by=self._actor(by))
+
+
+@dataclass
+class _PartnerSystems:
+    """One local HTTP receiver standing for every connected partner's system. The outbox only
+    reaches public https addresses; while the demo delivers, it is allowed this receiver."""
+
+    secrets: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, bool] = field(default_factory=dict)
+    received: dict[str, int] = field(default_factory=dict)
+    later: list[tuple[str, str, str]] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+
+    def url(self, partner: str) -> str:
+        if self._server is None:
+            self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+            threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self._server.server_address[1]}/{partner}"
+
+    def connect(self, partner: str, secret: str, answers: bool, by: str, url: str) -> None:
+        self.secrets[partner], self.answers[partner] = secret, answers
+        self.later.append((partner, by, url))
+
+    @contextmanager
+    def reachable(self) -> Iterator[None]:
+        saved = {k: os.environ.get(k) for k in (webhooks.ALLOW_HTTP, webhooks.ALLOWED_HOSTS)}
+        allowed = ",".join(filter(None, [saved[webhooks.ALLOWED_HOSTS], "127.0.0.1"]))
+        os.environ[webhooks.ALLOW_HTTP], os.environ[webhooks.ALLOWED_HOSTS] = "1", allowed
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def stop(self) -> list[tuple[str, str, str]]:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        later, self.later = self.later, []
+        return later
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        systems = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                partner = self.path.strip("/")
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                secret = systems.secrets.get(partner, "")
+                wrong = webhooks.verify(secret, self.headers, body, now=time.time())
+                if wrong is None and systems.answers.get(partner):
+                    systems.received[partner] = systems.received.get(partner, 0) + 1
+                    self.send_response(200)
+                else:
+                    self.send_response(503 if wrong is None else 401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        return Handler

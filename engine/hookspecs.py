@@ -77,6 +77,10 @@ def parcours_demo(demo: DemoContext) -> list[int]:
     structures and staff, enroll participants and advance them, ask for and review badges,
     through ``demo``'s methods, which act as the staff member named by e-mail (``by=``) and
     are refused where that person would be. ``demo.now`` and ``demo.wait(days)`` give
-    simulated time, ``demo.say(text)`` records remarks worth printing. The story gets no
+    simulated time (``demo.days_ago(n)`` starts a story n days before today, so deadlines
+    fall due when the visitor looks), ``demo.say(text)`` records remarks worth printing;
+    ``offer_login`` and ``participant_link`` choose what the summary offers a visitor, and
+    ``connect_partner`` / ``deliver`` run partner webhooks against simulated partner
+    systems. The story gets no
     Runtime: what it may do is what `engine.DemoContext` offers. Returns the enrollment ids
     to summarise."""

@@ -37,7 +37,8 @@ def demo(
         Path, typer.Option("--path", help="Fichier SQLite de démonstration (recréé à chaque fois)")
     ] = Path("parcours-demo.sqlite"),
 ) -> None:
-    """Démonstration : une base SQLite neuve et les parcours SATO joués de bout en bout."""
+    """Démonstration : une base SQLite neuve (recréée si c'en est déjà une), les histoires des
+    réseaux jouées jusqu'à aujourd'hui, puis les comptes pour explorer l'application web."""
     from engine.cli.demo import run_demo
 
     run(lambda: typer.echo(run_demo(path)))

@@ -1,5 +1,6 @@
 """Centre-Val de Loire's demo story: a savoir-faire badge signed by the encadrant technique,
-the CIP and the director, from an AFEST observation."""
+the CIP and the director, from an AFEST observation; then two savoir-être requests waiting for
+their signatures."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ TEAM = (
     ("sophie.blanc@chantier-blois.example", "Sophie", "Blanc", "cip"),
     ("marie.lefort@chantier-blois.example", "Marie", "Lefort", "directeur"),
 )
+ADMIN = "julien.moreau@fei-centre-val-de-loire.example"
 
 
 def play(demo: DemoContext) -> list[int]:
@@ -22,6 +24,10 @@ def play(demo: DemoContext) -> list[int]:
     for email, given, family, role in TEAM:
         demo.add_staff(email, given, family, [("chantier-blois", role)])
     encadrant, cip, director = (email for email, *_ in TEAM)
+    demo.add_staff(ADMIN, "Julien", "Moreau", [("centre_val_de_loire", "network_admin")])
+    for login in (ADMIN, cip, encadrant, director):
+        demo.offer_login(login)
+    demo.days_ago(30)
     sam = demo.add_participant("chantier-blois", "Sam", "Girard", by=cip)
     rid = demo.submit_request(
         "centre_val_de_loire.entretien-espaces-verts",
@@ -40,4 +46,22 @@ def play(demo: DemoContext) -> list[int]:
         "l'encadrant technique, la CIP et la directrice (observation AFEST) — "
         f"{outcome.status_label}."
     )
+    demo.days_ago(6)
+    lucas = demo.add_participant("chantier-blois", "Lucas", "Bernard", by=cip)
+    rid = demo.submit_request(
+        "centre_val_de_loire.ponctualite",
+        by=encadrant,
+        participant_id=lucas,
+        narrative="Un mois complet sans retard sur le chantier du parc.",
+    )
+    demo.review_request(rid, by=encadrant, approve=True, reason="Toujours à l'heure")
+    demo.wait(2)
+    emma = demo.add_participant("chantier-blois", "Emma", "Laurent", by=cip)
+    demo.submit_request(
+        "centre_val_de_loire.travail-equipe",
+        by=encadrant,
+        participant_id=emma,
+        narrative="A encadré deux nouveaux salariés pendant la taille des haies.",
+    )
+    demo.say("Centre-Val de Loire : deux demandes de badge attendent leurs signatures.")
     return []

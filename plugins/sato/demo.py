@@ -1,4 +1,8 @@
-"""SATO's demo story: one participant through « Femmes et métallurgie », one through the EiTi."""
+"""SATO's demo story: one participant through « Femmes et métallurgie », one through the EiTi,
+both told in full; then the structure as a visitor finds it today: women half-way through the
+metallurgy pathway (two of them past a stage's deadline, one waiting for the commission's second
+vote), one who left early, an independent worker at the EiTi's second phase, and the badges
+shared with the GEIQ (received) and ADIE (whose system does not answer)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,9 @@ CIP = "claire.martin@sato-interim.example"
 ENCADRANT = "marc.legall@sato-interim.example"
 DIRECTRICE = "helene.kerbrat@sato.example"
 CIP_EITI = "yann.morvan@sato-eiti.example"
+ADMIN = "gaelle.lefloch@sato.example"
+GEIQ = "sylvie.leroux@geiq-industrie-bretagne.example"
+ADIE = "karim.saidi@adie.example"
 
 
 def play(demo: DemoContext) -> list[int]:
@@ -27,6 +34,14 @@ def play(demo: DemoContext) -> list[int]:
         [("sato-interim", "directeur"), ("sato-eiti", "directeur")],
     )
     demo.add_staff(CIP_EITI, "Yann", "Morvan", [("sato-eiti", "cip")])
+    demo.add_staff(ADMIN, "Gaëlle", "Le Floch", [("sato", "network_admin")])
+    demo.add_staff(GEIQ, "Sylvie", "Le Roux", [("geiq-industrie", "partner")])
+    demo.add_staff(ADIE, "Karim", "Saïdi", [("adie", "partner")])
+    for login in (ADMIN, CIP, ENCADRANT, DIRECTRICE, GEIQ, ADIE):
+        demo.offer_login(login)
+    demo.connect_partner(
+        "geiq-industrie", by=GEIQ, url="https://geiq-industrie-bretagne.example/parcours/badges"
+    )
     # Each structure's validation commission (SATO's rule: two votes) decides the committee
     # gates: the contract with the GEIQ, the EiTi's autonomy.
     for structure, name, members in (
@@ -36,10 +51,13 @@ def play(demo: DemoContext) -> list[int]:
         cid = demo.create_committee(name, "sato.validation", by=DIRECTRICE, structure=structure)
         for member in members:
             demo.add_committee_member(cid, member, by=DIRECTRICE)
-    return [_femmes_metallurgie(demo), _eiti(demo)]
+    told = [_femmes_metallurgie(demo), _eiti(demo)]
+    _half_way(demo)
+    return told
 
 
 def _femmes_metallurgie(demo: DemoContext) -> int:
+    demo.days_ago(230)
     eid = demo.enroll(
         "sato-femmes-metallurgie",
         "sato-interim",
@@ -91,10 +109,12 @@ def _femmes_metallurgie(demo: DemoContext) -> int:
         by=DIRECTRICE,
         note="Contrat de professionnalisation de 12 mois, soudeuse",
     )
+    demo.deliver()
     return eid
 
 
 def _eiti(demo: DemoContext) -> int:
+    demo.days_ago(200)
     eid = demo.enroll(
         "sato-eiti",
         "sato-eiti",
@@ -127,3 +147,87 @@ def _eiti(demo: DemoContext) -> int:
     )
     demo.advance(eid, "valider-autonomie", by=DIRECTRICE)
     return eid
+
+
+def _half_way(demo: DemoContext) -> None:
+    """Where SATO's participants stand today."""
+    demo.days_ago(150)
+    julie = demo.enroll("sato-femmes-metallurgie", "sato-interim", "Julie", "Kerjean", by=CIP)
+    demo.wait(18)
+    demo.advance(julie, "sortir", by=CIP, note="Déménagement hors du Finistère")
+
+    demo.days_ago(110)
+    sarah = demo.enroll(
+        "sato-femmes-metallurgie",
+        "sato-interim",
+        "Sarah",
+        "Bellec",
+        by=CIP,
+        email="sarah.bellec@example.org",
+        note="Orientée par France Travail",
+    )
+    demo.wait(8)
+    demo.award(sarah, "sato.jeu-de-piste", by=ENCADRANT, narrative="Trois ateliers visités")
+    demo.award(sarah, "sato.securite-atelier", by=ENCADRANT)
+    demo.advance(sarah, "commencer-immersion", by=CIP, note="PMSMP en tôlerie à Landerneau")
+    demo.add_evidence(sarah, "convention-pmsmp", by=CIP, context="PMSMP")
+    demo.wait(12)
+    demo.add_evidence(
+        sarah, "bilan-immersion", by=CIP, narrative="Tutrice très satisfaite", context="PMSMP"
+    )
+    demo.award(sarah, "sato.immersion-reussie", by=CIP)
+    demo.award(sarah, "sato.projet-professionnel", by=CIP)
+    demo.advance(sarah, "valider-projet", by=CIP, note="Mission de soudage chez un client")
+    demo.wait(45)
+    for badge in ("sato.ponctualite", "sato.travail-equipe", "sato.geste-professionnel"):
+        demo.award(sarah, badge, by=ENCADRANT)
+    demo.wait(30)
+    demo.record_decision(
+        sarah, "signer-contrat-pro", True, "Projet solide, le GEIQ a une place", by=CIP
+    )
+    demo.say("Sarah Bellec : un vote de la commission sur deux pour le contrat de pro.")
+    demo.deliver()
+
+    demo.days_ago(80)
+    nathalie = demo.enroll("sato-femmes-metallurgie", "sato-interim", "Nathalie", "Guen", by=CIP)
+    demo.wait(5)
+    demo.award(nathalie, "sato.jeu-de-piste", by=ENCADRANT)
+    demo.award(nathalie, "sato.securite-atelier", by=ENCADRANT)
+    demo.wait(3)
+    demo.advance(nathalie, "commencer-immersion", by=CIP, note="PMSMP en chaudronnerie")
+    demo.add_evidence(nathalie, "convention-pmsmp", by=CIP, context="PMSMP")
+    demo.deliver()
+    demo.days_ago(4)
+    demo.submit_request(
+        "sato.metiers-industrie",
+        by=CIP,
+        enrollment_id=nathalie,
+        origin="suivi",
+        narrative="Sait présenter trois métiers de la chaudronnerie après ses visites.",
+    )
+
+    demo.days_ago(48)
+    ines = demo.enroll("sato-femmes-metallurgie", "sato-interim", "Inès", "Moreau", by=CIP)
+    demo.wait(6)
+    demo.award(ines, "sato.jeu-de-piste", by=ENCADRANT, narrative="Deux entreprises visitées")
+    demo.deliver()
+
+    demo.connect_partner(
+        "adie", by=ADIE, url="https://webhooks.adie.example/parcours", answers=False
+    )
+    demo.days_ago(45)
+    mickael = demo.enroll(
+        "sato-eiti", "sato-eiti", "Mickaël", "Tanguy", by=CIP_EITI, note="Atelier de couture"
+    )
+    demo.wait(12)
+    demo.add_evidence(
+        mickael, "diagnostic-activite", by=CIP_EITI, narrative="Diagnostic partagé avec l'ADIE"
+    )
+    demo.advance(mickael, "valider-diagnostic", by=CIP_EITI)
+    _, abandoned = demo.deliver()
+    demo.say(
+        f"Envois aux partenaires : le GEIQ a reçu {demo.received('geiq-industrie')} badge(s) ; "
+        f"le système de l'ADIE ne répond pas, {abandoned} envoi abandonné à relancer (page "
+        "Envois)."
+    )
+    demo.participant_link(sarah, by=CIP)
