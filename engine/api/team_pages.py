@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from engine.api.pages import Csrf, ShortForm, _go, _page, _rt, _staff_form, _who
 from engine.api.params import Email, Name, RowId, Title, performs
-from engine.errors import Forbidden, ParcoursError
+from engine.errors import Forbidden, NotFound, ParcoursError
 from engine.services import accounts
 from engine.services.access import Action, Actor
 
@@ -98,7 +98,17 @@ def team_remove_role(
 
 
 @router.post("/equipe/{person_id}/desactiver", openapi_extra=performs(Action.STAFF_MANAGE))
-def team_disable(request: Request, person_id: RowId, csrf: Csrf = "") -> Response:
+def team_disable(
+    request: Request, person_id: RowId, csrf: Csrf = "", confirmer: ShortForm = ""
+) -> Response:
+    """Disables only when the confirmation page's form says so (`confirmer=oui`): the first
+    press shows what will end, and no script is needed to ask."""
     who = _staff_form(request, csrf)
+    if confirmer != "oui":
+        members = {m.id: m for m in accounts.team(_rt(request), by=who)}
+        member = members.get(person_id)
+        if member is None:
+            raise NotFound("membre d'équipe introuvable parmi les équipes que vous gérez")
+        return _page(request, "team_confirm.html", who, member=member)
     accounts.disable(_rt(request), person_id, by=who)
     return _go("/equipe")
