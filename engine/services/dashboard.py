@@ -323,7 +323,8 @@ def _overdue(versions: dict[int, _Version], now: datetime) -> Any:
 
 
 def _deadline_key(versions: dict[int, _Version]) -> Any:
-    """The deadline as a day number (NULL without one): what the deadline order sorts by."""
+    """The deadline as a day number (NULL without one), or None when no stage has a deadline:
+    what the deadline order sorts by."""
     whens = [
         (
             and_(Enrollment.pathway_version_id == vid, Enrollment.stage.in_(stages)),
@@ -332,7 +333,7 @@ def _deadline_key(versions: dict[int, _Version]) -> Any:
         for (vid, days), stages in _deadline_days(versions).items()
     ]
     if not whens:
-        return null()
+        return None
     return case((Enrollment.status != EnrollmentStatus.ACTIVE, null()), *whens, else_=null())
 
 
@@ -398,7 +399,8 @@ def _selection(
         order = [Enrollment.stage_entered_at, Enrollment.id]
     elif filters.sort == "echeance":
         key = _deadline_key(versions)
-        order = [key.is_(None), key, Enrollment.id]
+        # no pathway with a deadline: a NULL constant, which PostgreSQL refuses in ORDER BY
+        order = [Enrollment.id] if key is None else [key.is_(None), key, Enrollment.id]
     else:
         order = [
             _folded(Person.family_name, dialect),
