@@ -138,12 +138,9 @@ def _height(boxes: dict[str, _Box], pathway: Pathway, base: int) -> int:
     return base + 30 + 22 * lanes
 
 
-def svg(pathway: Pathway) -> str:
-    """The pathway as an SVG document, built as an element tree so every title is escaped by
-    the XML serializer, in text and in attributes alike: the picture is served on its own and
-    inlined in the pathway page, and a title is text a network wrote, never markup."""
-    boxes, width, height = _layout(pathway)
-    height = _height(boxes, pathway, height)
+def _canvas(pathway: Pathway, width: int, height: int, marker_id: str) -> ET.Element:
+    """The white SVG page both drawings start from, with its arrowhead (an id of its own per
+    drawing: both may sit on one page)."""
     root = ET.Element(
         "svg",
         {
@@ -160,7 +157,7 @@ def svg(pathway: Pathway) -> str:
         ET.SubElement(root, "defs"),
         "marker",
         {
-            "id": "arrow",
+            "id": marker_id,
             "viewBox": "0 0 10 10",
             "refX": "10",
             "refY": "5",
@@ -171,6 +168,16 @@ def svg(pathway: Pathway) -> str:
     )
     ET.SubElement(marker, "path", {"d": "M 0 0 L 10 5 L 0 10 z", "fill": "#444"})
     ET.SubElement(root, "rect", {"width": str(width), "height": str(height), "fill": "white"})
+    return root
+
+
+def svg(pathway: Pathway) -> str:
+    """The pathway as an SVG document, built as an element tree so every title is escaped by
+    the XML serializer, in text and in attributes alike: the picture is served on its own and
+    inlined in the pathway page, and a title is text a network wrote, never markup."""
+    boxes, width, height = _layout(pathway)
+    height = _height(boxes, pathway, height)
+    root = _canvas(pathway, width, height, "arrow")
     _text(
         root,
         f"{pathway.title} — version {pathway.version}",
@@ -338,33 +345,7 @@ def svg_narrow(pathway: Pathway) -> str:
         tops[st.id] = y
         y += NARROW_BOX_H + 22 + 15 * max(1, len(labels[st.id]))
     height = y
-    root = ET.Element(
-        "svg",
-        {
-            "xmlns": SVG_NS,
-            "width": str(NARROW_W),
-            "height": str(height),
-            "viewBox": f"0 0 {NARROW_W} {height}",
-            "font-family": "DejaVu Sans, Arial, sans-serif",
-            "role": "img",
-            "aria-label": _xml_text(pathway.title),
-        },
-    )
-    marker = ET.SubElement(
-        ET.SubElement(root, "defs"),
-        "marker",
-        {
-            "id": "arrow-narrow",
-            "viewBox": "0 0 10 10",
-            "refX": "10",
-            "refY": "5",
-            "markerWidth": "8",
-            "markerHeight": "8",
-            "orient": "auto-start-reverse",
-        },
-    )
-    ET.SubElement(marker, "path", {"d": "M 0 0 L 10 5 L 0 10 z", "fill": "#444"})
-    ET.SubElement(root, "rect", {"width": str(NARROW_W), "height": str(height), "fill": "white"})
+    root = _canvas(pathway, NARROW_W, height, "arrow-narrow")
     for i, line_text in enumerate(title_lines):
         _text(
             root,
