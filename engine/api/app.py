@@ -324,10 +324,23 @@ def create_app(rt: Runtime | None = None, public_url: str | None = None) -> Fast
     app.include_router(request_pages.router)
     app.include_router(network_pages.router)
     app.include_router(wallet.router)
-    from engine.api import account_pages, admin_pages  # administration (issue 19)
+    from engine.api import (  # administration (issue 19), figures and bulk work (issue 20)
+        account_pages,
+        admin_pages,
+        bulk,
+        bulk_pages,
+        inbound,
+        indicator_pages,
+        indicators,
+    )
 
     app.include_router(admin_pages.router)
     app.include_router(account_pages.router)
+    app.include_router(indicators.router)
+    app.include_router(indicator_pages.router)
+    app.include_router(bulk.router)
+    app.include_router(bulk_pages.router)
+    app.include_router(inbound.router)
     app.mount(DOCS_ASSETS_URL, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(RequestLimits, max_body=MAX_BODY)
@@ -404,6 +417,20 @@ _API_TAGS = [
         "description": "Remise d'un badge à un portefeuille numérique (OpenID4VCI).",
     },
     {"name": "Pages", "description": "Pages publiques d'un badge et de son titulaire."},
+    {
+        "name": "Indicateurs",
+        "description": "Les chiffres d'une structure, d'un parcours ou d'un réseau, et leurs "
+        "exports pour les financeurs.",
+    },
+    {
+        "name": "Travail groupé",
+        "description": "Importer des participants d'un fichier, délivrer un badge à tout un "
+        "groupe après une action collective.",
+    },
+    {
+        "name": "Événements entrants",
+        "description": "Ce que les plateformes partenaires (immersions PMSMP) envoient, signé.",
+    },
 ]
 """Every tag the routes use, in the order of /docs, each with its French description."""
 

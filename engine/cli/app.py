@@ -18,10 +18,12 @@ from engine.cli import (
     badges,
     delivery,
     enrollments,
+    indicators,
     installation,
     keys,
     networks,
     organisations,
+    participants,
     pathways,
     privacy,
     recommendations,
@@ -55,6 +57,8 @@ app.add_typer(recommendations.commands, name="recommend")
 app.add_typer(delivery.outbox_commands, name="outbox")
 app.add_typer(delivery.partner_commands, name="partner")
 app.add_typer(privacy.commands, name="privacy")
+app.add_typer(participants.commands, name="participants")
+app.add_typer(indicators.commands, name="indicators")
 
 DbOption = Annotated[
     str | None,

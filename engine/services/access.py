@@ -151,6 +151,10 @@ class Action(StrEnum):
     ACCOUNT_MANAGE = "account.manage"
     """One's own password and API tokens."""
     PRIVACY_PURGE = "privacy.purge"
+    INDICATORS_READ = "indicators.read"
+    """A structure's, a pathway's or a network's figures (entries, exits, delays, badges)."""
+    INBOUND_MANAGE = "network.inbound"
+    """Let a partner platform (the PMSMP's) send signed events to the network."""
 
 
 @dataclass(frozen=True)
@@ -269,6 +273,10 @@ PERMISSIONS: dict[Action, Rule] = {
     ),
     Action.PRIVACY_PURGE: _rule(
         "purger les données anciennes", Scope.OPERATOR, network_admin=False
+    ),
+    Action.INDICATORS_READ: _rule("consulter les indicateurs", S, _DIR),
+    Action.INBOUND_MANAGE: _rule(
+        "autoriser une plateforme partenaire à envoyer des événements au réseau", N
     ),
 }
 

@@ -4,7 +4,7 @@ only, so export and erasure touch one place; the audit log refers to people by i
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint, event
@@ -43,6 +43,11 @@ class Organisation(SQLModel, table=True):
     colours: list[str] | None = Field(default=None, sa_column=Column(JSON))
     logo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     """A network's logo (PNG) from its network file."""
+    siret: str | None = Field(default=None, max_length=14, index=True)
+    """A structure's or partner's SIRET (14 digits, Luhn-checked), how the IAE's national
+    platform and funders name it."""
+    departement: str | None = Field(default=None, max_length=3)
+    """The département it works in (`29`, `2A`, `971`), for a network's figures."""
 
 
 class Membership(SQLModel, table=True):
@@ -78,6 +83,11 @@ class Person(SQLModel, table=True):
     subject of their badges (OB 3.0 `credentialSubject.id`, hence the VC-JWT `sub`; OB 2.0
     `url` identity) when no wallet holds them, e-mail or not."""
     structure_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    birth_year: int | None = None
+    """Optional (an import may give it): tells apart two participants of the same name."""
+    pass_iae: str | None = Field(default=None, max_length=20, index=True)
+    """The PASS IAE number (agrément), optional: how an import recognises a participant it
+    already holds. Sensitive: never written into a badge, a credential or a webhook."""
     created_at: datetime = _ts(nullable=False, default=utcnow)
     erased_at: datetime | None = _ts(nullable=True)
 
@@ -146,6 +156,13 @@ class Enrollment(SQLModel, table=True):
     started_at: datetime = _ts(nullable=False)
     stage_entered_at: datetime = _ts(nullable=False)
     completed_at: datetime | None = _ts(nullable=True)
+    exit_outcome: str | None = Field(default=None, max_length=40)
+    """How the person left, when a final stage records it (`engine.exits` codes)."""
+    exit_on: date | None = None
+    """The date of that exit (a contract's start, a training's), which may differ from the
+    day the step was recorded."""
+    exit_employer: str | None = Field(default=None, max_length=200)
+    """The employer (or training body) where known: an organisation's name, never a person's."""
     public_id: str | None = Field(
         default_factory=_random_id,
         max_length=36,
@@ -572,3 +589,38 @@ class PasswordLink(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
     expires_at: datetime = _ts(nullable=False)
     used_at: datetime | None = _ts(nullable=True)
+
+
+class InboundSource(SQLModel, table=True):
+    """A partner platform allowed to send events to a network (`/api/v1/inbound/{source}`):
+    the shared secret its HMAC signatures are checked with (`engine.services.inbound`)."""
+
+    network: str = Field(primary_key=True, max_length=80)
+    source: str = Field(primary_key=True, max_length=40)
+    secret: str = Field(max_length=100)
+    created_at: datetime = _ts(nullable=False)
+
+
+class InboundEvent(SQLModel, table=True):
+    """One event received from a partner platform, kept so a replay changes nothing
+    (`event_id` is the sender's own id) and later events about the same thing (an immersion
+    convention, then its assessment) find the enrollment the first one was matched to. No
+    payload is kept: it names the person."""
+
+    __table_args__ = (
+        UniqueConstraint("network", "source", "event_id", name="uq_inboundevent_event"),
+        Index("ix_inboundevent_external", "network", "source", "external_ref"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    network: str = Field(max_length=80)
+    source: str = Field(max_length=40)
+    event_id: str = Field(max_length=200)
+    external_ref: str | None = Field(default=None, max_length=200)
+    """The thing the event is about on the sender's side (a PMSMP convention's id)."""
+    kind: str = Field(max_length=40)
+    status: str = Field(max_length=20)
+    """`applied` (evidence added), `unmatched` (no enrollment found) or `ignored`."""
+    enrollment_id: int | None = Field(default=None, foreign_key="enrollment.id", index=True)
+    evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
+    received_at: datetime = _ts(nullable=False)

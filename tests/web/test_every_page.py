@@ -180,6 +180,12 @@ VISITS = [
         PARTICIPANT,
         lambda s: "/moi/recommandations/envoyee",
     ),
+    # --- issue 20: exit outcomes (enrollment pages) ---
+    # --- issue 20: indicators ---
+    # --- issue 20: import and group award ---
+    # --- issue 20: structures (SIRET, emplois de l'inclusion) ---
+    # --- issue 20: inbound events ---
+    # --- issue 21 ---
 ]
 
 
