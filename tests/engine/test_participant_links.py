@@ -19,7 +19,6 @@ from engine.errors import Forbidden, InvalidInput
 from engine.services import accounts, badges, endorsements, links, outbox, participant_links
 from engine.services import enrollments as e
 from engine.services.access import Actor
-from engine.services.bootstrap import initialise
 from engine.services.organisations import upsert_organisation
 from engine.services.runtime import Runtime
 from engine.store.tables import (
@@ -30,7 +29,7 @@ from engine.store.tables import (
     WebSession,
     as_utc,
 )
-from tests.conftest import CIP, T0, actor
+from tests.conftest import CIP, T0, actor, initialised, templated
 from tests.engine.test_privacy import Mailbox, smtp  # noqa: F401  (the SMTP fixture)
 from tests.web.conftest import BASE, WORKFLOWS
 
@@ -39,10 +38,10 @@ AWA = "awa.diallo@exemple.org"
 
 
 @pytest.fixture
+@templated
 def rt(db_engine: Engine) -> Runtime:
     """The test pathways (a badge at each step), as the web tests have them."""
-    runtime = Runtime(db_engine, workflows=WORKFLOWS)
-    initialise(runtime)
+    runtime = initialised(Runtime(db_engine, workflows=WORKFLOWS))
     return runtime
 
 

@@ -25,7 +25,7 @@ from engine.store.tables import (
     PartnerWebhook,
     Share,
 )
-from tests.conftest import CIP, NETWORK_ADMIN, OTHER_CIP, T0, actor
+from tests.conftest import CIP, NETWORK_ADMIN, OTHER_CIP, T0, actor, initialised, templated
 from tests.web.conftest import WORKFLOWS
 
 GEIQ = "rh@geiq.example"
@@ -34,10 +34,10 @@ INAE_ADMIN = "admin@inae.example"
 
 
 @pytest.fixture
+@templated
 def rt(db_engine: Engine) -> Runtime:
     """The short test pathway: its atelier stage shares its badge with the GEIQ."""
-    runtime = Runtime(db_engine, workflows=WORKFLOWS)
-    initialise(runtime)
+    runtime = initialised(Runtime(db_engine, workflows=WORKFLOWS))
     return runtime
 
 

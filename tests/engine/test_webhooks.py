@@ -18,11 +18,10 @@ from engine import webhooks
 from engine.connectors import DeliveryFailed
 from engine.errors import InvalidInput
 from engine.services import shares
-from engine.services.bootstrap import initialise
 from engine.services.organisations import add_staff
 from engine.services.runtime import Runtime
 from engine.store.tables import Organisation, PartnerWebhook
-from tests.conftest import actor
+from tests.conftest import actor, initialised, templated
 from tests.third_party import free_port, serving
 from tests.web.conftest import WORKFLOWS
 
@@ -93,9 +92,9 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
 
 
 @pytest.fixture
+@templated
 def rt(db_engine: Engine) -> Runtime:
-    runtime = Runtime(db_engine, workflows=WORKFLOWS)
-    initialise(runtime)
+    runtime = initialised(Runtime(db_engine, workflows=WORKFLOWS))
     with runtime.unit_of_work() as s:
         add_staff(s, GEIQ, "Gwen", "Le Bris", [("geiq-industrie", "partner")])
     return runtime

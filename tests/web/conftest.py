@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser
 from sqlalchemy import Engine
 
 from engine.api.app import create_app
 from engine.services.accounts import set_password
-from engine.services.bootstrap import initialise
 from engine.services.runtime import Runtime
-from tests.conftest import CIP, OTHER_CIP
+from tests.conftest import CIP, OTHER_CIP, initialised, templated
+from tests.web.chromium import launched
 
 WORKFLOWS = Path(__file__).parents[1] / "data" / "workflows"
 PASSWORD = "une-phrase-de-passe-longue"
@@ -21,10 +23,18 @@ BASE = "http://parcours.test"
 
 
 @pytest.fixture
+@templated
 def rt(db_engine: Engine) -> Runtime:
-    runtime = Runtime(db_engine, workflows=WORKFLOWS)
-    initialise(runtime)
-    return runtime
+    return initialised(Runtime(db_engine, workflows=WORKFLOWS))
+
+
+@pytest.fixture(scope="module")
+def chromium_process() -> Iterator[Browser]:
+    """One Chromium for the module's browser tests (each opens contexts of its own). Not one
+    for the session: while Playwright's sync API runs, the main thread's asyncio loop counts
+    as running, and other modules' tests call asyncio.run."""
+    with launched() as browser:
+        yield browser
 
 
 @pytest.fixture

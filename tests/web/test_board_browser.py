@@ -17,12 +17,11 @@ from engine.api.app import create_app
 from engine.pathways.model import Pathway
 from engine.services import enrollments as e
 from engine.services.accounts import set_password
-from engine.services.bootstrap import initialise
 from engine.services.organisations import add_staff, upsert_organisation
 from engine.services.pathways import publish
 from engine.services.runtime import Runtime
 from engine.store.tables import utcnow
-from tests.conftest import CIP, NETWORK_ADMIN, SYSTEM, actor
+from tests.conftest import CIP, NETWORK_ADMIN, SYSTEM, actor, initialised, templated
 from tests.third_party import free_port, serving
 from tests.web.accessibility import assert_accessible
 from tests.web.conftest import PASSWORD
@@ -34,11 +33,11 @@ PESSAC_CIP = "nadia.benali@regie-pessac.example"
 
 
 @pytest.fixture
+@templated
 def rt(db_engine: Engine) -> Runtime:
     """The shipped SATO pathways: their stages have deadlines (the web tests' short pathway
     has none)."""
-    runtime = Runtime(db_engine)
-    initialise(runtime)
+    runtime = initialised(Runtime(db_engine))
     return runtime
 
 

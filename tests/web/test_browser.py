@@ -7,67 +7,31 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Page,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, Page, expect
 
 from engine.api.app import create_app
 from tests.conftest import CIP, actor
 from tests.third_party import free_port, serving
 from tests.web.accessibility import assert_accessible
+from tests.web.chromium import CHROMIUM, FLAGS, WatchedBrowser
 from tests.web.conftest import PASSWORD
 
-CHROMIUM = os.environ.get("PARCOURS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+__all__ = ["CHROMIUM", "FLAGS", "WatchedBrowser", "browser"]
+
 ARTIFACTS = Path(os.environ.get("PARCOURS_TEST_ARTIFACTS", "test-artifacts")) / "screenshots"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-class WatchedBrowser:
-    """Chromium, whose every page reports what the Content-Security-Policy blocked (an inline
-    script, style or handler left in a template): the test fails on any."""
-
-    def __init__(self, browser: Browser) -> None:
-        self._browser = browser
-        self.violations: list[str] = []
-
-    def new_context(self, **options) -> BrowserContext:
-        context = self._browser.new_context(**options)
-        context.on("console", self._console)
-        return context
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            self.violations.append(f"{message.location.get('url')}: {message.text}")
 
 
 @pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium introuvable ({CHROMIUM}) : apt-get install chromium")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        watched = WatchedBrowser(b)
-        yield watched
-        b.close()
-        assert not watched.violations, "\n".join(watched.violations)
+def browser(chromium_process: Browser):
+    """The module's Chromium (tests/web/conftest.py), through contexts of the test's own."""
+    watched = WatchedBrowser(chromium_process)
+    yield watched
+    watched.close()
+    assert not watched.violations, "\n".join(watched.violations)
 
 
 def _shot(page: Page, name: str, backend: str) -> None:
