@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from sqlalchemy import func, select
 
 from engine import dates, webhooks
+from engine.exits import Exit
 from engine.roles import Role
 from engine.services import access, accounts, committees, outbox, people, requests, shares
 from engine.services import enrollments as e
@@ -138,7 +139,7 @@ class DemoContext:
     def add_structure(
         self, slug: str, name: str, structure_kind: str, *, networks: list[str]
     ) -> None:
-        """A structure (SIAE: AI, ACI, EI, ETTI, EiTi, EA) member of the given networks."""
+        """A structure (SIAE: AI, ACI, EI, ETTI, EiTi) member of the given networks."""
         with self._rt.unit_of_work() as session:
             upsert_organisation(
                 session, slug, name, "structure", structure_kind=structure_kind, networks=networks
@@ -190,14 +191,45 @@ class DemoContext:
         )
 
     def advance(
-        self, enrollment_id: int, trigger: str, *, by: str, note: str | None = None
+        self,
+        enrollment_id: int,
+        trigger: str,
+        *,
+        by: str,
+        note: str | None = None,
+        outcome: str | None = None,
+        employer: str | None = None,
     ) -> list[str]:
-        """Fire a transition; returns the badges it issued. Raises `GateRefused` with every
-        unmet condition."""
+        """Fire a transition; into a final stage, `outcome` (an `engine.exits` code) and
+        `employer` say how the person leaves, on the simulated day. Returns the badges
+        issued; raises `GateRefused` with every unmet condition."""
+        left = Exit(outcome, None, employer) if outcome else None
         result = e.advance(
-            self._rt, enrollment_id, trigger, by=self._actor(by), note=note, now=self.now
+            self._rt, enrollment_id, trigger, by=self._actor(by), note=note, now=self.now, exit=left
         )
         return result.awarded
+
+    def record_exit(
+        self,
+        enrollment_id: int,
+        outcome: str,
+        *,
+        by: str,
+        days_ago: int = 0,
+        employer: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Record (or correct) how a finished parcours' person left, on the simulated day:
+        the exit happened `days_ago` days before it."""
+        on = dates.local(self.now).date() - timedelta(days=days_ago)
+        e.record_exit(
+            self._rt,
+            enrollment_id,
+            Exit(outcome, on, employer),
+            by=self._actor(by),
+            note=note,
+            now=self.now,
+        )
 
     def add_evidence(
         self,

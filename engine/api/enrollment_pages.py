@@ -1,6 +1,7 @@
 """One enrollment, as staff work on it: advance (a final step asks for a confirmation
-first), the committee's votes on a gate, award, evidence, the participant's link; the
-pathway's diagram; erasing a participant's data (confirmed on a page of its own)."""
+first, with how the person leaves), the exit recorded or corrected later, the committee's
+votes on a gate, award, evidence, the participant's link; the pathway's diagram; erasing a
+participant's data (confirmed on a page of its own)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import hashlib
 import hmac
 import inspect
 import time
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from engine import uploads
@@ -29,9 +31,12 @@ from engine.api.pages import (
 from engine.api.params import (
     RowId,
     SlugPath,
+    Title,
     performs,
 )
+from engine.dates import local
 from engine.errors import GateRefused, InvalidInput, ParcoursError
+from engine.exits import OUTCOMES, Exit, grouped
 from engine.pathways import diagram
 from engine.services import (
     access,
@@ -45,8 +50,12 @@ from engine.services import enrollments as e
 from engine.services.access import Action, Actor
 from engine.services.pathways import latest_version
 from engine.statuses import LEARNING_CONTEXTS
+from engine.store.tables import utcnow
 
 router = APIRouter(include_in_schema=False)
+
+EmployerForm = Annotated[Title, Form()]
+"""The employer (or training body) typed in an exit form."""
 
 
 def _participant_of(rt, eid: int) -> int:
@@ -112,10 +121,62 @@ def _enrollment_page(
         error_in=error_in,
         typed=typed or {},
         link=link,
+        exit_form=_exit_form(st, st.exit_outcomes) if st.exit_recordable else None,
     )
     if link is not None:
         response.delete_cookie(_LINK_COOKIE, path=f"/parcours/{eid}")
     return response
+
+
+def _exit_form(st: ev.Status, outcomes: list[str] | None) -> dict[str, Any]:
+    """What an exit form offers: the outcomes by category, those that take an employer (the
+    page's script hides the employer's field for the others; without it, the field stays and
+    its hint says when it applies), and the dates allowed (from the entry to today)."""
+    today = local(utcnow()).date()
+    return {
+        "groups": grouped(outcomes),
+        "with_employer": [code for code in outcomes or OUTCOMES if OUTCOMES[code].employer],
+        "today": today.isoformat(),
+        "first_day": local(st.started_at).date().isoformat() if st.started_at else None,
+    }
+
+
+def _exit_typed(sortie: str, date_sortie: str, employeur: str) -> Exit | None:
+    """The exit a form sent (None: nothing chosen, nothing typed)."""
+    if not (sortie or date_sortie or employeur):
+        return None
+    try:
+        on = date.fromisoformat(date_sortie) if date_sortie else None
+    except ValueError:
+        raise InvalidInput(
+            f"date de sortie : « {date_sortie} » n'est pas une date (AAAA-MM-JJ)"
+        ) from None
+    return Exit(sortie, on, employeur or None)
+
+
+def _confirm_page(
+    request: Request,
+    who: Actor,
+    st: ev.Status,
+    step: ev.NextStep,
+    *,
+    note: str = "",
+    typed: dict[str, str] | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The page that asks before a final step, with how the person leaves when the stage
+    records it; a refusal comes back here with what was typed."""
+    return _page(
+        request,
+        "enrollment_confirm.html",
+        who,
+        st=st,
+        step=step,
+        note=note,
+        typed=typed or {},
+        error=error,
+        exit_form=_exit_form(st, step.outcomes) if step.records_exit else None,
+    )
 
 
 def _refusal_text(st: ev.Status, exc: ParcoursError) -> str:
@@ -173,15 +234,30 @@ async def advance(
     trigger: ShortForm = "",
     note: Text = "",
     confirmer: ShortForm = "",
+    sortie: ShortForm = "",
+    date_sortie: ShortForm = "",
+    employeur: EmployerForm = "",
 ) -> Response:
     """A step that ends the enrollment (an early exit, the last stage) is confirmed on a page
-    of its own first: one click never ends a parcours, and no script is needed to ask."""
+    of its own first: one click never ends a parcours, and no script is needed to ask. That
+    page asks how the person leaves (`sortie`, `date_sortie`, `employeur`) when the stage
+    records it; a refusal is shown there, with what was typed."""
     who = _staff_form(request, csrf)
     rt = _rt(request)
     st = ev.status(rt, eid, by=who)
     step = next((s for s in st.next_steps if s.trigger == trigger), None)
-    if step is not None and step.final and confirmer != "oui":
-        return _page(request, "enrollment_confirm.html", who, st=st, step=step, note=note)
+    if step is not None and step.final:
+        if confirmer != "oui":
+            return _confirm_page(request, who, st, step, note=note)
+        typed = {"sortie": sortie, "date_sortie": date_sortie, "employeur": employeur}
+        try:
+            exit_ = _exit_typed(sortie, date_sortie, employeur)
+            e.advance(rt, eid, trigger, by=who, note=note or None, exit=exit_)
+        except ParcoursError as exc:
+            return _confirm_page(
+                request, who, st, step, note=note, typed=typed, error=_refusal_text(st, exc)
+            )
+        return _go(f"/parcours/{eid}#sortie")
     return await _act(
         request,
         who,
@@ -190,6 +266,31 @@ async def advance(
         section=f"etape-{trigger}" if step else "suite",
         typed={"note": note},
     )
+
+
+@router.post(
+    "/parcours/{eid}/sortie",
+    response_class=HTMLResponse,
+    openapi_extra=performs(Action.ADVANCE),
+)
+async def record_exit(
+    request: Request,
+    eid: RowId,
+    csrf: Csrf = "",
+    sortie: ShortForm = "",
+    date_sortie: ShortForm = "",
+    employeur: EmployerForm = "",
+    note: Text = "",
+) -> Response:
+    """How a finished parcours' person left, recorded or corrected weeks later."""
+    who = _staff_form(request, csrf)
+
+    def record() -> None:
+        exit_ = _exit_typed(sortie, date_sortie, employeur) or Exit("")
+        e.record_exit(_rt(request), eid, exit_, by=who, note=note or None)
+
+    typed = {"sortie": sortie, "date_sortie": date_sortie, "employeur": employeur, "note": note}
+    return await _act(request, who, eid, record, section="sortie", typed=typed)
 
 
 @router.post(

@@ -129,6 +129,8 @@ def _play(rt: Runtime, url: str, where: str, command: str) -> str:
         out.append("Historique (qui a décidé quoi, et quand) :")
         out.append(history_text(history(rt, eid, by=operator), names))
         out.append(f"Badges obtenus ({len(st.badges)}) : " + ", ".join(st.badges))
+        if st.exit:
+            out.append(f"Sortie : {st.exit.said}")
         if eid in deciders:
             out.append("Décision de comité d'attribution enregistrée avec ses motifs.")
         out.append("")

@@ -1,14 +1,19 @@
-"""`parcours enroll`, `advance`, `status`, `history`, `award`, `decide` and
+"""`parcours enroll`, `advance`, `record-exit`, `status`, `history`, `award`, `decide` and
 `parcours evidence add`: what a structure's team does along one person's pathway."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from engine.cli.context import By, Note, actor, run, state
+from engine.exits import OUTCOMES
 from engine.statuses import LEARNING_CONTEXTS
+
+if TYPE_CHECKING:
+    from engine.exits import Exit
 
 commands = typer.Typer()
 """Top-level commands: `parcours enroll`, not `parcours enrollment enroll`."""
@@ -49,14 +54,65 @@ def enroll(
     run(body)
 
 
+Outcome = Annotated[
+    str | None,
+    typer.Option(
+        "--sortie",
+        help="Comment la personne quitte le parcours, en entrant dans une étape finale : "
+        + ", ".join(OUTCOMES),
+    ),
+]
+ExitDate = Annotated[
+    datetime | None,
+    typer.Option(
+        "--date-sortie",
+        formats=["%Y-%m-%d", "%d/%m/%Y"],
+        metavar="<date>",
+        help="Date de la sortie (AAAA-MM-JJ ou JJ/MM/AAAA) ; défaut : aujourd'hui",
+    ),
+]
+Employer = Annotated[
+    str | None,
+    typer.Option(
+        "--employeur",
+        help="Employeur ou organisme de formation, pour une sortie en emploi ou en formation "
+        "(le nom d'une organisation, jamais d'une personne)",
+    ),
+]
+
+
+def _exit(outcome: str | None, on: datetime | None, employer: str | None) -> Exit | None:
+    from engine.exits import Exit
+
+    if outcome is None and on is None and employer is None:
+        return None
+    return Exit(outcome or "", on.date() if on else None, employer)
+
+
 @commands.command()
-def advance(enrollment: int, trigger: str, by: By, note: Note = None) -> None:
-    """Faire passer une personne à l'étape suivante ; explique toute condition non remplie."""
+def advance(
+    enrollment: int,
+    trigger: str,
+    by: By,
+    note: Note = None,
+    sortie: Outcome = None,
+    date_sortie: ExitDate = None,
+    employeur: Employer = None,
+) -> None:
+    """Faire passer une personne à l'étape suivante ; explique toute condition non remplie.
+    Vers une étape finale, --sortie dit comment la personne quitte le parcours."""
     from engine.services import enrollments as svc
 
     def body() -> None:
         rt = state.runtime()
-        result = svc.advance(rt, enrollment, trigger, by=actor(by), note=note)
+        result = svc.advance(
+            rt,
+            enrollment,
+            trigger,
+            by=actor(by),
+            note=note,
+            exit=_exit(sortie, date_sortie, employeur),
+        )
         typer.echo(f"parcours n° {enrollment} : {result.from_stage} → {result.to_stage}")
         if result.awarded:
             with rt.unit_of_work() as s:
@@ -67,13 +123,55 @@ def advance(enrollment: int, trigger: str, by: By, note: Note = None) -> None:
     run(body)
 
 
+@commands.command("record-exit")
+def record_exit(
+    enrollment: int,
+    by: By,
+    sortie: Annotated[
+        str,
+        typer.Option(
+            "--sortie", help="Comment la personne a quitté le parcours : " + ", ".join(OUTCOMES)
+        ),
+    ],
+    date_sortie: ExitDate = None,
+    employeur: Employer = None,
+    note: Note = None,
+) -> None:
+    """Enregistrer ou corriger la sortie d'un parcours terminé (une correction est motivée
+    avec --note)."""
+    from engine import exits
+    from engine.services import enrollments as svc
+
+    def body() -> None:
+        stored = svc.record_exit(
+            state.runtime(),
+            enrollment,
+            exits.Exit(sortie, date_sortie.date() if date_sortie else None, employeur),
+            by=actor(by),
+            note=note,
+        )
+        shown = exits.recorded(stored.outcome, stored.on, stored.employer)
+        assert shown is not None
+        typer.echo(f"parcours n° {enrollment} : sortie {shown.said}")
+
+    run(body)
+
+
 @commands.command()
 def status(enrollment: int, by: CheckedBy = None) -> None:
     """Où en est la personne, et ce qu'il lui faut pour chaque étape suivante."""
     from engine.cli.render import status_text
     from engine.services import enrollment_views as svc
 
-    run(lambda: typer.echo(status_text(svc.status(state.runtime(), enrollment, by=actor(by)))))
+    def body() -> None:
+        st = svc.status(state.runtime(), enrollment, by=actor(by))
+        typer.echo(status_text(st))
+        if st.exit:
+            typer.echo(f"  Sortie : {st.exit.said}")
+        elif st.exit_recordable:
+            typer.echo("  Sortie : non renseignée (parcours record-exit)")
+
+    run(body)
 
 
 @commands.command()

@@ -14,7 +14,8 @@ from xml.etree import ElementTree as ET
 
 from PIL import Image, ImageDraw, ImageFont
 
-from engine.pathways.model import Pathway
+from engine import exits
+from engine.pathways.model import Pathway, Stage
 
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 230, 64, 170, 40, 30
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -32,11 +33,23 @@ def mermaid(pathway: Pathway) -> str:
     for stage in pathway.stages:
         if stage.final:
             lines.append(f"    {_mid(stage.id)} --> [*]")
+        if stage.outcomes:
+            lines.append(f"    note right of {_mid(stage.id)} : {_outcomes(stage)}")
     return "\n".join(lines) + "\n"
 
 
 def _mid(stage_id: str) -> str:
     return stage_id.replace("-", "_")
+
+
+def _outcomes(stage: Stage) -> str:
+    """« sorties : CDI, CDD de 6 mois ou plus »: what a final stage records."""
+    return "sorties : " + ", ".join(exits.OUTCOMES[c].label for c in stage.outcomes or [])
+
+
+def _stage_name(stage: Stage) -> str:
+    """A stage box's accessible name: its title, and the outcomes a final stage records."""
+    return f"{stage.title} — {_outcomes(stage)}" if stage.outcomes else stage.title
 
 
 @dataclass(frozen=True)
@@ -208,7 +221,7 @@ def svg(pathway: Pathway) -> str:
     for stage in pathway.stages:
         box = boxes[stage.id]
         group = ET.SubElement(root, "g")
-        ET.SubElement(group, "title").text = _xml_text(stage.title)
+        ET.SubElement(group, "title").text = _xml_text(_stage_name(stage))
         ET.SubElement(
             group,
             "rect",
@@ -394,7 +407,7 @@ def svg_narrow(pathway: Pathway) -> str:
                 )
                 line_y += 15
         group = ET.SubElement(root, "g")
-        ET.SubElement(group, "title").text = _xml_text(st.title)
+        ET.SubElement(group, "title").text = _xml_text(_stage_name(st))
         ET.SubElement(
             group,
             "rect",

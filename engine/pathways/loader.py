@@ -139,6 +139,14 @@ def check_pathway(
                     "transition ou marquez-la final: true",
                 )
 
+    for i, stage in enumerate(pathway.stages):
+        if stage.outcomes is not None and not stage.final:
+            add(
+                ("stages", i, "outcomes"),
+                f"l'étape « {stage.id} » n'est pas finale : seule une étape finale "
+                "(final: true) déclare les sorties qu'elle accepte",
+            )
+
     if known_organisations is not None:
         for i, stage in enumerate(pathway.stages):
             for k, slug in enumerate(stage.awards.share_with):

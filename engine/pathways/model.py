@@ -7,10 +7,19 @@ line instead of being silently ignored.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
+from engine import exits
 from engine.roles import Role
 from engine.slugs import BadgeId, Slug
 
@@ -83,6 +92,16 @@ class Awards(_Strict):
     )
 
 
+def _outcome_ref(value: str) -> str:
+    exits.codes_for(value)  # ValueError in French, with the nearest name
+    return value
+
+
+OutcomeRef = Annotated[str, AfterValidator(_outcome_ref)]
+"""An exit outcome code (`cdi`) or a category standing for all of its outcomes
+(`emploi_durable`): see `engine.exits`."""
+
+
 class Stage(_Strict):
     id: Slug
     title: str = Field(min_length=1)
@@ -90,6 +109,20 @@ class Stage(_Strict):
     deadline_days: int | None = Field(default=None, ge=1)
     final: bool = False
     awards: Awards = Field(default_factory=Awards)
+    outcomes: Annotated[list[OutcomeRef], AfterValidator(exits.expand)] | None = Field(
+        default=None,
+        description="A final stage's exit outcomes: entering it records one of them. Absent: "
+        "any outcome may be recorded, none is required; an empty list: none is recorded",
+    )
+
+    @property
+    def records_exit(self) -> bool:
+        """Whether entering this stage asks how the person left (some outcome may be given)."""
+        return self.final and self.outcomes != []
+
+    @property
+    def requires_exit(self) -> bool:
+        return self.final and bool(self.outcomes)
 
 
 class Transition(_Strict):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from engine import gates
+from engine import dates, exits, gates
 from engine.badges.assertions import held_badges
 from engine.pathways.model import Pathway
 from engine.roles import Role
@@ -41,6 +41,12 @@ class NextStep:
     """The step ends the enrollment: its page asks for a confirmation first."""
     early_exit: bool = False
     committee: bool = False
+    outcomes: list[str] | None = None
+    """The exit outcomes the final stage accepts (None: any); see `exit_required`."""
+    exit_required: bool = False
+    """Taking the step asks how the person leaves (the stage declares its outcomes)."""
+    records_exit: bool = False
+    """Taking the step may record how the person leaves."""
 
     @property
     def ready(self) -> bool:
@@ -69,6 +75,15 @@ class Status:
     """Kind -> title of the evidence the pathway's gates name: what the evidence form offers."""
     free_kinds: bool = True
     """Whether other evidence kinds are accepted (see `evidence.free_kinds_allowed`)."""
+    started_at: datetime | None = None
+    exit: exits.RecordedExit | None = None
+    """How the person left, once recorded (the last step, or later)."""
+    exit_outcomes: list[str] | None = None
+    """For a finished enrollment whose last stage records exits: the outcomes it accepts
+    (None: any), what the form to record or correct the exit offers."""
+    exit_recordable: bool = False
+    """A finished enrollment whose last stage records an exit: it may be recorded or
+    corrected (`enrollments.record_exit`)."""
 
     @property
     def status_label(self) -> str:
@@ -91,13 +106,19 @@ def kind_titles(text: str, titles: dict[str, str]) -> str:
     return text
 
 
+# What `status` reads: the named enrollment, when it started and how the person left.
+_STATUS = ENROLLMENT_NAMED.add_columns(
+    Enrollment.started_at, Enrollment.exit_outcome, Enrollment.exit_on, Enrollment.exit_employer
+)
+
+
 def status(rt: Runtime, enrollment_id: int, *, by: Actor, now: datetime | None = None) -> Status:
     """Where the enrollment stands and, for each next step, what is still missing."""
     now = now or utcnow()
     # Read on every enrollment page and for each row of the dashboard: Core reads on one
     # connection, no ORM session (it cost as much as the reads).
     with rt.reading() as conn:
-        row = load(conn, enrollment_id, ENROLLMENT_NAMED)
+        row = load(conn, enrollment_id, _STATUS)
         access.ensure(conn, by, Action.ENROLLMENT_READ, read_target(row))
         pathway = rt.pathway(conn, row.pathway_version_id)
         outgoing = (
@@ -116,6 +137,9 @@ def status(rt: Runtime, enrollment_id: int, *, by: Actor, now: datetime | None =
                 final=pathway.stage(t.dest).final,
                 early_exit=not t.completes,
                 committee=t.gate.committee,
+                outcomes=pathway.stage(t.dest).outcomes,
+                exit_required=pathway.stage(t.dest).requires_exit,
+                records_exit=pathway.stage(t.dest).records_exit,
             )
             for t in outgoing
         ]
@@ -146,6 +170,10 @@ def status(rt: Runtime, enrollment_id: int, *, by: Actor, now: datetime | None =
         as_utc(row.completed_at) if row.completed_at else None,
         kinds,
         free_kinds_allowed(pathway),
+        as_utc(row.started_at),
+        exits.recorded(row.exit_outcome, row.exit_on, row.exit_employer),
+        stage.outcomes,
+        row.status != EnrollmentStatus.ACTIVE and stage.records_exit,
     )
 
 
@@ -194,6 +222,16 @@ def history(rt: Runtime, enrollment_id: int, *, by: Actor) -> list[HistoryEntry]
     ]
 
 
+def exit_text(details: Mapping[str, Any]) -> str:
+    """« CDI (Emploi durable), le 12/03/2026 » from an audit event's exit details."""
+    shown = exits.recorded(details.get("outcome"), None, None)
+    said = f"{shown.label} ({shown.category_label})" if shown else "?"
+    on = details.get("on")
+    if on:
+        said += f", le {dates.day(date.fromisoformat(on))}"
+    return said
+
+
 def _stage_title(pathway: Pathway, stage: str | None) -> str:
     if not stage:
         return ""
@@ -224,7 +262,16 @@ def _what(
         return f"étape « {_stage_title(pathway, dest)} »"
     if kind in ("transition", "migration"):
         moved = f"{_stage_title(pathway, src)} → {_stage_title(pathway, dest)}"
-        return f"« {_step_title(pathway, trigger)} » : {moved}" if trigger else moved
+        said = f"« {_step_title(pathway, trigger)} » : {moved}" if trigger else moved
+        if details.get("exit"):
+            said += f" ; sortie : {exit_text(details['exit'])}"
+        return said
+    if kind == exits.EVENT:
+        said = exit_text(details)
+        before = details.get("before")
+        if before:
+            return f"corrigée : {said} (auparavant : {exit_text(before)})"
+        return f"enregistrée : {said}"
     if kind == "evidence":
         return f"« {kind_title(str(details.get('kind') or ''))} »"
     if kind == "committee_decision":
@@ -368,6 +415,10 @@ def step_rules(rt: Runtime, pathway: Pathway) -> list[StepRules]:
             said.append("réservé à : " + gates.roles_text(list(t.gate.roles)))
         if not t.completes:
             said.append("sortie anticipée : les badges de l'étape quittée ne sont pas délivrés")
+        dest = pathway.stage(t.dest)
+        if dest.requires_exit:
+            listed = ", ".join(exits.OUTCOMES[c].label for c in dest.outcomes or [])
+            said.append(f"sortie à renseigner parmi : {listed}")
         out.append(
             StepRules(
                 t.title,

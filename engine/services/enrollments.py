@@ -17,9 +17,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from engine import gates
+from engine import dates, exits, gates
 from engine.badges.assertions import held_badges
 from engine.errors import Conflict, GateRefused, InvalidInput, NotFound
+from engine.exits import Exit
 from engine.machine import machine_for
 from engine.openbadges.urls import PublicUrls
 from engine.roles import Role
@@ -27,7 +28,7 @@ from engine.services import access, events, issuing, privacy
 from engine.services.access import Action, Actor, Target
 from engine.services.badge_documents import Portable, portable_in, with_issuer
 from engine.services.committees import ensure_no_conflict
-from engine.services.evidence import attach, check_kind
+from engine.services.evidence import add_to_stage
 from engine.services.gate_state import (
     ENROLLMENT,
     ENROLLMENT_NAMED,
@@ -83,6 +84,7 @@ _PARTICIPANT = aliased(Person)
 _LOAD_AS = (
     select(
         *ENROLLMENT.selected_columns,
+        Enrollment.started_at,
         _PARTICIPANT.email.label("participant_email"),
         PathwayVersion.network,
         StaffRole.role,
@@ -113,6 +115,9 @@ _MOVE = (
         stage_entered_at=bindparam("at"),
         status=bindparam("new_status"),
         completed_at=bindparam("done_at"),
+        exit_outcome=bindparam("exit_outcome"),
+        exit_on=bindparam("exit_on"),
+        exit_employer=bindparam("exit_employer"),
     )
 )
 _AUDIT = insert(AuditEvent)
@@ -207,9 +212,12 @@ def advance(
     note: str | None = None,
     now: datetime | None = None,
     expected_revision: int | None = None,
+    exit: Exit | None = None,
 ) -> AdvanceResult:
     """Fire `trigger` on an enrollment, all or nothing. Raises GateRefused with every unmet
-    condition, Forbidden for staff of another structure, Conflict when someone else won."""
+    condition, Forbidden for staff of another structure, Conflict when someone else won.
+    Into a final stage, `exit` says how the person left (required when the stage declares
+    its outcomes; see `engine.exits.check`); written with the move, in the same statement."""
     now = now or utcnow()
     try:
         with rt.transaction() as conn:
@@ -244,6 +252,7 @@ def advance(
             dest = machine.fire(row.stage, trigger, unmet)
             if dest is None:
                 raise GateRefused(trigger, unmet)
+            recorded = _exit_for(pathway.stage(dest), exit, row.started_at, now)
             final = pathway.stage(dest).final
             ended = EnrollmentStatus.ACTIVE
             if final:
@@ -262,6 +271,9 @@ def advance(
                     "at": now,
                     "new_status": ended,
                     "done_at": now if final else None,
+                    "exit_outcome": recorded.outcome if recorded else None,
+                    "exit_on": recorded.on if recorded else None,
+                    "exit_employer": recorded.employer if recorded else None,
                 },
             ).rowcount
             if changed != 1:
@@ -297,6 +309,7 @@ def advance(
                     "details": {
                         "gate": privacy.gate_for_audit(conditions),
                         "awarded": [b for _, b, _ in issued],
+                        **({"exit": _exit_audit(recorded)} if recorded else {}),
                     },
                 },
             )
@@ -312,6 +325,140 @@ def advance(
     return AdvanceResult(
         row.id, trigger, row.stage, dest, [b for _, b, _ in issued], conditions, row.revision + 1
     )
+
+
+def _exit_for(stage: Any, exit: Exit | None, started_at: datetime, now: datetime) -> Exit | None:
+    """The exit to write on entering `stage`, checked against what it accepts."""
+    if not stage.final:
+        if exit is not None:
+            raise InvalidInput(
+                f"sortie : l'étape « {stage.title} » n'est pas la dernière ; la sortie "
+                "s'enregistre en entrant dans une étape finale"
+            )
+        return None
+    return exits.check(
+        exit,
+        stage.outcomes,
+        started_on=dates.local(started_at).date(),
+        today=dates.local(now).date(),
+        stage_title=stage.title,
+    )
+
+
+def _exit_audit(recorded: Exit) -> dict[str, Any]:
+    """What the history keeps of an exit: the outcome and its day. The employer's name stays
+    in the enrollment's row, where erasure reaches it; the history says one was given."""
+    return {
+        "outcome": recorded.outcome,
+        "on": recorded.on.isoformat() if recorded.on else None,
+        "employer": recorded.employer is not None,
+    }
+
+
+# The finished enrollment whose exit is recorded, with what the access rule needs.
+_EXIT_ROW = select(
+    Enrollment.id,
+    Enrollment.participant_id,
+    Enrollment.structure_id,
+    Enrollment.pathway_version_id,
+    Enrollment.stage,
+    Enrollment.status,
+    Enrollment.revision,
+    Enrollment.started_at,
+    Enrollment.exit_outcome,
+    Enrollment.exit_on,
+    Enrollment.exit_employer,
+    PathwayVersion.network,
+).join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
+_SET_EXIT = (
+    update(Enrollment)
+    .where(Enrollment.id == bindparam("eid"), Enrollment.revision == bindparam("rev"))
+    .values(
+        revision=bindparam("new_rev"),
+        exit_outcome=bindparam("exit_outcome"),
+        exit_on=bindparam("exit_on"),
+        exit_employer=bindparam("exit_employer"),
+    )
+)
+
+
+def record_exit(
+    rt: Runtime,
+    enrollment_id: int,
+    exit: Exit,
+    *,
+    by: Actor,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Exit:
+    """Record, or correct, how a finished enrollment's person left: sorties are often known
+    weeks after the last step. One audited transaction; a correction (an exit was recorded)
+    says why in `note`. Returns the exit as stored."""
+    now = now or utcnow()
+    with rt.transaction() as conn:
+        row = conn.execute(_EXIT_ROW.where(Enrollment.id == enrollment_id)).one_or_none()
+        if row is None:
+            raise NotFound(f"parcours n° {enrollment_id} introuvable")
+        access.ensure(
+            conn,
+            by,
+            Action.ADVANCE,
+            Target(
+                structure_id=row.structure_id,
+                network=row.network,
+                participant_id=row.participant_id,
+            ),
+        )
+        if row.status == EnrollmentStatus.ACTIVE:
+            raise InvalidInput(
+                f"sortie : le parcours n° {enrollment_id} est en cours ; la sortie s'enregistre "
+                "avec sa dernière étape"
+            )
+        stage = rt.pathway(conn, row.pathway_version_id).stage(row.stage)
+        if exit is None or not exit.outcome.strip():
+            raise InvalidInput("sortie : indiquez comment la personne a quitté le parcours")
+        recorded = _exit_for(stage, exit, row.started_at, now)
+        assert recorded is not None  # an outcome was given, and checked
+        before = (row.exit_outcome, row.exit_on, row.exit_employer)
+        if before == (recorded.outcome, recorded.on, recorded.employer):
+            raise InvalidInput("sortie : déjà enregistrée telle quelle, rien à changer")
+        if row.exit_outcome and not (note or "").strip():
+            raise InvalidInput("motif : une correction de sortie doit être motivée")
+        changed = conn.execute(
+            _SET_EXIT,
+            {
+                "eid": row.id,
+                "rev": row.revision,
+                "new_rev": row.revision + 1,
+                "exit_outcome": recorded.outcome,
+                "exit_on": recorded.on,
+                "exit_employer": recorded.employer,
+            },
+        ).rowcount
+        if changed != 1:
+            raise Conflict(
+                f"le parcours n° {enrollment_id} vient d'être modifié par "
+                "quelqu'un d'autre : rechargez-le et recommencez"
+            )
+        details = _exit_audit(recorded)
+        if row.exit_outcome:
+            details["before"] = {
+                "outcome": row.exit_outcome,
+                "on": row.exit_on.isoformat() if row.exit_on else None,
+            }
+        conn.execute(
+            _AUDIT,
+            {
+                "enrollment_id": row.id,
+                "at": now,
+                "actor_id": by.person_id,
+                "kind": exits.EVENT,
+                "from_stage": row.stage,
+                "note": note or None,
+                "details": details,
+            },
+        )
+    return recorded
 
 
 def _active(session: Session, enrollment_id: int, by: Actor, action: Action) -> tuple[Any, Any]:
@@ -340,36 +487,17 @@ def add_evidence(
     now = now or utcnow()
     with rt.unit_of_work() as session:
         row, _ = _active(session, enrollment_id, by, Action.EVIDENCE_ADD)
-        # a kind no gate names would never unlock a step: refused, the expected ones listed
-        kind = check_kind(rt.pathway(session, row.pathway_version_id), kind)
-        evidence = attach(
+        evidence = add_to_stage(
             session,
-            kind=kind,
-            added_by=by.person_id,
+            rt.pathway(session, row.pathway_version_id),
+            row,
+            kind,
+            by=by,
             now=now,
-            enrollment_id=row.id,
-            stage=row.stage,
             narrative=narrative,
             url=url,
             context=context,
             file=file,
-        )
-        session.add(
-            AuditEvent(
-                enrollment_id=row.id,
-                at=now,
-                actor_id=by.person_id,
-                kind="evidence",
-                from_stage=row.stage,
-                # the narrative, URL and file name stay in the evidence row, where erasure
-                # reaches them: the audit row keeps what happened, not what was written
-                details={
-                    "evidence": evidence.id,
-                    "kind": kind,
-                    "context": context,
-                    "with_file": file is not None,
-                },
-            )
         )
         return evidence.id  # type: ignore[return-value]
 

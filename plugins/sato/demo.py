@@ -1,8 +1,10 @@
 """SATO's demo story: one participant through « Femmes et métallurgie », one through the EiTi,
-both told in full; then the structure as a visitor finds it today: women half-way through the
-metallurgy pathway (two of them past a stage's deadline, one waiting for the commission's second
-vote), one who left early, an independent worker at the EiTi's second phase, and the badges
-shared with the GEIQ (received) and ADIE (whose system does not answer)."""
+both told in full, each with how they left (a CDI, a business of his own); then the structure
+as a visitor finds it today: women half-way through the metallurgy pathway (two of them past a
+stage's deadline, one waiting for the commission's second vote), two who left early (one for a
+short contract; one whose qualifying training was known weeks later), an independent worker at
+the EiTi's second phase, and the badges shared with the GEIQ (received) and ADIE (whose system
+does not answer)."""
 
 from __future__ import annotations
 
@@ -107,7 +109,9 @@ def _femmes_metallurgie(demo: DemoContext) -> int:
         eid,
         "signer-contrat-pro",
         by=DIRECTRICE,
-        note="Contrat de professionnalisation de 12 mois, soudeuse",
+        note="Contrat de professionnalisation en CDI, soudeuse",
+        outcome="cdi",
+        employer="Chaudronnerie de l'Iroise",
     )
     demo.deliver()
     return eid
@@ -145,7 +149,13 @@ def _eiti(demo: DemoContext) -> int:
     demo.record_decision(
         eid, "valider-autonomie", True, "Trésorerie tenue, clientèle régulière", by=CIP_EITI
     )
-    demo.advance(eid, "valider-autonomie", by=DIRECTRICE)
+    demo.advance(
+        eid,
+        "valider-autonomie",
+        by=DIRECTRICE,
+        outcome="creation_entreprise",
+        employer="Cycles du Ponant",
+    )
     return eid
 
 
@@ -155,6 +165,29 @@ def _half_way(demo: DemoContext) -> None:
     julie = demo.enroll("sato-femmes-metallurgie", "sato-interim", "Julie", "Kerjean", by=CIP)
     demo.wait(18)
     demo.advance(julie, "sortir", by=CIP, note="Déménagement hors du Finistère")
+    demo.wait(25)  # her CIP learns weeks later where she went
+    demo.record_exit(
+        julie,
+        "formation_qualifiante",
+        by=CIP,
+        days_ago=10,
+        employer="AFPA de Rennes",
+        note="Titre professionnel de soudeur, appris par téléphone",
+    )
+
+    demo.days_ago(95)
+    morgane = demo.enroll("sato-femmes-metallurgie", "sato-interim", "Morgane", "Le Goff", by=CIP)
+    demo.wait(6)
+    demo.award(morgane, "sato.jeu-de-piste", by=ENCADRANT, narrative="Deux ateliers visités")
+    demo.wait(9)
+    demo.advance(
+        morgane,
+        "sortir",
+        by=CIP,
+        note="Embauchée avant la fin de la découverte",
+        outcome="cdd_moins_6_mois",
+        employer="Soudure brestoise",
+    )
 
     demo.days_ago(110)
     sarah = demo.enroll(

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput
+from engine.exits import Exit
 from engine.pathways import load_pathway_text
 from engine.services import committees
 from engine.services import enrollment_views as ev
@@ -246,7 +247,9 @@ def test_the_committee_members_votes_open_the_gate_once_its_rule_is_met(sato: Ru
     e.record_decision(
         sato, eid, "signer-contrat-pro", True, "Gestes sûrs en mission", by=encadrant, now=later
     )
-    result = e.advance(sato, eid, "signer-contrat-pro", by=director, now=later)
+    result = e.advance(
+        sato, eid, "signer-contrat-pro", by=director, now=later, exit=Exit("cdd_6_mois_plus")
+    )
     assert result.awarded == ["sato.competences-entreprise", "sato.contrat-pro-geiq"]
     assert ev.status(sato, eid, by=director).status == "completed"
     [gate] = [

@@ -26,6 +26,7 @@ from sqlmodel import SQLModel
 
 from engine.api.app import create_app
 from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.exits import Exit
 from engine.services import (
     accounts,
     badges,
@@ -168,7 +169,7 @@ def _her_story(rt: Runtime, smtp: Mailbox, monkeypatch) -> tuple[int, int, list[
         e.record_decision(
             rt, eid, "signer-contrat-pro", True, f"{FULL} est prête", by=who, now=later
         )
-    e.advance(rt, eid, "signer-contrat-pro", by=director, now=later)
+    e.advance(rt, eid, "signer-contrat-pro", by=director, now=later, exit=Exit("cdi"))
     # she asks for a badge in her words; her CIP signs with a reason naming her
     rid = requests.submit(
         rt, "sato.geste-professionnel", by=her, narrative=f"Moi, {GIVEN}, je soude", now=later

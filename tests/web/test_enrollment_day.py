@@ -20,10 +20,9 @@ from engine.api.app import create_app
 from engine.services import committees
 from engine.services import enrollments as e
 from engine.services.accounts import set_password
-from engine.services.bootstrap import initialise
 from engine.services.runtime import Runtime
 from engine.store.tables import Enrollment, Evidence, MagicLink, utcnow
-from tests.conftest import CIP, DIRECTRICE, ENCADRANT, actor
+from tests.conftest import CIP, DIRECTRICE, ENCADRANT, actor, initialised, templated
 from tests.third_party import free_port, serving
 from tests.web.accessibility import assert_accessible
 from tests.web.conftest import BASE, PASSWORD
@@ -39,10 +38,10 @@ RAW_IDS = re.compile(
 
 
 @pytest.fixture
+@templated
 def rt(db_engine: Engine) -> Runtime:
     """The shipped pathways (workflows/), with the committee gate of the GEIQ contract."""
-    runtime = Runtime(db_engine)
-    initialise(runtime)
+    runtime = initialised(Runtime(db_engine))
     return runtime
 
 
@@ -194,6 +193,7 @@ def test_committee_votes_on_the_web_unlock_the_step_and_a_cip_works_the_evidence
             "Entrer en contrat de professionnalisation avec le GEIQ ?"
         )
         expect(page.get_by_text("C'est la dernière étape")).to_be_visible()
+        page.get_by_label("Sortie (obligatoire)").select_option(label="CDI")
         _checked(page, "3-confirmer-la-fin", backend)
         page.get_by_role("button", name="Confirmer : Entrer en contrat").click()
         expect(page).to_have_url(re.compile(rf"/parcours/{awa}"))

@@ -380,7 +380,7 @@ def _bounded(node: dict) -> bool:
         return True
     if node["type"] == "integer":
         return "maximum" in node or "exclusiveMaximum" in node
-    if node.get("format") in ("binary", "date-time", "email") or "contentMediaType" in node:
+    if node.get("format") in ("binary", "date", "date-time", "email") or "contentMediaType" in node:
         return True  # a file is bounded by its own limit, an e-mail address by email-validator
     pattern = node.get("pattern", "")
     closed = pattern.startswith("^") and pattern.endswith("$") and not re.search(r"[*+{]", pattern)
