@@ -35,11 +35,11 @@ class OrganisationKind(StrEnum):
 
 
 class StructureKind(StrEnum):
-    """The legal forms of an SIAE."""
+    """The legal forms of an SIAE (the five kinds the national IAE platform counts as SIAE).
+    An entreprise adaptée (EA) is not an SIAE: it is a partner, often an employer at exit."""
 
     AI = "AI"
     ACI = "ACI"
     EI = "EI"
     ETTI = "ETTI"
     EITI = "EiTi"
-    EA = "EA"

@@ -10,14 +10,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from engine.api.pages import Csrf, ShortForm, _go, _page, _rt, _staff_form, _who
-from engine.api.params import RowId, Title, performs
+from engine.api.params import RowId, Title, Token, line, performs
 from engine.errors import Forbidden, ParcoursError
 from engine.roles import OrganisationKind
-from engine.services import committees, organisations
+from engine.services import committees, organisations, structure_import
 from engine.services.access import Action, Actor
 
 router = APIRouter(include_in_schema=False)
 TitleForm = Annotated[Title, Form()]
+CodeForm = Annotated[line(30), Form()]
+"""A SIRET or a département code as typed (spaces allowed)."""
+SecretForm = Annotated[Token, Form()]
 
 DONE = {
     "structure": "Structure ajoutée au réseau.",
@@ -34,6 +37,7 @@ def _admin_page(
     status: int = 200,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
+    imported: structure_import.Report | None = None,
 ) -> HTMLResponse:
     rt = _rt(request)
     networks, rows = organisations.administered(rt, by=who)
@@ -53,6 +57,7 @@ def _admin_page(
         errors=errors or {},
         values=values or {},
         done=done if status == 200 else None,
+        imported=imported,
     )
 
 
@@ -77,9 +82,18 @@ def add_structure(
     structure_kind: ShortForm = "",
     slug: ShortForm = "",
     network: ShortForm = "",
+    siret: CodeForm = "",
+    departement: CodeForm = "",
 ) -> Response:
     who = _staff_form(request, csrf)
-    values = {"name": name, "structure_kind": structure_kind, "slug": slug, "network": network}
+    values = {
+        "name": name,
+        "structure_kind": structure_kind,
+        "slug": slug,
+        "network": network,
+        "siret": siret,
+        "departement": departement,
+    }
     try:
         organisations.create_organisation(
             _rt(request),
@@ -89,12 +103,47 @@ def add_structure(
             by=who,
             slug=slug,
             structure_kind=structure_kind,
+            siret=siret,
+            departement=departement,
         )
     except Forbidden:
         raise
     except ParcoursError as exc:
         return _admin_page(request, who, 422, {"structure": str(exc)}, {"structure": values})
     return _go("/administration?fait=structure#structures")
+
+
+@router.post(
+    "/administration/structures/emplois-inclusion",
+    response_class=HTMLResponse,
+    openapi_extra=performs(Action.ORGANISATION_CREATE),
+)
+def import_structures(
+    request: Request,
+    csrf: Csrf = "",
+    network: ShortForm = "",
+    departement: CodeForm = "",
+    token: SecretForm = "",
+    essai: ShortForm = "",
+) -> Response:
+    """Import a département's SIAE from les emplois de l'inclusion; the report is shown on the
+    page. The token is used for this call only: never stored, never sent back in the page."""
+    who = _staff_form(request, csrf)
+    values = {"network": network, "departement": departement, "essai": bool(essai)}
+    try:
+        report = structure_import.import_structures(
+            _rt(request),
+            network,
+            by=who,
+            token=token,
+            departement=departement,
+            dry_run=bool(essai),
+        )
+    except Forbidden:
+        raise
+    except ParcoursError as exc:
+        return _admin_page(request, who, 422, {"import": str(exc)}, {"import": values})
+    return _admin_page(request, who, values={"import": values}, imported=report)
 
 
 @router.post(

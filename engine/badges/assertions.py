@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlmodel import Session
 
+from engine.badges import sensitive
 from engine.openbadges.identity import recipient_for
 from engine.openbadges.urls import PublicUrls, public_base_url
 from engine.store.tables import Assertion, BadgeClass, Person
@@ -121,10 +122,13 @@ def issue_badges(
     recipient) for each issued. `held=None` when the caller has not read the badges held: the
     insert itself then skips a badge already held. The recipient identity is hashed now and
     fixed for the badge's life: from `email` when the caller passes one, else from the
-    person's row (e-mail, telephone, profile URL under `urls`), read once a badge is due."""
+    person's row (e-mail, telephone, profile URL under `urls`), read once a badge is due.
+    Evidence carrying a NIR or a PASS IAE number is refused (InvalidInput), nothing issued."""
     badges = list(dict.fromkeys(badges))
     if not badges:
         return []
+    # a NIR or PASS IAE number typed in a narrative would be published with the badge
+    sensitive.refuse_identifiers(sensitive.evidence_texts(evidence or []))
     contact = Contact(email, None, None) if isinstance(email, str) and email else None
     issued = []
     for badge in badges:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from engine.pathways.model import BadgeRequirement
 from engine.roles import Role
@@ -96,6 +106,91 @@ class Alignment(BaseModel):
         return _in_vocabulary(value, ALIGNMENT_TARGET_TYPES, "targetType")
 
 
+class FrameworkRef(BaseModel):
+    """A ROME job, an RNCP or RS certification named in a badge entry's shorthand; written as
+    its code (`H2913`) or as `{code: H2913, name: Soudage manuel}`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(min_length=1)
+    name: str | None = Field(default=None, min_length=1)
+
+
+def _ref(value: object) -> object:
+    return {"code": value} if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Framework:
+    """A French framework the catalogue's shorthands align badges to."""
+
+    key: str
+    title: str
+    """The `targetFramework` every alignment to it carries."""
+    pattern: re.Pattern[str]
+    example: str
+    url: Callable[[str], str]
+
+    def code(self, raw: str) -> str:
+        """The code as written in alignments (upper case, no spaces); ValueError, in French,
+        when it is not one of this framework's codes."""
+        code = "".join(raw.split()).upper()
+        if not self.pattern.fullmatch(code):
+            raise ValueError(
+                f"code {self.key.upper()} « {raw} » invalide : « {self.example} » attendu"
+            )
+        return code
+
+
+FRAMEWORKS: dict[str, Framework] = {
+    "rome": Framework(
+        "rome",
+        "ROME 4.0",
+        re.compile(r"[A-N][0-9]{4}"),
+        "H2913",
+        lambda code: f"https://candidat.francetravail.fr/metierscope/fiche-metier/{code}",
+    ),
+    "rncp": Framework(
+        "rncp",
+        "RNCP",
+        re.compile(r"RNCP[0-9]{1,6}"),
+        "RNCP37490",
+        lambda code: f"https://www.francecompetences.fr/recherche/rncp/{code[4:]}/",
+    ),
+    "rs": Framework(
+        "rs",
+        "Répertoire spécifique",
+        re.compile(r"RS[0-9]{1,6}"),
+        "RS5678",
+        lambda code: f"https://www.francecompetences.fr/recherche/rs/{code[2:]}/",
+    ),
+}
+"""ROME 4.0 job sheets (France Travail), RNCP and RS certifications (France compétences)."""
+
+
+def framework_alignment(key: str, ref: FrameworkRef) -> Alignment:
+    """The alignment a shorthand stands for; without a name in the catalogue, the code names
+    it (« ROME H2913 », « RNCP37490 »)."""
+    framework = FRAMEWORKS[key]
+    code = framework.code(ref.code)
+    return Alignment(
+        targetName=ref.name or (f"ROME {code}" if key == "rome" else code),
+        targetUrl=framework.url(code),
+        targetFramework=framework.title,
+        targetCode=code,
+        targetType="ceterms:Credential" if key in ("rncp", "rs") else None,
+    )
+
+
+def _refs(key: str) -> Any:
+    """The list type of one framework's shorthand: each code checked where it is written."""
+
+    def check(ref: FrameworkRef) -> FrameworkRef:
+        return ref.model_copy(update={"code": FRAMEWORKS[key].code(ref.code)})
+
+    return list[Annotated[FrameworkRef, BeforeValidator(_ref), AfterValidator(check)]]
+
+
 class Evaluation(BaseModel):
     """How a request for this badge is decided. The network sets the frame (`modes`); each
     structure picks one of them and may adapt the criteria to its own tools."""
@@ -148,6 +243,22 @@ class BadgeEntry(BaseModel):
         default=False, description="True when the badge is a placeholder for the network to replace"
     )
     alignments: list[Alignment] = Field(default_factory=list)
+    rome: _refs("rome") = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        exclude=True,
+        description="ROME 4.0 codes (H2913 or {code, name}), added to alignments",
+    )
+    rncp: _refs("rncp") = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        exclude=True,
+        description="RNCP certifications (RNCP37490 or {code, name}), added to alignments",
+    )
+    rs: _refs("rs") = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        exclude=True,
+        description="Répertoire spécifique certifications (RS5678 or {code, name}), added to "
+        "alignments",
+    )
     image: str | None = Field(default=None, description="PNG beside the network file")
     evaluation: Evaluation = Field(default_factory=Evaluation)
     recipient: Literal["person", "organisation"] = Field(
@@ -170,6 +281,22 @@ class BadgeEntry(BaseModel):
     @classmethod
     def _achievement_type(cls, value: str | None) -> str | None:
         return _in_vocabulary(value, ACHIEVEMENT_TYPES, "achievement_type")
+
+    @model_validator(mode="after")
+    def _expand_frameworks(self) -> BadgeEntry:
+        """The shorthands become alignments (after those written in full, without repeating
+        one already there), so everything downstream reads `alignments` only."""
+        have = {(a.targetFramework, a.targetCode) for a in self.alignments}
+        added = []
+        for key in FRAMEWORKS:
+            for ref in getattr(self, key):
+                alignment = framework_alignment(key, ref)
+                if (alignment.targetFramework, alignment.targetCode) not in have:
+                    have.add((alignment.targetFramework, alignment.targetCode))
+                    added.append(alignment)
+        if added:
+            object.__setattr__(self, "alignments", [*self.alignments, *added])  # frozen model
+        return self
 
     @property
     def network(self) -> str:

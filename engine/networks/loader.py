@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from engine.badges import sensitive
 from engine.errors import InvalidInput, NetworkInvalid, Problem
 from engine.located_yaml import Loc, LocatedYaml, parse
 from engine.networks.model import NetworkDefinition
@@ -142,6 +143,7 @@ def check_network(definition: NetworkDefinition, doc: LocatedYaml, plugin_rules:
                     f"comité « {kind} » inconnu (comités connus : {known})",
                 )
     _check_cycles(definition, doc)
+    _check_sensitive(definition, doc)
     seen: set[str] = set()
     for i, partner in enumerate(definition.partners):
         if partner.id == net:
@@ -158,6 +160,21 @@ def check_network(definition: NetworkDefinition, doc: LocatedYaml, plugin_rules:
                     ("connectors", name, "badges", badge_id),
                     f"badge inconnu « {badge_id} »{_suggest(badge_id, ids)}",
                 )
+
+
+def _check_sensitive(definition: NetworkDefinition, doc: LocatedYaml) -> None:
+    """A badge's texts never name an eligibility criterion (RSA, QPV, détention...) nor carry
+    a NIR or a PASS IAE number: whoever sees the badge would learn the holder's situation."""
+    for i, badge in enumerate(definition.badges):
+        texts: list[tuple[Loc, str]] = [
+            (("badges", i, "name"), badge.name),
+            (("badges", i, "description"), badge.description),
+            (("badges", i, "criteria"), badge.criteria),
+        ]
+        texts += [(("badges", i, "tags", k), tag) for k, tag in enumerate(badge.tags)]
+        for loc, text in texts:
+            for finding in [*sensitive.criteria_named(text), *sensitive.identifiers_in(text)]:
+                doc.add(loc, finding.message)
 
 
 def _check_cycles(definition: NetworkDefinition, doc: LocatedYaml) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Integer, bindparam, cast, func, insert, literal, select, update
 from sqlmodel import Session
 
+from engine.badges import sensitive
 from engine.badges.assertions import issue_badges, recipient_contact, reissue_row
 from engine.badges.catalogue import MODE_LABELS, Evaluation
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -278,6 +279,7 @@ def issue_to_organisation(
     """A badge recognising an organisation (a company hosting fragile publics): its e-mail,
     else its web address, hashed as the recipient; connectors and hooks hear of it as of any
     badge. The caller has checked who may award it."""
+    sensitive.refuse_identifiers(sensitive.evidence_texts(evidence))
     assertion_id, salt = str(uuid.uuid4()), secrets.token_hex(16)
     db.execute(
         insert(Assertion).values(

@@ -23,6 +23,65 @@ if TYPE_CHECKING:
     from engine.services.runtime import Runtime
 
 
+# --- IAE identifiers (issue 20) --------------------------------------------------------------
+
+DEPARTEMENTS = frozenset(
+    [f"{n:02d}" for n in range(1, 96) if n != 20] + ["2A", "2B"] + [str(n) for n in range(971, 977)]
+)
+"""France's départements: 01 to 95 (Corsica is 2A and 2B, never 20) and overseas 971 to 976."""
+
+
+def normalise_siret(value: str | None) -> str | None:
+    """A SIRET as stored (14 digits), checked by `python-stdnum` (the Luhn key, with La Poste's
+    establishments as the exception the library knows); spaces and dots typed are dropped.
+    Empty: None."""
+    from stdnum.exceptions import ValidationError
+    from stdnum.fr import siret
+
+    if value is None or not value.strip():
+        return None
+    try:
+        return siret.validate(value)
+    except ValidationError:
+        digits = siret.compact(value)
+        if not digits.isdigit():
+            raise InvalidInput(f"SIRET : « {value} » ne contient pas que des chiffres") from None
+        if len(digits) != 14:
+            raise InvalidInput(
+                f"SIRET : « {value} » a {len(digits)} chiffres, il en faut 14"
+            ) from None
+        raise InvalidInput(
+            f"SIRET : « {value} » n'est pas un SIRET valide (clé de contrôle fausse : "
+            "vérifiez-le sur l'avis de situation INSEE)"
+        ) from None
+
+
+def normalise_departement(value: str | None) -> str | None:
+    """A département code as stored (`29`, `2A`, `971`); `1` is `01`, `2a` is `2A`. Empty:
+    None."""
+    if value is None or not value.strip():
+        return None
+    code = value.strip().upper()
+    if code.isdigit() and len(code) == 1:
+        code = f"0{code}"
+    if code not in DEPARTEMENTS:
+        hint = " (la Corse s'écrit 2A ou 2B)" if code == "20" else ""
+        raise InvalidInput(
+            f"département : « {value} » inconnu : de 01 à 95, 2A, 2B ou de 971 à 976{hint}"
+        )
+    return code
+
+
+def siret_holder(
+    session: Session, siret: str, *, besides: int | None = None
+) -> Organisation | None:
+    """The organisation that already carries this SIRET (other than `besides`)."""
+    query = select(Organisation).where(Organisation.siret == siret)
+    if besides is not None:
+        query = query.where(Organisation.id != besides)
+    return session.execute(query.limit(1)).scalar_one_or_none()
+
+
 def get_organisation(session: Session, slug: str) -> Organisation:
     org = session.execute(
         select(Organisation).where(Organisation.slug == slug)
@@ -42,30 +101,47 @@ def upsert_organisation(
     networks: list[str] | None = None,
     url: str | None = None,
     email: str | None = None,
+    siret: str | None = None,
+    departement: str | None = None,
 ) -> Organisation:
+    """Create or update an organisation by identifier. `siret` and `departement` are checked
+    (`normalise_siret`, `normalise_departement`) and kept when not given; a SIRET another
+    organisation carries is refused."""
     kind = OrganisationKind(kind)
     problem = slug_problem(slug)
     if problem:
         raise InvalidInput(f"identifiant : {problem}")
     if kind == OrganisationKind.STRUCTURE:
+        forms = ", ".join(k.value for k in StructureKind)
         if structure_kind is None:
-            raise InvalidInput("une structure doit préciser son type (AI, ACI, EI, ETTI, EiTi, EA)")
+            raise InvalidInput(f"une structure doit préciser son type ({forms})")
+        if str(structure_kind).upper() in {"EA", "EATT"}:
+            raise InvalidInput(
+                "type de structure : une entreprise adaptée n'est pas une SIAE, "
+                "ajoutez-la comme partenaire (--kind partner)"
+            )
         try:
             structure_kind = StructureKind(structure_kind)
         except ValueError:
             raise InvalidInput(
-                f"type de structure inconnu « {structure_kind} » "
-                f"(attendu : {', '.join(k.value for k in StructureKind)})"
+                f"type de structure inconnu « {structure_kind} » (attendu : {forms})"
             ) from None
+    siret = normalise_siret(siret)
+    departement = normalise_departement(departement)
     org = session.execute(
         select(Organisation).where(Organisation.slug == slug)
     ).scalar_one_or_none()
+    if siret is not None:
+        holder = siret_holder(session, siret, besides=org.id if org is not None else None)
+        if holder is not None:
+            raise Conflict(f"SIRET : {siret} est déjà celui de « {holder.name} » ({holder.slug})")
     if org is None:
         org = Organisation(slug=slug, name=name, kind=kind.value)
         session.add(org)
     org.name, org.kind = name, kind.value
     org.structure_kind = structure_kind.value if structure_kind else None
     org.url, org.email = url or org.url, email or org.email
+    org.siret, org.departement = siret or org.siret, departement or org.departement
     session.flush()
     for network_slug in networks or []:
         network = get_organisation(session, network_slug)
@@ -213,6 +289,8 @@ def create_organisation(
     by: Actor,
     slug: str = "",
     structure_kind: str | None = None,
+    siret: str | None = None,
+    departement: str | None = None,
     now: datetime | None = None,
 ) -> str:
     """A new structure (SIAE) or partner of `network`, by an admin of that network
@@ -241,6 +319,8 @@ def create_organisation(
     problem = slug_problem(slug)
     if problem:
         raise InvalidInput(f"identifiant : {problem}")
+    siret = normalise_siret(siret)
+    departement = normalise_departement(departement)
     with rt.unit_of_work() as session:
         home = session.execute(
             select(Organisation).where(
@@ -262,6 +342,8 @@ def create_organisation(
             kind,
             structure_kind=structure_kind if kind == OrganisationKind.STRUCTURE else None,
             networks=[network],
+            siret=siret,
+            departement=departement,
         )
         session.add(
             AuditEvent(
@@ -282,6 +364,8 @@ class OrganisationRow:
     structure_kind: str | None
     networks: list[str]
     """The names of the networks it belongs to."""
+    siret: str | None = None
+    departement: str | None = None
 
 
 def administered(rt: Runtime, *, by: Actor) -> tuple[list[tuple[str, str]], list[OrganisationRow]]:
@@ -306,6 +390,8 @@ def administered(rt: Runtime, *, by: Actor) -> tuple[list[tuple[str, str]], list
                 Organisation.kind,
                 Organisation.structure_kind,
                 network.c.name,
+                Organisation.siret,
+                Organisation.departement,
             )
             .join(Membership, Membership.structure_id == Organisation.id)
             .join(network, network.c.id == Membership.network_id)
@@ -313,7 +399,9 @@ def administered(rt: Runtime, *, by: Actor) -> tuple[list[tuple[str, str]], list
             .order_by(Organisation.name, network.c.name)
         ).all()
     found: dict[str, OrganisationRow] = {}
-    for slug, name, kind, structure_kind, network_name in rows:
-        row = found.setdefault(slug, OrganisationRow(slug, name, kind, structure_kind, []))
+    for slug, name, kind, structure_kind, network_name, siret, departement in rows:
+        row = found.setdefault(
+            slug, OrganisationRow(slug, name, kind, structure_kind, [], siret, departement)
+        )
         row.networks.append(network_name)
     return [(s, n) for s, n in networks], list(found.values())

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
+from engine.badges import sensitive
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.openbadges.images import default_picture
 from engine.services import access
@@ -51,6 +52,9 @@ def propose(
     for field, value in (("name", name), ("description", description), ("criteria", criteria)):
         if not value.strip():
             raise InvalidInput(f"{field} : obligatoire")
+        found = [*sensitive.criteria_named(value), *sensitive.identifiers_in(value)]
+        if found:
+            raise InvalidInput(f"{field} : {found[0].message}")
     with rt.unit_of_work() as session:
         org = session.execute(
             select(Organisation).where(Organisation.slug == structure)
