@@ -94,6 +94,11 @@ def network_show(network: Annotated[str, typer.Argument(help="Identifiant du ré
             typer.echo("Partenaires : " + ", ".join(f"{p.name} ({p.id})" for p in d.partners))
         for kind, rule in d.committee_rules.items():
             typer.echo(f"Comité {kind} : {rule.title} — {rule.explain()}")
+        for spec in d.inbound:
+            kinds = f"{spec.evidence.convention}, {spec.evidence.assessment}"
+            typer.echo(
+                f"Événements entrants : {spec.source} ({spec.title or spec.mapping}) → {kinds}"
+            )
         typer.echo(f"Badges ({len(d.badges)}) :")
         for b in d.badges:
             modes = ", ".join(MODE_LABELS[m] for m in b.evaluation.modes)
@@ -103,5 +108,56 @@ def network_show(network: Annotated[str, typer.Argument(help="Identifiant du ré
                 subs = f" ; sous-badges ({n}) : {', '.join(b.requires.of)}"
             validity = f" ; valable {b.validity_days} j" if b.validity_days else ""
             typer.echo(f"  {b.id} : {b.name} ({modes}{subs}{validity})")
+
+    run(body)
+
+
+@commands.command("inbound-secret")
+def network_inbound_secret(
+    network: Annotated[str, typer.Argument(help="Identifiant du réseau")],
+    source: Annotated[str, typer.Argument(help="Source déclarée dans « inbound » (ex. pmsmp)")],
+    by: By = None,
+) -> None:
+    """Créer ou renouveler le secret d'une plateforme partenaire ; affiché une seule fois,
+    l'ancien cesse aussitôt de fonctionner."""
+    from engine.inbound.signature import HEADER
+    from engine.services.inbound import issue_secret
+
+    def body() -> None:
+        secret = issue_secret(state.runtime(), network, source, by=actor(by))
+        typer.echo(f"Secret de la source « {source} » du réseau « {network} » (affiché une fois) :")
+        typer.echo(f"  {secret}")
+        typer.echo(
+            f"La plateforme signe chaque envoi à POST /api/v1/inbound/{source} avec l'en-tête "
+            f"{HEADER}: reseau={network},t=<secondes Unix>,v1=<HMAC-SHA256 de « <t>.<corps> »>"
+        )
+
+    run(body)
+
+
+@commands.command("inbound-events")
+def network_inbound_events(
+    network: Annotated[str, typer.Argument(help="Identifiant du réseau")],
+    statut: Annotated[
+        str | None,
+        typer.Option("--statut", help="applied, noted, ignored ou unmatched (à rattacher)"),
+    ] = None,
+    by: By = None,
+) -> None:
+    """Lister les plateformes partenaires du réseau et les événements reçus, récents d'abord."""
+    from engine.services.inbound_views import events, sources
+
+    def body() -> None:
+        rt, who = state.runtime(), actor(by)
+        for s in sources(rt, network, by=who):
+            since = f"secret du {s.secret_since:%d/%m/%Y}" if s.secret_since else "aucun secret"
+            waiting = f"{s.unmatched} à rattacher"
+            typer.echo(f"Source {s.source} ({s.title or s.mapping}) : {since}, {waiting}")
+        for e in events(rt, network, by=who, status=statut):
+            where = f"parcours n° {e.enrollment_id}" if e.enrollment_id else "sans parcours"
+            typer.echo(
+                f"  {e.received_at:%d/%m/%Y %H:%M}  {e.source}  {e.kind}  {e.label}  ({where})  "
+                f"[{e.event_id}]"
+            )
 
     run(body)

@@ -96,6 +96,28 @@ class CredentialSettings(_Strict):
         return tuple(dict.fromkeys(value))
 
 
+InboundMapping = Literal["pmsmp"]
+"""How a partner platform's events are read. `pmsmp`: the immersion platform « Immersion
+Facilitée »'s convention and end-of-immersion assessment (`engine.inbound.pmsmp`)."""
+
+
+class InboundEvidence(_Strict):
+    """The evidence kinds a `pmsmp` source's events become: the pathways' gates name them."""
+
+    convention: Slug = "convention-pmsmp"
+    assessment: Slug = "bilan-immersion"
+
+
+class InboundSpec(_Strict):
+    """A partner platform the network lets send signed events (`/api/v1/inbound/{source}`).
+    Its shared secret is never written here: `parcours network inbound-secret` makes it."""
+
+    source: Slug = Field(max_length=40)
+    mapping: InboundMapping
+    title: str | None = Field(default=None, max_length=200)
+    evidence: InboundEvidence = Field(default_factory=InboundEvidence)
+
+
 class NetworkDefinition(_Strict):
     """One version of a network's definition. Published versions never change: a changed file
     must carry a higher `version`."""
@@ -119,6 +141,25 @@ class NetworkDefinition(_Strict):
         exclude_if=lambda c: c == CredentialSettings(),
     )
     badges: list[BadgeEntry] = Field(default_factory=list)
+    inbound: list[InboundSpec] = Field(
+        default_factory=list,
+        description="Partner platforms allowed to send events (PMSMP immersions)",
+        # left out of the dump when empty, so definitions published before keep their digest
+        exclude_if=lambda v: not v,
+    )
+
+    @field_validator("inbound")
+    @classmethod
+    def _sources_once(cls, value: list[InboundSpec]) -> list[InboundSpec]:
+        seen: set[str] = set()
+        for spec in value:
+            if spec.source in seen:
+                raise ValueError(f"la source « {spec.source} » est déclarée deux fois")
+            seen.add(spec.source)
+        return value
+
+    def inbound_source(self, source: str) -> InboundSpec | None:
+        return next((s for s in self.inbound if s.source == source), None)
 
     def committee_kind(self, name: str) -> str:
         """`croise` in the network `inae` is the committee kind `inae.croise`."""
@@ -133,4 +174,12 @@ class NetworkDefinition(_Strict):
 
 
 Mode = Literal["signatures", "network", "committee", "auto"]
-__all__ = ["ConnectorSettings", "CredentialSettings", "Mode", "NetworkDefinition", "PartnerSpec"]
+__all__ = [
+    "ConnectorSettings",
+    "CredentialSettings",
+    "InboundEvidence",
+    "InboundSpec",
+    "Mode",
+    "NetworkDefinition",
+    "PartnerSpec",
+]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlmodel import Session
@@ -14,7 +14,7 @@ from sqlmodel import Session
 from engine.errors import InvalidInput, NotFound
 from engine.pathways.model import Pathway
 from engine.statuses import LEARNING_CONTEXTS
-from engine.store.tables import Evidence, EvidenceFile, Person, as_utc
+from engine.store.tables import AuditEvent, Evidence, EvidenceFile, Person, as_utc
 from engine.uploads import Upload
 
 if TYPE_CHECKING:
@@ -146,7 +146,9 @@ def pieces(
             narrative=ev.narrative,
             url=ev.url,
             added_at=as_utc(ev.added_at),
-            added_by=f"{given or ''} {family or ''}".strip() or "?",
+            # no person: the system added it (a partner platform's event, the operator)
+            added_by=f"{given or ''} {family or ''}".strip()
+            or ("?" if ev.added_by is not None else "système"),
             file_id=file_id,
             filename=filename,
             enrollment_id=ev.enrollment_id,
@@ -202,6 +204,60 @@ def attach(
                 content=file.content,
             )
         )
+    return evidence
+
+
+def add_to_stage(
+    session: Session,
+    pathway: Pathway,
+    enrollment: Any,
+    kind: str,
+    *,
+    by: Actor,
+    now: datetime,
+    narrative: str | None = None,
+    url: str | None = None,
+    context: str | None = None,
+    file: Upload | None = None,
+    source: str | None = None,
+) -> Evidence:
+    """Attach a proof to the enrollment's current stage with its audit event, in the caller's
+    transaction; the caller has checked `Action.EVIDENCE_ADD` on the enrollment (its row:
+    id, stage). `source` names the partner platform it came from (`engine.services.inbound`)."""
+    # a kind no gate names would never unlock a step: refused, the expected ones listed
+    kind = check_kind(pathway, kind)
+    evidence = attach(
+        session,
+        kind=kind,
+        added_by=by.person_id,
+        now=now,
+        enrollment_id=enrollment.id,
+        stage=enrollment.stage,
+        narrative=narrative,
+        url=url,
+        context=context,
+        file=file,
+    )
+    details: dict[str, Any] = {
+        "evidence": evidence.id,
+        "kind": kind,
+        "context": context,
+        "with_file": file is not None,
+    }
+    if source:
+        details["source"] = source
+    session.add(
+        AuditEvent(
+            enrollment_id=enrollment.id,
+            at=now,
+            actor_id=by.person_id,
+            kind="evidence",
+            from_stage=enrollment.stage,
+            # the narrative, URL and file name stay in the evidence row, where erasure reaches
+            # them: the audit row keeps what happened, not what was written
+            details=details,
+        )
+    )
     return evidence
 
 
