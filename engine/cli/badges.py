@@ -1,9 +1,10 @@
 """`parcours badge ...`: issued badges as Open Badges documents and baked images: show, bake,
-unbake, verify, revoke, endorse."""
+unbake, verify, revoke, endorse; a badge for a whole group after a collective action."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -183,5 +184,52 @@ def badge_endorse(
         kind, ref = chosen[0]
         eid = endorsements.endorse(state.runtime(), endorser, kind, ref, comment, by=Actor.system())
         typer.echo(f"Soutien enregistré : {eid}")
+
+    run(body)
+
+
+@commands.command("award-group")
+def badge_award_group(
+    badge: Annotated[str, typer.Option("--badge", help="Badge délivré (réseau.nom)")],
+    structure: Annotated[str, typer.Option("--structure", help="Structure (SIAE) qui délivre")],
+    participants: Annotated[
+        list[int], typer.Option("--participant", "-p", help="N° d'un participant (à répéter)")
+    ],
+    title: Annotated[str, typer.Option("--title", help="Titre de l'action collective")],
+    on: Annotated[
+        datetime, typer.Option("--date", formats=["%Y-%m-%d", "%d/%m/%Y"], help="Date de l'action")
+    ],
+    narrative: Annotated[str, typer.Option("--narrative", help="Ce que le groupe a fait")],
+    by: By,
+    url: Annotated[str | None, typer.Option("--url", help="Adresse d'une pièce en ligne")] = None,
+    context: Annotated[
+        str | None, typer.Option("--context", help="Contexte : AFEST, PMSMP, formation…")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Pièce commune (PDF, PNG, JPEG)")
+    ] = None,
+    pathway: Annotated[
+        str | None, typer.Option("--pathway", help="Seulement les inscrits de ce parcours")
+    ] = None,
+) -> None:
+    """Délivrer un badge à tout un groupe après une action collective : chacun reçoit son
+    propre badge avec la pièce commune ; tout ou rien. Ceux qui le détiennent déjà sont
+    listés et laissés de côté."""
+    from engine import uploads
+    from engine.services import group_award
+
+    def body() -> None:
+        upload = uploads.check(file.name, _read(file), "--file") if file else None
+        evidence = group_award.SharedEvidence(
+            title, on.date(), narrative, url=url, context=context, file=upload
+        )
+        done = group_award.award_group(
+            state.runtime(), badge, structure, participants, evidence, by=actor(by), pathway=pathway
+        )
+        for participant, assertion, _ in done.awarded:
+            typer.echo(f"participant n° {participant} : badge {assertion}")
+        for participant, name, why in done.skipped:
+            typer.echo(f"participant n° {participant} ({name}) laissé de côté : {why}")
+        typer.echo(f"{done.badge_name} : {len(done.awarded)} badge(s) délivré(s)")
 
     run(body)

@@ -1,11 +1,12 @@
 """GDPR: a person's data, all of it, as JSON; erasure; and how long the rest is kept.
 
-Personal data lives in `person` and in the rows that belong to the person (evidence and its
-files, requests and their reviews, committee decisions on their parcours, recommendations of
-their badges, e-mails to them). Audit rows and outbox payloads keep ids and kinds, not free
-text, so erasure reaches everything: it blanks those rows, revokes the badges (a public page
-must not keep pointing at a person) and leaves the audit log a pseudonymous trace: ids, dates
-and stages, no names.
+Personal data lives in `person` (names, e-mail, telephone, and from an import a birth year and
+a PASS IAE number, which no badge ever carries) and in the rows that belong to the person
+(evidence and its files, requests and their reviews, committee decisions on their parcours,
+recommendations of their badges, e-mails to them). Audit rows and outbox payloads keep ids and
+kinds, not free text, so erasure reaches everything: it blanks those rows, revokes the badges
+(a public page must not keep pointing at a person) and leaves the audit log a pseudonymous
+trace: ids, dates and stages, no names.
 
 Who: a participant's CIP or director, their network's admins, the participant (export); a
 supporter (a support badge from the public form, no structure) is exported and erased by the
@@ -31,6 +32,7 @@ from typing import Any
 from sqlalchemy import Text, bindparam, cast, delete, func, or_, select, update
 from sqlmodel import Session
 
+from engine import exits
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.gates import Condition
 from engine.services import access, outbox
@@ -191,6 +193,8 @@ def export(rt: Runtime, participant_id: int, *, by: Actor) -> dict[str, Any]:
                 "nom": person.family_name,
                 "email": person.email,
                 "telephone": person.phone,
+                "annee_naissance": person.birth_year,
+                "pass_iae": person.pass_iae,
                 "profil": rt.urls.profile_page(person.subject) if person.subject else None,
                 "cree_le": _iso(person.created_at),
                 "efface_le": _iso(person.erased_at),
@@ -204,6 +208,7 @@ def export(rt: Runtime, participant_id: int, *, by: Actor) -> dict[str, Any]:
                     "statut": e.status,
                     "debut": _iso(e.started_at),
                     "fin": _iso(e.completed_at),
+                    "sortie": _exit(e),
                 }
                 for e, pid, title in enrollments
             ],
@@ -352,6 +357,12 @@ def erase(rt: Runtime, participant_id: int, *, by: Actor, now: datetime | None =
             .where(Enrollment.id.in_(ids), Enrollment.status == EnrollmentStatus.ACTIVE)
             .values(status=EnrollmentStatus.WITHDRAWN, completed_at=now)
         )
+        # how they left stays, for the anonymous figures; where, with the name gone, does not
+        session.execute(
+            update(Enrollment)
+            .where(Enrollment.id.in_(ids), Enrollment.exit_employer.is_not(None))
+            .values(exit_employer=None)
+        )
         about = [AuditEvent.enrollment_id.in_(ids)]
         if request_ids or badge_ids:
             # rows about a request or a badge of no parcours (a supporter's, a revocation)
@@ -371,6 +382,7 @@ def erase(rt: Runtime, participant_id: int, *, by: Actor, now: datetime | None =
         session.execute(delete(CredentialOffer).where(CredentialOffer.person_id == person.id))
         person.given_name, person.family_name, person.email = ERASED, "", None
         person.phone = None  # the subject stays: its profile page answers 404 once erased
+        person.birth_year, person.pass_iae = None, None  # as an import gave them
         person.erased_at = now
         session.add(
             AuditEvent(
@@ -565,3 +577,17 @@ _HIDE_LINK_TOKENS = HideLinkTokens()
 # Installed when the app's routes import this module, after uvicorn set up its loggers (a
 # filter on a logger survives uvicorn's logging configuration, which replaces handlers only).
 logging.getLogger("uvicorn.access").addFilter(_HIDE_LINK_TOKENS)
+
+
+def _exit(enrollment: Enrollment) -> dict[str, Any] | None:
+    """How the person left a parcours, as their export says it (None: not recorded)."""
+    if enrollment.exit_outcome is None:
+        return None
+    known = exits.OUTCOMES.get(enrollment.exit_outcome)
+    return {
+        "code": enrollment.exit_outcome,
+        "libelle": known.label if known else enrollment.exit_outcome,
+        "categorie": known.category.label if known else None,
+        "date": enrollment.exit_on.isoformat() if enrollment.exit_on else None,
+        "employeur": enrollment.exit_employer,
+    }

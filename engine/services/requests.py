@@ -129,6 +129,11 @@ def _badge_class(session: Session, slug: str) -> BadgeClass:
     return bc
 
 
+active_badge_class = _badge_class
+"""The version a new request (or a group award, `group_award`) issues: refused in French when
+the badge is unknown, superseded or not yet validated."""
+
+
 def _route(
     session: Session, bc: BadgeClass, structure_id: int | None
 ) -> tuple[str, int | None, str | None]:
