@@ -9,8 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -113,7 +111,9 @@ def make_engine(
     return engine
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config  # a third of a read command's start: only to upgrade
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     # configparser treats % as interpolation; URL-encoded passwords and options contain it.
@@ -124,6 +124,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision (creating it on an empty database)."""
+    from alembic import command
+
     cfg = alembic_config(engine)
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:

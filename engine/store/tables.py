@@ -43,7 +43,7 @@ class Organisation(SQLModel, table=True):
     colours: list[str] | None = Field(default=None, sa_column=Column(JSON))
     logo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     """A network's logo (PNG) from its network file."""
-    siret: str | None = Field(default=None, max_length=14, index=True)
+    siret: str | None = Field(default=None, max_length=14, unique=True, index=True)
     """A structure's or partner's SIRET (14 digits, Luhn-checked), how the IAE's national
     platform and funders name it."""
     departement: str | None = Field(default=None, max_length=3)
@@ -63,7 +63,14 @@ def full_name(given_name: str, family_name: str) -> str:
 
 
 class Person(SQLModel, table=True):
-    """A participant or a staff member. Erasure blanks the names and e-mail, keeps the id."""
+    """A participant or a staff member. Erasure blanks the names and e-mail, keeps the id.
+    Migration 0016 also indexes `lower(email)` and, on PostgreSQL, the accent-folded names
+    (expression indexes, which the metadata does not describe)."""
+
+    __table_args__ = (
+        Index("ix_person_phone", "phone"),
+        Index("ix_person_name", "family_name", "given_name", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=20)
@@ -144,6 +151,15 @@ class Enrollment(SQLModel, table=True):
     __table_args__ = (
         Index("ix_enrollment_structure_status", "structure_id", "status"),
         Index("ix_enrollment_version_stage", "pathway_version_id", "stage"),
+        Index("ix_enrollment_structure_id_id", "structure_id", "id"),
+        Index(
+            "ix_enrollment_stage_entered",
+            "pathway_version_id",
+            "stage",
+            "status",
+            "stage_entered_at",
+            "id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -297,6 +313,13 @@ class BadgeRequest(SQLModel, table=True):
     __table_args__ = (
         Index("ix_badgerequest_structure_status", "structure_id", "status"),
         Index("ix_badgerequest_committee_status", "committee_id", "status"),
+        Index(
+            "ix_badgerequest_structure_status_submitted",
+            "structure_id",
+            "status",
+            "submitted_at",
+            "id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -335,7 +358,10 @@ class Share(SQLModel, table=True):
     """An issued badge made visible to a partner organisation (GEIQ, ADIE, a company): the
     partner's feed shows exactly these, nothing else."""
 
-    __table_args__ = (UniqueConstraint("assertion_id", "organisation_id"),)
+    __table_args__ = (
+        UniqueConstraint("assertion_id", "organisation_id"),
+        Index("ix_share_org_shared", "organisation_id", "shared_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     assertion_id: str = Field(foreign_key="assertion.id", max_length=36)
@@ -351,6 +377,14 @@ class Assertion(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_assertion_recipient_class", "recipient_id", "badge_class_id"),
+        Index("ix_assertion_issuer_revoked", "issuer_id", "revoked_at"),
+        Index(
+            "ix_assertion_enrollment_held",
+            "enrollment_id",
+            "revoked_at",
+            "badge_class_id",
+            "recipient_id",
+        ),
         UniqueConstraint("issuer_id", "status_index", name="uq_assertion_issuer_status"),
     )
 
@@ -484,7 +518,10 @@ class Delivery(SQLModel, table=True):
     in the same transaction as the event that causes it. `key` is the idempotency key the
     receiver sees, so a retried delivery is never taken twice."""
 
-    __table_args__ = (Index("ix_delivery_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+        Index("ix_delivery_network_status_id", "network", "status", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
@@ -620,7 +657,8 @@ class InboundEvent(SQLModel, table=True):
     """The thing the event is about on the sender's side (a PMSMP convention's id)."""
     kind: str = Field(max_length=40)
     status: str = Field(max_length=20)
-    """`applied` (evidence added), `unmatched` (no enrollment found) or `ignored`."""
+    """`applied` (evidence added), `noted` (a history line, no evidence: an immersion the
+    person did not show up to), `unmatched` (no enrollment found) or `ignored`."""
     enrollment_id: int | None = Field(default=None, foreign_key="enrollment.id", index=True)
     evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
     received_at: datetime = _ts(nullable=False)

@@ -22,7 +22,7 @@ def upgrade() -> None:
     with op.batch_alter_table('organisation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('siret', sqlmodel.sql.sqltypes.AutoString(length=14), nullable=True))
         batch_op.add_column(sa.Column('departement', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=True))
-        batch_op.create_index(batch_op.f('ix_organisation_siret'), ['siret'], unique=False)
+        batch_op.create_index(batch_op.f('ix_organisation_siret'), ['siret'], unique=True)
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.add_column(sa.Column('birth_year', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('pass_iae', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True))
