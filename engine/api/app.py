@@ -330,6 +330,7 @@ def create_app(rt: Runtime | None = None, public_url: str | None = None) -> Fast
         bulk,
         bulk_pages,
         inbound,
+        inbound_pages,
         indicator_pages,
         indicators,
     )
@@ -341,6 +342,7 @@ def create_app(rt: Runtime | None = None, public_url: str | None = None) -> Fast
     app.include_router(bulk.router)
     app.include_router(bulk_pages.router)
     app.include_router(inbound.router)
+    app.include_router(inbound_pages.router)
     app.mount(DOCS_ASSETS_URL, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(RequestLimits, max_body=MAX_BODY)

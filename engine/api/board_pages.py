@@ -38,6 +38,8 @@ PER_PAGE = 20
 Searched = Annotated[Name, Query()]
 Chosen = Annotated[Slug, Query()]
 StageChoice = Annotated[line(170), Query()]
+Cursor = Annotated[str | None, Query(max_length=400, pattern="^[A-Za-z0-9_-]+$")]
+"""Where the list resumes (`dashboard.BoardPage.next`)."""
 """A pathway (`sato-eiti`) or one of its stages (`sato-eiti:diagnostic`)."""
 
 
@@ -96,10 +98,13 @@ def board(
     echeance: Chosen = "",
     pret: Chosen = "",
     tri: Chosen = "",
+    apres: Cursor = None,
 ) -> Response:
+    """`apres`: the cursor of the page before (« Page suivante »), the same cost however far
+    one goes; `page` stays for the links of earlier versions."""
     who = _who(request, "staff")
     search = Search(nom, structure, etape, statut, echeance, pret, tri)
-    return _board_page(request, who, search, page)
+    return _board_page(request, who, search, page, after=apres)
 
 
 def _board_page(
@@ -111,9 +116,17 @@ def _board_page(
     typed: dict[str, str] | None = None,
     error: str | None = None,
     status: int = 200,
+    after: str | None = None,
 ) -> Response:
     rt = _rt(request)
-    listing = dashboard.board(rt, who, search.filters(), page=page, per_page=PER_PAGE)
+    try:
+        listing = dashboard.board(
+            rt, who, search.filters(), page=page, per_page=PER_PAGE, after=after
+        )
+    except InvalidInput:
+        if after is None:
+            raise
+        return _go(board_url(**search.params()))  # a stale or mangled cursor: from the start
     choices = dashboard.choices(rt, who)
     if not choices.structures and listing.total == 0 and not search.active:
         with rt.unit_of_work() as s:
@@ -130,6 +143,8 @@ def _board_page(
         search=search,
         params=params,
         page_url=lambda n: board_url(**params, page=n),
+        next_url=board_url(**params, apres=listing.next) if listing.next else None,
+        first_url=board_url(**params) if after or page > 1 else None,
         board_url=board_url,
         choices=choices,
         sorts=SORTS,

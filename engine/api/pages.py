@@ -29,6 +29,7 @@ ShortForm = Annotated[BadgeId, Form()]
 EVENTS = {
     "enrolled": "Entrée dans le parcours",
     "transition": "Passage d'étape",
+    "exit": "Sortie",
     "evidence": "Pièce justificative",
     "badge_issued": "Badge délivré",
     "badge_revoked": "Badge révoqué",
@@ -40,6 +41,9 @@ EVENTS = {
     "migration": "Changement de version",
     "erased": "Données effacées",
     "link_requested": "Demande d'un nouveau lien par le participant",
+    "inbound_event": "Événement d'une plateforme partenaire",
+    "participants_imported": "Import de participants",
+    "group_award": "Badge d'une action collective",
 }
 
 

@@ -27,6 +27,15 @@ MAX_PAGE = 100_000
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Numéro de page, à partir de 1")]
+After = Annotated[
+    str | None,
+    Query(
+        max_length=400,
+        pattern="^[A-Za-z0-9_-]+$",
+        description="Curseur : le `next` de la page précédente (remplace `page`, même coût à "
+        "toute profondeur, aucun élément sauté ni répété si la liste change entre deux pages)",
+    ),
+]
 
 CONTROL_CHARACTERS = "control_characters"
 """The pydantic error type of a refused character; the app says it in French."""
@@ -104,3 +113,18 @@ def performs(action: Action) -> dict[str, Any]:
     tests/web/test_route_actions.py fails for a route that declares none. The route still
     decides nothing: the service it calls checks the action with `access.ensure`."""
     return {ACTION_KEY: action.value}
+
+
+def keyed(items: list[Any], page: int, per_page: int, total: int, exact: bool, after: Any) -> Any:
+    """A list's answer: its items, the cursor of the next page (`next`, None on the last) and
+    its total, counted up to a cap (`total_exact` false: there are more than `total`)."""
+    from fastapi.encoders import jsonable_encoder
+
+    return {
+        "items": jsonable_encoder(items),
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "total_exact": exact,
+        "next": after,
+    }

@@ -14,7 +14,15 @@ from engine.api.templating import templates
 from engine.errors import ParcoursError
 from engine.openbadges import ob2, ob3
 from engine.openbadges.images import qr_svg
-from engine.services import badge_documents, badges, clr, endorsements, issuer_keys, profiles
+from engine.services import (
+    badge_documents,
+    badges,
+    clr,
+    endorsements,
+    issuer_keys,
+    profiles,
+    public_documents,
+)
 from engine.services import printing as printed
 from engine.services.access import Action
 from engine.services.badge_documents import MAX_STATUS_LISTS
@@ -60,9 +68,19 @@ def issuer_logo(slug: str, request: Request) -> Response:
     tags=["Open Badges 2.0"],
     openapi_extra=performs(Action.PUBLIC_READ),
 )
-def revocations(slug: str, request: Request) -> JSONResponse:
+def revocations(slug: str, request: Request) -> Response:
+    """Built again only when one of the issuer's badges is revoked; `ETag` and
+    `If-None-Match` (304) let a verifier ask cheaply whether it changed."""
     rt, u = _ctx(request)
-    return _ld(badge_documents.revocation_list(rt, slug, u))
+    return _kept(request, public_documents.revocation_list(rt, slug, u))
+
+
+def _kept(request: Request, doc: public_documents.Document) -> Response:
+    """A kept public document, or 304 when the client holds this version."""
+    headers = public_documents.headers(doc)
+    if public_documents.matches(request.headers.get("if-none-match"), doc.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(doc.body, media_type=doc.media_type, headers=headers)
 
 
 @router.get(
@@ -188,9 +206,7 @@ def status_list(
     request: Request,
 ) -> Response:
     rt, u = _ctx(request)
-    return Response(
-        badge_documents.status_list_jwt(rt, slug, number, u), media_type=ob3.CONTENT_TYPE
-    )
+    return _kept(request, public_documents.status_list(rt, slug, number, u))
 
 
 @router.get(

@@ -293,10 +293,14 @@ def retry_delivery(request: Request, delivery_id: RowId, csrf: Csrf = "") -> Res
 
 
 @router.get("/partenaire", response_class=HTMLResponse, openapi_extra=performs(Action.PARTNER_FEED))
-def partner_page(request: Request, page: PageNo = 1) -> HTMLResponse:
+def partner_page(
+    request: Request,
+    page: PageNo = 1,
+    apres: Annotated[str | None, Query(max_length=400, pattern="^[A-Za-z0-9_-]+$")] = None,
+) -> HTMLResponse:
     who = _who(request, "staff")
-    feed = shares.feed(_rt(request), who, page=max(page, 1), per_page=50)
-    return _page(request, "partner.html", who, feed=feed)
+    feed = shares.feed(_rt(request), who, page=max(page, 1), per_page=50, after=apres)
+    return _page(request, "partner.html", who, feed=feed, resumed=apres is not None)
 
 
 @router.get(

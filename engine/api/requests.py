@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from engine import uploads
 from engine.api.params import (
     MAX_ID,
+    After,
     AssertionId,
     BadgeId,
     LongText,
@@ -24,6 +25,7 @@ from engine.api.params import (
     SlugPath,
     Title,
     Url,
+    keyed,
     line,
     performs,
 )
@@ -31,6 +33,7 @@ from engine.api.v1 import Anyone, Context, Email, PageNo, PerPage, Staff, paged,
 from engine.services import (
     committees,
     endorsements,
+    keyset,
     organisation_badges,
     outbox,
     proposals,
@@ -91,7 +94,10 @@ def list_requests(
     committee: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     page: PageNo = 1,
     per_page: PerPage = 20,
+    after: After = None,
 ):
+    """The longest waiting first. Follow `next` (`after=`) page to page; `total` stops
+    counting at 1,000."""
     result = request_views.listing(
         rt_of(request),
         who,
@@ -99,8 +105,10 @@ def list_requests(
         committee_id=committee,
         page=page,
         per_page=per_page,
+        after=after,
     )
-    return paged([asdict(r) for r in result.items], page, per_page, result.total)
+    items = [asdict(r) for r in result.items]
+    return keyed(items, page, per_page, result.total, result.total_exact, result.next)
 
 
 @router.get(
@@ -418,14 +426,18 @@ def partner_feed(
     since: datetime | None = None,
     page: PageNo = 1,
     per_page: PerPage = 20,
+    after: After = None,
 ):
-    result = shares.feed(rt_of(request), who, page=page, per_page=per_page, since=since)
+    """Follow `next` (`after=`) page to page; `total` stops counting at 1,000."""
+    result = shares.feed(
+        rt_of(request), who, page=page, per_page=per_page, since=since, after=after
+    )
     u = request.app.state.urls
     items = [
         {**asdict(i), "url": u.assertion(i.assertion_id), "page": u.page(i.assertion_id)}
         for i in result.items
     ]
-    return paged(items, page, per_page, result.total)
+    return keyed(items, page, per_page, result.total, result.total_exact, result.next)
 
 
 class WebhookBody(BaseModel):
@@ -456,9 +468,13 @@ def deliveries(
     status: Literal["pending", "sending", "sent", "dead"] | None = None,
     page: PageNo = 1,
     per_page: PerPage = 50,
+    after: After = None,
 ):
-    rows, total = outbox.listing(rt_of(request), who, status=status, page=page, per_page=per_page)
-    return paged([asdict(r) for r in rows], page, per_page, total)
+    rows, total = outbox.listing(
+        rt_of(request), who, status=status, page=page, per_page=per_page, after=after
+    )
+    cursor = keyset.encode([rows[-1].id]) if len(rows) == per_page else None
+    return keyed([asdict(r) for r in rows], page, per_page, int(total), total.exact, cursor)
 
 
 @router.post(

@@ -4,6 +4,7 @@ the authenticated person; the services check what that person may do."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
@@ -14,6 +15,7 @@ from engine import uploads
 from engine.api import auth, network_pages
 from engine.api.params import (
     MAX_ID,
+    After,
     AssertionId,
     BadgeId,
     Name,
@@ -23,11 +25,13 @@ from engine.api.params import (
     Slug,
     SlugPath,
     Url,
+    keyed,
     line,
     performs,
     single_line,
     text,
 )
+from engine.exits import Exit, recorded
 from engine.openbadges import ob3
 from engine.pathways import diagram
 from engine.services import (
@@ -248,10 +252,36 @@ class NewEnrollment(BaseModel):
     note: Note | None = None
 
 
+OutcomeCode = line(40)
+Employer = line(200)
+
+
+class ExitBody(BaseModel):
+    """How the person leaves: an outcome of `engine.exits` (`cdi`, `formation_qualifiante`...),
+    its date (default: today) and, for an outcome in work or training, the employer."""
+
+    outcome: OutcomeCode = Field(min_length=1, description="Code de la sortie (cdi, autre_siae...)")
+    on: date | None = Field(default=None, description="Date de la sortie ; défaut : aujourd'hui")
+    employer: Employer | None = Field(
+        default=None,
+        description="Employeur ou organisme de formation : une organisation, jamais une personne",
+    )
+
+    def as_exit(self) -> Exit:
+        return Exit(self.outcome, self.on, self.employer)
+
+
 class Advance(BaseModel):
     trigger: Slug = Field(min_length=1)
     note: Note | None = None
     expected_revision: int | None = Field(default=None, ge=1, le=MAX_ID)
+    exit: ExitBody | None = Field(
+        default=None, description="Vers une étape finale : comment la personne quitte le parcours"
+    )
+
+
+class ExitRecord(ExitBody):
+    note: Note | None = Field(default=None, description="Motif, obligatoire pour une correction")
 
 
 class Award(BaseModel):
@@ -265,12 +295,20 @@ class Revocation(BaseModel):
 
 @router.get("/enrollments", tags=["Inscriptions"], openapi_extra=performs(Action.ENROLLMENT_READ))
 def list_enrollments(
-    request: Request, who: Anyone, page: PageNo = 1, per_page: PerPage = 20, active: bool = False
+    request: Request,
+    who: Anyone,
+    page: PageNo = 1,
+    per_page: PerPage = 20,
+    active: bool = False,
+    after: After = None,
 ):
+    """Newest first. Follow `next` (`after=`) page to page; `total` stops counting at 1,000
+    (`total_exact` false past it)."""
     result = dashboard.enrollments(
-        rt_of(request), who, page=page, per_page=per_page, active_only=active
+        rt_of(request), who, page=page, per_page=per_page, active_only=active, after=after
     )
-    return paged([asdict(r) for r in result.items], page, per_page, result.total)
+    items = [asdict(r) for r in result.items]
+    return keyed(items, page, per_page, result.total, result.total_exact, result.next)
 
 
 @router.post(
@@ -307,8 +345,22 @@ def advance(enrollment_id: RowId, body: Advance, request: Request, who: Staff) -
         by=who,
         note=body.note,
         expected_revision=body.expected_revision,
+        exit=body.exit.as_exit() if body.exit else None,
     )
     return jsonable_encoder(asdict(result))
+
+
+@router.put(
+    "/enrollments/{enrollment_id}/exit",
+    tags=["Inscriptions"],
+    summary="Enregistrer ou corriger la sortie d'un parcours terminé",
+    openapi_extra=performs(Action.ADVANCE),
+)
+def record_exit(
+    enrollment_id: RowId, body: ExitRecord, request: Request, who: Staff
+) -> dict[str, Any]:
+    stored = e.record_exit(rt_of(request), enrollment_id, body.as_exit(), by=who, note=body.note)
+    return jsonable_encoder(asdict(recorded(stored.outcome, stored.on, stored.employer)))
 
 
 class CommitteeVote(BaseModel):
@@ -539,9 +591,14 @@ def rebind(
 
 
 @router.get("/participants", tags=["Participants"], openapi_extra=performs(Action.PARTICIPANT_READ))
-def list_participants(request: Request, who: Staff, page: PageNo = 1, per_page: PerPage = 20):
-    rows, total = people.participants(rt_of(request), who, page=page, per_page=per_page)
-    return paged([asdict(r) for r in rows], page, per_page, total)
+def list_participants(
+    request: Request, who: Staff, page: PageNo = 1, per_page: PerPage = 20, after: After = None
+):
+    """By name. Follow `next` (`after=`) page to page; `total` stops counting at 1,000."""
+    rows, total, cursor = people.participants(
+        rt_of(request), who, page=page, per_page=per_page, after=after
+    )
+    return keyed([asdict(r) for r in rows], page, per_page, int(total), total.exact, cursor)
 
 
 @router.get(

@@ -12,15 +12,18 @@ made. `speak_french()` is idempotent; `engine.cli.app` calls it before building 
 from __future__ import annotations
 
 import functools
+import importlib.abc
+import importlib.util
 import re
+import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import typer
 import typer.completion
 import typer.core
 import typer.exceptions as typer_errors
-import typer.rich_utils
 from typer import _click
 from typer._click import exceptions as click_errors
 from typer._click import formatting as click_formatting
@@ -189,16 +192,46 @@ def _gettext(message: str) -> str:
     return _GETTEXT.get(message, message)
 
 
+def _french_panels(rich_utils: ModuleType) -> None:
+    """The rich help and error panels' constants in French."""
+    for name, text in _RICH.items():
+        setattr(rich_utils, name, text)
+    # the usage line's prefix, which the rich help's highlighter also colours
+    rich_utils.highlighter.highlights = [
+        h.replace("(?P<usage>Usage: )", f"(?P<usage>{USAGE})")
+        for h in rich_utils.highlighter.highlights
+    ]
+
+
+class _WhenPanelsLoad(importlib.abc.MetaPathFinder):
+    """Translates `typer.rich_utils` when Typer first imports it: only to show help or an
+    error, and it costs half a second of imports (rich's markdown, tracebacks...) that a
+    command which does neither, `parcours status 12`, should not pay."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != "typer.rich_utils":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            load = spec.loader.exec_module
+
+            def exec_module(module: ModuleType) -> None:
+                load(module)
+                _french_panels(module)
+
+            spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
+
+
 def speak_french() -> None:
     """Put every framework word of the command line in French (once)."""
     typer.core._ = _gettext  # type: ignore[attr-defined]
-    for name, text in _RICH.items():
-        setattr(typer.rich_utils, name, text)
-    # the usage line's prefix, which the rich help's highlighter also colours
-    typer.rich_utils.highlighter.highlights = [
-        h.replace("(?P<usage>Usage: )", f"(?P<usage>{USAGE})")
-        for h in typer.rich_utils.highlighter.highlights
-    ]
+    loaded = sys.modules.get("typer.rich_utils")
+    if loaded is not None:
+        _french_panels(loaded)
+    elif not any(isinstance(f, _WhenPanelsLoad) for f in sys.meta_path):
+        sys.meta_path.insert(0, _WhenPanelsLoad())
     for placeholder in (
         typer.completion._install_completion_placeholder_function,
         typer.completion._install_completion_no_auto_placeholder_function,

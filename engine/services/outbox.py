@@ -31,7 +31,7 @@ from functools import cache
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, Text, bindparam, cast, func, or_, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -39,7 +39,7 @@ from sqlmodel import Session
 from engine import webhooks
 from engine.connectors import DeliveryFailed, IssuedFor
 from engine.errors import Forbidden, NotFound
-from engine.services import access, links, password_links
+from engine.services import access, keyset, links, password_links
 from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
 from engine.store.tables import (
@@ -524,22 +524,33 @@ def listing(
     status: str | None = None,
     page: int = 1,
     per_page: int = 50,
-) -> tuple[list[DeliveryRow], int]:
+    after: str | None = None,
+) -> tuple[list[DeliveryRow], keyset.Count]:
     """Deliveries `who` may see, newest first: every one for the system (the scheduler, the
-    operator's command line), their networks' for a network admin."""
+    operator's command line), their networks' for a network admin. The total is counted up
+    to `keyset.CAP`; `after` (the id of the last row shown, as `keyset.encode([id])`)
+    resumes after it (index `ix_delivery_network_status_id`)."""
     with rt.unit_of_work() as session:
         query = select(Delivery)
         if not who.is_system:
             # A network admin's own networks; rows of no known network stay with the system.
-            networks = access.networks_administered(bindparam("pid", who.person_id))
-            if not who.is_staff or session.execute(networks.limit(1)).first() is None:
+            networks = list(
+                session.execute(
+                    access.networks_administered(bindparam("pid", who.person_id))
+                ).scalars()
+            )
+            if not who.is_staff or not networks:
                 raise Forbidden(access.refusal(Action.DELIVERY_READ, who))
             query = query.where(Delivery.network.in_(networks))
         if status:
             query = query.where(Delivery.status == status)
-        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        total = keyset.count(session, query)
+        if after is not None:
+            query = query.where(Delivery.id < keyset.decode(after, 1)[0])
         rows = session.execute(
-            query.order_by(Delivery.id.desc()).limit(per_page).offset((page - 1) * per_page)
+            query.order_by(Delivery.id.desc())
+            .limit(per_page)
+            .offset(0 if after is not None else (page - 1) * per_page)
         ).scalars()
         return [
             DeliveryRow(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine.errors import InvalidInput, NotFound
-from engine.services import access
+from engine.services import access, keyset
 from engine.services.access import Action, Actor, Target
 from engine.services.organisations import find_or_add_participant, get_organisation
 from engine.services.runtime import Runtime
@@ -47,11 +47,17 @@ def add_participant(
         return person.id  # type: ignore[return-value]
 
 
+_BY_NAME = [(Person.family_name, False), (Person.given_name, False), (Person.id, False)]
+"""The participants list's order, as keyset keys (index `ix_person_name`)."""
+
+
 def participants(
-    rt: Runtime, who: Actor, *, page: int = 1, per_page: int = 20
-) -> tuple[list[ParticipantRow], int]:
-    """The participants of the caller's structures (not erased), by name."""
+    rt: Runtime, who: Actor, *, page: int = 1, per_page: int = 20, after: str | None = None
+) -> tuple[list[ParticipantRow], keyset.Count, str | None]:
+    """The participants of the caller's structures (not erased), by name; the total counted
+    up to `keyset.CAP`, and the cursor of the next page (`after`), None on the last."""
     with rt.unit_of_work() as session:
+        reached = list(session.execute(access.structures_reached(who.person_id)).scalars())
         query = (
             select(
                 Person.id, Person.given_name, Person.family_name, Person.email, Organisation.name
@@ -60,16 +66,21 @@ def participants(
             .where(
                 Person.kind == PersonKind.PARTICIPANT,
                 Person.erased_at.is_(None),
-                Person.structure_id.in_(access.structures_reached(who.person_id)),
+                Person.structure_id.in_(reached),
             )
         )
-        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        total = keyset.count(session, query)
+        if after is not None:
+            query = query.where(keyset.after(_BY_NAME, keyset.decode(after, 3)))
         rows = session.execute(
-            query.order_by(Person.family_name, Person.given_name, Person.id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
+            query.order_by(*keyset.order(_BY_NAME))
+            .limit(per_page + 1)
+            .offset(0 if after is not None else (page - 1) * per_page)
         ).all()
-    return [ParticipantRow(i, f"{g} {f}".strip(), e, o) for i, g, f, e, o in rows], total
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    cursor = keyset.encode([rows[-1][2], rows[-1][1], rows[-1][0]]) if more and rows else None
+    return [ParticipantRow(i, f"{g} {f}".strip(), e, o) for i, g, f, e, o in rows], total, cursor
 
 
 def get_participant(rt: Runtime, participant_id: int, who: Actor) -> ParticipantRow:

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlmodel import Session
 
 from engine.badges.assertions import held_badges
 from engine.badges.catalogue import MODE_LABELS, Evaluation
 from engine.errors import Forbidden, NotFound
 from engine.roles import Role
-from engine.services import access
+from engine.services import access, keyset
 from engine.services.access import Action, Actor, Target
 from engine.services.issuing import evaluation_of
 from engine.services.runtime import Runtime
@@ -151,7 +151,11 @@ def _view(
     person = session.get(Person, req.participant_id)
     structure = session.get(Organisation, req.structure_id) if req.structure_id else None
     committee = session.get(Committee, req.committee_id) if req.committee_id else None
-    setting = session.get(BadgeSetting, (req.structure_id, bc.id)) if req.structure_id else None
+    setting = (
+        session.get(BadgeSetting, (req.structure_id, bc.id))
+        if req.structure_id and (req.structure_id, bc.id) not in session.info.get("no_setting", ())
+        else None
+    )
     criteria = bc.criteria
     if setting is not None and setting.criteria_note:
         criteria += f"\n\nAdaptation de la structure : {setting.criteria_note}"
@@ -247,6 +251,14 @@ class Page:
     page: int
     per_page: int
     total: int
+    total_exact: bool = True
+    """False when there are more than `total` (counted up to `keyset.CAP`)."""
+    next: str | None = None
+    """The cursor of the next page (`after=`), None on the last."""
+
+
+_OLDEST = [(BadgeRequest.submitted_at, False), (BadgeRequest.id, False)]
+"""The list's order (the longest waiting first), as keyset keys."""
 
 
 def listing(
@@ -257,9 +269,12 @@ def listing(
     page: int = 1,
     per_page: int = 20,
     committee_id: int | None = None,
+    after: str | None = None,
 ) -> Page:
     """Requests the caller may see: a participant's own; a staff member's structures', their
-    committees' agendas, and their networks' requests in network mode."""
+    committees' agendas, and their networks' requests in network mode. `after` (a page's
+    `next`) gives the page after it; the total is counted up to `keyset.CAP`; a page's
+    people, structures, committees and settings are read in one query each."""
     with rt.unit_of_work() as session:
         query = select(BadgeRequest, BadgeClass).join(
             BadgeClass, BadgeClass.id == BadgeRequest.badge_class_id
@@ -267,29 +282,86 @@ def listing(
         if who.is_participant:
             query = query.where(BadgeRequest.participant_id == who.person_id)
         elif who.is_staff:
-            committees = select(CommitteeMember.committee_id).where(
-                CommitteeMember.person_id == who.person_id
+            from engine.services.dashboard import administered_networks, members_of
+
+            # the caller's structures and committees read first, as ids: an index on the
+            # structure (or the committee) drives the list, not a scan of every request with
+            # that status; a network admin's branch is an uncorrelated subquery
+            staffed = list(session.execute(access.structures_staffed(who.person_id)).scalars())
+            committees = list(
+                session.execute(
+                    select(CommitteeMember.committee_id).where(
+                        CommitteeMember.person_id == who.person_id
+                    )
+                ).scalars()
             )
-            query = query.where(
-                or_(
-                    BadgeRequest.structure_id.in_(access.structures_staffed(who.person_id)),
-                    access.administers(
-                        who.person_id, BadgeRequest.structure_id, BadgeClass.network
-                    ),
-                    BadgeRequest.committee_id.in_(committees),
-                )
-            )
+            branches = [
+                and_(BadgeClass.network == net, BadgeRequest.structure_id.in_(members_of(nid)))
+                for net, nid in administered_networks(session, who.person_id).items()
+            ]
+            if staffed:
+                branches.append(BadgeRequest.structure_id.in_(staffed))
+            if committees:
+                branches.append(BadgeRequest.committee_id.in_(committees))
+            query = query.where(or_(*branches) if branches else false())
         elif not who.is_system:
             raise Forbidden(access.refusal(Action.REQUEST_READ, who))
         if status:
             query = query.where(BadgeRequest.status == status)
         if committee_id is not None:
             query = query.where(BadgeRequest.committee_id == committee_id)
-        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        counted = keyset.count(session, query)
+        if after is not None:
+            query = query.where(keyset.after(_OLDEST, keyset.decode(after, 2)))
         rows = session.execute(
-            query.order_by(BadgeRequest.submitted_at, BadgeRequest.id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
+            query.order_by(*keyset.order(_OLDEST))
+            .limit(per_page + 1)
+            .offset(0 if after is not None else (page - 1) * per_page)
         ).all()
+        more = len(rows) > per_page
+        rows = rows[:per_page]
+        held = _preload(session, [req for req, _ in rows])  # the session keeps weak refs
         items = [_view(rt, session, req, bc, detail=False) for req, bc in rows]
-    return Page(items, page, per_page, total)
+        del held
+    last = rows[-1][0] if more and rows else None
+    cursor = keyset.encode([last.submitted_at, last.id]) if last is not None else None
+    return Page(items, page, per_page, int(counted), counted.exact, cursor)
+
+
+def _preload(session: Session, requests: list[BadgeRequest]) -> list[Any]:
+    """Read what `_view` gets of each request (its person, structure, committee and the
+    structure's setting of the badge) in one query per kind: `session.get` then finds them
+    in the session instead of asking the database once per row, while the caller holds
+    what this returns."""
+    people = {r.participant_id for r in requests}
+    structures = {r.structure_id for r in requests if r.structure_id}
+    committees = {r.committee_id for r in requests if r.committee_id}
+    held: list[Any] = []
+    if people:
+        held += session.execute(select(Person).where(Person.id.in_(people))).scalars().all()
+    if structures:
+        held += (
+            session.execute(select(Organisation).where(Organisation.id.in_(structures)))
+            .scalars()
+            .all()
+        )
+        pairs = {(r.structure_id, r.badge_class_id) for r in requests if r.structure_id}
+        found = (
+            session.execute(
+                select(BadgeSetting).where(
+                    BadgeSetting.structure_id.in_({s for s, _ in pairs}),
+                    BadgeSetting.badge_class_id.in_({b for _, b in pairs}),
+                )
+            )
+            .scalars()
+            .all()
+        )
+        held += found
+        seen = {(f.structure_id, f.badge_class_id) for f in found}
+        for pair in pairs - seen:  # none: remember it, or `get` would ask for each
+            session.info.setdefault("no_setting", set()).add(pair)
+    if committees:
+        held += (
+            session.execute(select(Committee).where(Committee.id.in_(committees))).scalars().all()
+        )
+    return held

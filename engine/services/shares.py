@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.roles import Role
-from engine.services import access
+from engine.services import access, keyset
 from engine.services.access import Action, Actor, Target
 from engine.services.outbox import queue_shares
 from engine.services.runtime import Runtime
@@ -134,6 +134,14 @@ class Feed:
     page: int
     per_page: int
     total: int
+    total_exact: bool = True
+    """False when there are more than `total` (counted up to `keyset.CAP`)."""
+    next: str | None = None
+    """The cursor of the next page (`after=`), None on the last."""
+
+
+_NEWEST = [(Share.shared_at, True), (Share.id, True)]
+"""The feed's order, newest first, as keyset keys (index `ix_share_org_shared`)."""
 
 
 def partner_organisations(session: Session, person_id: int | None) -> list[int]:
@@ -149,9 +157,12 @@ def feed(
     page: int = 1,
     per_page: int = 20,
     since: datetime | None = None,
+    after: str | None = None,
 ) -> Feed:
     """Badges shared with the caller's partner organisations, newest first; with
-    `organisation`, with that partner only (its staff, an admin of one of its networks)."""
+    `organisation`, with that partner only (its staff, an admin of one of its networks).
+    `after` (a page's `next`) gives the page after it at the same cost however deep; the
+    total is counted up to `keyset.CAP`."""
     with rt.unit_of_work() as session:
         if organisation is not None:
             org = _partner(session, organisation)
@@ -182,21 +193,39 @@ def feed(
             .join(Organisation, Organisation.id == Share.organisation_id)
             .where(Share.organisation_id.in_(orgs))
         )
+        # the same rows, counted with no more joins than their filters need (a badge's
+        # class, holder and partner always exist: foreign keys)
+        counting = (
+            select(Share.id)
+            .join(Assertion, Assertion.id == Share.assertion_id)
+            .where(Share.organisation_id.in_(orgs), Assertion.recipient_id.is_not(None))
+        )
         if via_admin:
-            query = query.where(BadgeClass.network.in_(access.networks_administered(who.person_id)))
+            networks = access.networks_administered(who.person_id)
+            query = query.where(BadgeClass.network.in_(networks))
+            counting = counting.join(BadgeClass, BadgeClass.id == Assertion.badge_class_id).where(
+                BadgeClass.network.in_(networks)
+            )
         if since is not None:
             query = query.where(Share.shared_at > since)
-        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            counting = counting.where(Share.shared_at > since)
+        counted = keyset.count(session, counting)
+        if after is not None:
+            query = query.where(keyset.after(_NEWEST, keyset.decode(after, 2)))
         rows = session.execute(
-            query.order_by(Share.shared_at.desc(), Share.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
+            query.add_columns(Share.id)
+            .order_by(*keyset.order(_NEWEST))
+            .limit(per_page + 1)
+            .offset(0 if after is not None else (page - 1) * per_page)
         ).all()
+    more = len(rows) > per_page
+    rows = rows[:per_page]
     items = [
         FeedItem(a, s, n, f"{g} {f}".strip(), org, at, issued, revoked is not None)
-        for a, s, n, g, f, org, at, issued, revoked in rows
+        for a, s, n, g, f, org, at, issued, revoked, _ in rows
     ]
-    return Feed(items, page, per_page, total)
+    cursor = keyset.encode([rows[-1][6], rows[-1][9]]) if more and rows else None
+    return Feed(items, page, per_page, int(counted), counted.exact, cursor)
 
 
 def set_webhook(rt: Runtime, organisation: str, url: str, *, by: Actor) -> str:

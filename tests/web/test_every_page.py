@@ -9,7 +9,6 @@ walked by a visit below, or listed in SKIPPED with the reason; a new page fails
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import create_engine, select, text
 from starlette.routing import compile_path
 
@@ -39,7 +38,8 @@ from engine.store.tables import (
 from tests.conftest import BACKENDS, PG_URL
 from tests.third_party import free_port, serving
 from tests.web.accessibility import assert_accessible
-from tests.web.test_browser import CHROMIUM, FLAGS, WatchedBrowser, _shot
+from tests.web.chromium import WatchedBrowser
+from tests.web.test_browser import _shot
 from tests.web.test_route_actions import routes
 
 XFAIL: dict[str, str] = {}
@@ -182,9 +182,42 @@ VISITS = [
     ),
     # --- issue 20: exit outcomes (enrollment pages) ---
     # --- issue 20: indicators ---
+    Visit("indicateurs", "/indicateurs", SATO_ADMIN, lambda s: "/indicateurs"),
+    Visit(
+        "indicateurs-reseau",
+        "/indicateurs/reseau/{network}",
+        SATO_ADMIN,
+        lambda s: "/indicateurs/reseau/sato",
+    ),
+    Visit(
+        "indicateurs-structure",
+        "/indicateurs/structure/{slug}",
+        DIRECTRICE,
+        lambda s: "/indicateurs/structure/sato-interim",
+    ),
+    Visit(
+        "indicateurs-parcours",
+        "/indicateurs/parcours/{pathway_id}",
+        DIRECTRICE,
+        lambda s: "/indicateurs/parcours/sato-femmes-metallurgie",
+    ),
     # --- issue 20: import and group award ---
+    Visit("import-participants", "/participants/import", CIP, lambda s: "/participants/import"),
+    Visit("action-collective", "/action-collective", ENCADRANT, lambda s: "/action-collective"),
+    Visit(
+        "action-collective-parcours",
+        "/action-collective",
+        DIRECTRICE,
+        lambda s: "/action-collective?structure=sato-interim&parcours=sato-femmes-metallurgie",
+    ),
     # --- issue 20: structures (SIRET, emplois de l'inclusion) ---
     # --- issue 20: inbound events ---
+    Visit(
+        "evenements-entrants",
+        "/reseau/{network}/evenements-entrants",
+        SATO_ADMIN,
+        lambda s: "/reseau/sato/evenements-entrants",
+    ),
     # --- issue 21 ---
 ]
 
@@ -309,15 +342,11 @@ def _ids(rt: Runtime, base: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[WatchedBrowser]:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium introuvable ({CHROMIUM}) : apt-get install chromium")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        watched = WatchedBrowser(b)
-        yield watched
-        b.close()
-        assert not watched.violations, "\n".join(watched.violations)
+def chromium(chromium_process: Browser) -> Iterator[WatchedBrowser]:
+    watched = WatchedBrowser(chromium_process)
+    yield watched
+    watched.close()
+    assert not watched.violations, "\n".join(watched.violations)
 
 
 def _sign_in(page: Page, site: Site, who: str | None) -> None:

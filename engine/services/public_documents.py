@@ -1,0 +1,172 @@
+"""The public revocation documents (OB 2.0 revocation list, OB 3.0 status lists), served at the
+same cost whatever the number of badges: every verifier fetches them, and anyone can.
+
+Each is built from the issuer's revoked badges only when one of them changed, and kept (per
+runtime, per worker process) with its ETag: a request costs the issuer's lookup and one
+index read of its latest revocation (`max(revoked_at)`, index `ix_assertion_issuer_revoked`);
+a client that sends the ETag back gets a 304. A badge is never un-revoked, so a new latest
+revocation time is what changes a document made by another process; in this one, any
+committed change to a badge (a revocation, an erasure rewriting a revocation's reason, with a
+past time or not) drops what is kept at once (`_changed`). What the time check cannot see
+from another process (two revocations committed out of order, an erasure's new reasons) is
+rebuilt once `MAX_AGE` has passed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound
+from engine.openbadges import ob2
+from engine.openbadges.urls import PublicUrls
+from engine.services import badge_documents
+from engine.services.runtime import Runtime
+from engine.store.tables import Assertion, IssuerKey, Organisation
+
+MAX_AGE = 60.0
+"""Seconds a kept document is trusted without a rebuild, whatever the check says."""
+KEPT = 256
+"""Documents kept per runtime (the least recently used go first)."""
+
+CACHE_CONTROL = "public, no-cache"
+"""Clients and proxies may keep a copy but ask each time (with its ETag): a revocation shows
+at once, and an unchanged document costs a 304."""
+
+
+@dataclass(frozen=True)
+class Document:
+    body: bytes
+    etag: str
+    media_type: str
+    built: float
+
+
+_kept: weakref.WeakKeyDictionary[Runtime, OrderedDict[tuple, Document]] = (
+    weakref.WeakKeyDictionary()
+)
+_lock = threading.Lock()
+
+
+_generation = [0]
+"""Bumped at each commit in this process that changed a badge: part of every key."""
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_change(state: Any) -> None:
+    table = getattr(state.statement, "table", None)
+    if (state.is_update or state.is_delete) and getattr(table, "name", None) == "assertion":
+        state.session.info["badges_changed"] = True
+
+
+@event.listens_for(Session, "before_flush")
+def _flushed_change(session: Session, _context: Any, _instances: Any) -> None:
+    if any(isinstance(o, Assertion) for o in list(session.dirty) + list(session.deleted)):
+        session.info["badges_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _changed(session: Session) -> None:
+    if session.info.pop("badges_changed", False):
+        with _lock:
+            _generation[0] += 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _unchanged(session: Session) -> None:
+    session.info.pop("badges_changed", None)
+
+
+def _stamp(rt: Runtime, slug: str) -> tuple[int, str]:
+    """The issuer's id, and the time of its latest revocation with this process's generation."""
+    with rt.reading() as conn:
+        org_id = conn.execute(
+            select(Organisation.id).where(Organisation.slug == slug)
+        ).scalar_one_or_none()
+        if org_id is None:
+            raise NotFound(f"organisation « {slug} » introuvable")
+        seen = _generation[0]  # read first: a change committed meanwhile is not missed
+        latest = conn.execute(
+            select(func.max(Assertion.revoked_at)).where(
+                Assertion.issuer_id == org_id, Assertion.revoked_at.is_not(None)
+            )
+        ).scalar_one()
+    return org_id, f"{latest}/{seen}"
+
+
+def _document(
+    rt: Runtime, key: tuple, build: Callable[[], tuple[bytes, str]], now: float | None = None
+) -> Document:
+    now = time.monotonic() if now is None else now
+    with _lock:
+        kept = _kept.setdefault(rt, OrderedDict())
+        found = kept.get(key)
+        if found is not None and now - found.built < MAX_AGE:
+            kept.move_to_end(key)
+            return found
+    body, media_type = build()
+    doc = Document(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', media_type, now)
+    with _lock:
+        kept[key] = doc
+        kept.move_to_end(key)
+        while len(kept) > KEPT:
+            kept.popitem(last=False)
+    return doc
+
+
+def revocation_list(rt: Runtime, slug: str, u: PublicUrls) -> Document:
+    """The issuer's OB 2.0 RevocationList (JSON-LD)."""
+    org_id, latest = _stamp(rt, slug)
+
+    def build() -> tuple[bytes, str]:
+        doc = badge_documents.revocation_list(rt, slug, u)
+        return json.dumps(doc, ensure_ascii=False).encode(), ob2.CONTENT_TYPE
+
+    return _document(rt, ("ob2-revocations", u.base, org_id, latest), build)
+
+
+def status_list(rt: Runtime, slug: str, number: int, u: PublicUrls) -> Document:
+    """The issuer's signed OB 3.0 Bitstring Status List `number` (VC-JWT)."""
+    from engine.openbadges import ob3
+
+    org_id, latest = _stamp(rt, slug)
+    with rt.reading() as conn:  # the keys it is signed with: a few rows
+        keys = tuple(
+            conn.execute(
+                select(IssuerKey.id, IssuerKey.retired_at).where(
+                    IssuerKey.organisation_id == org_id
+                )
+            ).all()
+        )
+
+    def build() -> tuple[bytes, str]:
+        return badge_documents.status_list_jwt(rt, slug, number, u).encode(), ob3.CONTENT_TYPE
+
+    return _document(rt, ("ob3-status", u.base, org_id, number, latest, keys), build)
+
+
+def forget(rt: Runtime) -> None:
+    """Drop what is kept for `rt` (tests, a restore of the database)."""
+    with _lock:
+        _kept.pop(rt, None)
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether a request's `If-None-Match` names this ETag (or `*`)."""
+    if not if_none_match:
+        return False
+    sent = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in sent or etag in sent
+
+
+def headers(doc: Document) -> dict[str, Any]:
+    return {"ETag": doc.etag, "Cache-Control": CACHE_CONTROL}

@@ -1,0 +1,90 @@
+"""The public revocation documents are kept and served with an ETag: a verifier that sends it
+back gets a 304 until a badge of the issuer is revoked, and then the new document at once,
+whatever time the revocation carries (a past one too) and however it was made (a revocation,
+an erasure rewriting the reasons)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from engine.openbadges.status import is_set, locate
+from engine.services import badges, privacy, public_documents
+from engine.store.tables import Assertion
+from tests.conftest import DIRECTRICE, NETWORK_ADMIN, T0, actor
+from tests.engine.openbadges.conftest import BASE
+
+LIST = "/ob/v2/issuers/sato/revocations"
+STATUS = "/ob/v3/issuers/sato/status/0"
+
+
+def _position(issued) -> int:
+    with issued.rt.unit_of_work() as s:
+        index = s.get(Assertion, issued.assertion).status_index
+    return locate(index)[1]
+
+
+def _revoked_bit(issued, body: bytes) -> bool:
+    import jwt
+
+    claims = jwt.decode(body.decode(), options={"verify_signature": False})
+    subject = claims.get("vc", claims)["credentialSubject"]
+    return is_set(subject["encodedList"], _position(issued))
+
+
+def test_the_revocation_list_answers_304_until_a_revocation(issued) -> None:
+    first = issued.client.get(LIST)
+    assert first.status_code == 200 and first.json()["revokedAssertions"] == []
+    etag = first.headers["etag"]
+    assert "no-cache" in first.headers["cache-control"]
+    again = issued.client.get(LIST, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    # a revocation dated in the past (before anything kept) still changes the document
+    badges.revoke(
+        issued.rt,
+        issued.assertion,
+        "Délivré par erreur",
+        by=actor(issued.rt, DIRECTRICE),
+        now=T0 + timedelta(minutes=1),
+    )
+    after = issued.client.get(LIST, headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    url = f"{BASE}/ob/v2/assertions/{issued.assertion}"
+    assert after.json()["revokedAssertions"] == [
+        {"id": url, "revocationReason": "Délivré par erreur"}
+    ]
+    assert issued.client.get(LIST, headers={"If-None-Match": "*"}).status_code == 304
+
+
+def test_an_erasure_rewrites_the_kept_reason_at_once(issued) -> None:
+    badges.revoke(
+        issued.rt, issued.assertion, "Awa Diallo a quitté", by=actor(issued.rt, DIRECTRICE)
+    )
+    kept = issued.client.get(LIST)
+    assert "Awa Diallo" in kept.text
+    privacy.erase(issued.rt, issued.holder.person_id, by=actor(issued.rt, NETWORK_ADMIN))
+    now = issued.client.get(LIST, headers={"If-None-Match": kept.headers["etag"]})
+    assert now.status_code == 200 and "Awa Diallo" not in now.text
+
+
+def test_the_status_list_is_kept_until_a_revocation_and_its_bit_then_set(issued) -> None:
+    # the badge's credential is fetched first: its issuer then has a signing key
+    assert issued.client.get(f"/ob/v3/credentials/{issued.assertion}").status_code == 200
+    first = issued.client.get(STATUS)
+    assert first.status_code == 200 and not _revoked_bit(issued, first.content)
+    etag = first.headers["etag"]
+    assert issued.client.get(STATUS, headers={"If-None-Match": etag}).status_code == 304
+    assert issued.client.get(STATUS).content == first.content  # not signed again
+    badges.revoke(issued.rt, issued.assertion, "Erreur", by=actor(issued.rt, DIRECTRICE))
+    after = issued.client.get(STATUS, headers={"If-None-Match": etag})
+    assert after.status_code == 200 and _revoked_bit(issued, after.content)
+
+
+def test_a_kept_document_is_rebuilt_once_its_age_has_passed(issued, monkeypatch) -> None:
+    """What the time check cannot see from another process is caught up by age."""
+    badges.revoke(issued.rt, issued.assertion, "Erreur", by=actor(issued.rt, DIRECTRICE))
+    first = issued.client.get(LIST)
+    with issued.rt.unit_of_work() as s:  # as another process would: no event in this one
+        s.connection().exec_driver_sql("UPDATE assertion SET revocation_reason = 'ailleurs'")
+    assert issued.client.get(LIST).content == first.content
+    monkeypatch.setattr(public_documents, "MAX_AGE", 0.0)
+    assert "ailleurs" in issued.client.get(LIST).text

@@ -1,0 +1,61 @@
+"""Lists through the API and the board page at any depth: each answer gives the cursor of the
+next page (`next`; « Suivant » on the page), following it lists every row once even when rows
+arrive in between, and totals say when they stopped counting."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from engine.services import enrollments as e
+from engine.services import keyset
+from tests.conftest import CIP, T0, actor
+from tests.web.conftest import login
+
+PATHWAY = "atelier-decouverte"
+
+
+def _enroll(web, names) -> list[int]:
+    cip = actor(web, CIP)
+    return [
+        e.enroll(web, PATHWAY, "sato-interim", e.Participant("Test", n), by=cip, now=T0)
+        for n in names
+    ]
+
+
+def test_the_api_lists_follow_their_cursors_without_repeats(web, client) -> None:
+    ids = _enroll(web, [f"Api{i}" for i in range(7)])
+    login(client)
+    seen: list[int] = []
+    answer = client.get("/api/v1/enrollments?per_page=3").json()
+    assert answer["total"] == 7 and answer["total_exact"] is True
+    while True:
+        seen += [item["id"] for item in answer["items"]]
+        _enroll(web, [f"Entre{len(seen)}"])  # arrives between two pages
+        if answer["next"] is None:
+            break
+        answer = client.get(f"/api/v1/enrollments?per_page=3&after={answer['next']}").json()
+    assert seen == sorted(ids, reverse=True)
+    refused = client.get("/api/v1/enrollments?after=" + keyset.encode(["x", "y"]))
+    assert refused.status_code == 422 and "curseur" in refused.text
+    assert client.get("/api/v1/enrollments?after=%00").status_code == 422
+
+
+def test_the_board_pages_on_with_suivant_and_says_when_it_stopped_counting(
+    web, client, monkeypatch
+) -> None:
+    _enroll(web, [f"Tableau{i:02d}" for i in range(23)])
+    login(client)
+    first = client.get("/tableau-de-bord")
+    assert first.status_code == 200
+    link = re.search(r'<a href="([^"]+)#liste" rel="next">Suivant</a>', first.text)
+    assert link and "apres=" in link.group(1)
+    second = client.get(unescape(link.group(1)))
+    assert second.status_code == 200 and "Début de la liste" in second.text
+    assert "Test Tableau22" in second.text and "Test Tableau22" not in first.text
+    assert 'rel="next"' not in second.text
+    # a cursor the board did not give starts the list again
+    stale = client.get("/tableau-de-bord?apres=bm9wZQ", follow_redirects=False)
+    assert stale.status_code in (302, 303) and "apres" not in stale.headers["location"]
+    monkeypatch.setattr(keyset, "CAP", 10)
+    assert "Où en est chacun (plus de 10)" in client.get("/tableau-de-bord").text
