@@ -241,7 +241,8 @@ async def advance(
     """A step that ends the enrollment (an early exit, the last stage) is confirmed on a page
     of its own first: one click never ends a parcours, and no script is needed to ask. That
     page asks how the person leaves (`sortie`, `date_sortie`, `employeur`) when the stage
-    records it; a refusal is shown there, with what was typed."""
+    records it; a refused exit is shown there, with what was typed, and an unmet gate on the
+    enrollment's page, where what is missing can be added."""
     who = _staff_form(request, csrf)
     rt = _rt(request)
     st = ev.status(rt, eid, by=who)
@@ -253,6 +254,16 @@ async def advance(
         try:
             exit_ = _exit_typed(sortie, date_sortie, employeur)
             e.advance(rt, eid, trigger, by=who, note=note or None, exit=exit_)
+        except GateRefused as exc:
+            # what is missing is added on the enrollment's page (a piece, a vote): back there
+            return _enrollment_page(
+                request,
+                who,
+                eid,
+                error=_refusal_text(st, exc),
+                error_in=f"etape-{trigger}",
+                typed={"note": note},
+            )
         except ParcoursError as exc:
             return _confirm_page(
                 request, who, st, step, note=note, typed=typed, error=_refusal_text(st, exc)

@@ -50,6 +50,11 @@ class Organisation(SQLModel, table=True):
     """The département it works in (`29`, `2A`, `971`), for a network's figures."""
 
 
+EXPRESSION_INDEXES = frozenset({"ix_person_lower_email", "ix_person_folded_name"})
+"""Indexes on expressions that migration 0016 creates and the metadata does not describe
+(`lower(email)`; the accent-folded names the board sorts by, PostgreSQL only)."""
+
+
 class Membership(SQLModel, table=True):
     """A structure belongs to one or more networks."""
 
