@@ -138,3 +138,40 @@ def test_staff_of_another_structure_records_no_exit(client, web) -> None:
     )
     assert refused.status_code == 403
     assert _stored(web, eid)[1] is None
+
+
+def test_the_participant_reads_how_they_left_on_their_page(client, web) -> None:
+    """« Votre sortie » on /moi for work or training; nothing for the « autres sorties »."""
+    from fastapi.testclient import TestClient
+
+    from engine.services.access import actor_for
+    from tests.web.conftest import BASE
+
+    csrf = login(client)
+    h = {"X-CSRF-Token": csrf}
+    eid = _finishable(client, csrf)
+    done = client.post(
+        f"/api/v1/enrollments/{eid}/advance",
+        json={"trigger": "valider-atelier", "exit": {"outcome": "cdi", "employer": "Naval Group"}},
+        headers=h,
+    )
+    assert done.status_code == 200, done.text
+    with web.reading() as conn:
+        person = conn.execute(select(Enrollment.participant_id).where(Enrollment.id == eid))
+        person_id = person.scalar_one()
+    with web.reading() as conn:
+        cip = actor_for(conn, "claire.martin@sato-interim.example")
+    token = accounts.magic_link(web, person_id, by=cip)
+    awa = TestClient(client.app, base_url=BASE)
+    opened = awa.post(f"/lien/{token}", headers={"Origin": BASE}, follow_redirects=False)
+    assert opened.status_code == 303, opened.text
+    page = awa.get("/moi")
+    assert page.status_code == 200
+    assert "Votre sortie : CDI — Naval Group, le " in page.text
+
+    client.put(
+        f"/api/v1/enrollments/{eid}/exit",
+        json={"outcome": "recherche_emploi", "note": "Contrat rompu pendant l'essai"},
+        headers=h,
+    )
+    assert "Votre sortie" not in awa.get("/moi").text
