@@ -282,10 +282,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--enrollments", type=int, default=10_000)
     parser.add_argument("--load", type=int, default=100_000)
+    parser.add_argument(
+        "--only", choices=["sqlite", "postgresql"], help="run on one database, not both"
+    )
     args = parser.parse_args()
     print(f"{args.enrollments} enrollments x 3 transitions (4 stages), one process")
-    with tempfile.TemporaryDirectory() as tmp:
-        run("SQLite WAL", f"sqlite:///{Path(tmp) / 'bench.sqlite'}", args.enrollments, args.load)
+    if args.only != "postgresql":
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
+            run("SQLite WAL", url, args.enrollments, args.load)
+    if args.only == "sqlite":
+        return
     pg = postgres_url()
     if pg is None:
         print("PostgreSQL  not reachable on 127.0.0.1:5432: skipped")

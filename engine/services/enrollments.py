@@ -106,20 +106,23 @@ _LOAD_AS = (
 )
 
 
-_MOVE = (
+_STEP = (
     update(Enrollment)
     .where(Enrollment.id == bindparam("eid"), Enrollment.revision == bindparam("rev"))
     .values(
-        stage=bindparam("dest"),
-        revision=bindparam("new_rev"),
-        stage_entered_at=bindparam("at"),
-        status=bindparam("new_status"),
-        completed_at=bindparam("done_at"),
-        exit_outcome=bindparam("exit_outcome"),
-        exit_on=bindparam("exit_on"),
-        exit_employer=bindparam("exit_employer"),
+        stage=bindparam("dest"), revision=bindparam("new_rev"), stage_entered_at=bindparam("at")
     )
 )
+"""A move to a stage that is not final: only the columns that change, so the indexes over the
+status and the exit columns are not rewritten with the same values."""
+_FINISH = _STEP.values(
+    status=bindparam("new_status"),
+    completed_at=bindparam("done_at"),
+    exit_outcome=bindparam("exit_outcome"),
+    exit_on=bindparam("exit_on"),
+    exit_employer=bindparam("exit_employer"),
+)
+"""A move into a final stage: the enrollment ends there, with its exit when one is given."""
 _AUDIT = insert(AuditEvent)
 
 
@@ -254,28 +257,24 @@ def advance(
                 raise GateRefused(trigger, unmet)
             recorded = _exit_for(pathway.stage(dest), exit, row.started_at, now)
             final = pathway.stage(dest).final
-            ended = EnrollmentStatus.ACTIVE
+            move = {
+                "eid": row.id,
+                "rev": row.revision,
+                "dest": dest,
+                "new_rev": row.revision + 1,
+                "at": now,
+            }
             if final:
-                ended = (
+                move["new_status"] = (
                     EnrollmentStatus.COMPLETED
                     if transition.completes
                     else EnrollmentStatus.WITHDRAWN
                 )
-            changed = conn.execute(
-                _MOVE,
-                {
-                    "eid": row.id,
-                    "rev": row.revision,
-                    "dest": dest,
-                    "new_rev": row.revision + 1,
-                    "at": now,
-                    "new_status": ended,
-                    "done_at": now if final else None,
-                    "exit_outcome": recorded.outcome if recorded else None,
-                    "exit_on": recorded.on if recorded else None,
-                    "exit_employer": recorded.employer if recorded else None,
-                },
-            ).rowcount
+                move["done_at"] = now
+                move["exit_outcome"] = recorded.outcome if recorded else None
+                move["exit_on"] = recorded.on if recorded else None
+                move["exit_employer"] = recorded.employer if recorded else None
+            changed = conn.execute(_FINISH if final else _STEP, move).rowcount
             if changed != 1:
                 raise Conflict(
                     f"le parcours n° {enrollment_id} vient d'être modifié par "

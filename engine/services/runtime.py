@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pluggy
 from sqlalchemy import Connection, Engine, exists, func, select
@@ -15,10 +16,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from engine.committees import CommitteeRule
-from engine.connectors import Connector, ObfConnector
 from engine.errors import NotFound
 from engine.hookspecs import GateCheck
-from engine.networks.model import NetworkDefinition
 from engine.openbadges.urls import PublicUrls, public_base_url
 from engine.pathways.model import BadgeRequirement, Pathway
 from engine.plugins import committee_rules, default_plugin_manager, gate_checks
@@ -32,6 +31,10 @@ from engine.store.tables import (
     Organisation,
     PathwayVersion,
 )
+
+if TYPE_CHECKING:  # imported where first used: a read command needs neither (httpx, network models)
+    from engine.connectors import Connector
+    from engine.networks.model import NetworkDefinition
 
 FRESHNESS = 2.0
 """Seconds a process trusts its copy of the published network definitions before checking."""
@@ -214,6 +217,8 @@ class Runtime:
         `catalogue_entry`), or at once when this process published it."""
         self._check_published()
         if self._definitions is None:
+            from engine.networks.model import NetworkDefinition
+
             newer = aliased(NetworkVersion)
             query = select(NetworkVersion.definition).where(
                 ~exists().where(
@@ -235,6 +240,8 @@ class Runtime:
         """Connectors the network files set (named `network.name`), and plugins' own."""
         self._check_published()
         if self._connectors is None:
+            from engine.connectors import ObfConnector
+
             self._connectors = {}
             for d in self.network_definitions().values():
                 for name, settings in d.connectors.items():

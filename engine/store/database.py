@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session
 
 from engine.errors import InvalidInput
@@ -122,8 +124,40 @@ def alembic_config(engine: Engine) -> Any:
     return cfg
 
 
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\b[^=\n]*=\s*(.+)$", re.MULTILINE)
+
+
+def head_revisions() -> frozenset[str]:
+    """The newest migration(s), read from the migration files' headers: knowing a database is
+    up to date then costs no Alembic import (a third of a read command's start)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for key, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+            named = ast.literal_eval(value.strip())
+            if key == "revision":
+                revisions.add(named)
+            elif named:
+                parents.update([named] if isinstance(named, str) else named)
+    return frozenset(revisions - parents)
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the database's schema is at the newest revision (False when it has none)."""
+    try:
+        with engine.connect() as conn:
+            stamped = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars()
+            versions = frozenset(stamped)
+    except DBAPIError:  # no alembic_version table: an empty or foreign database
+        return False
+    return bool(versions) and versions == head_revisions()
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (creating it on an empty database)."""
+    """Bring the schema to the newest Alembic revision (creating it on an empty database);
+    a database already there is left alone without loading Alembic."""
+    if is_current(engine):
+        return
     from alembic import command
 
     cfg = alembic_config(engine)
