@@ -8,7 +8,7 @@ who may see what and which counts are hidden; these only translate."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -73,15 +73,17 @@ def _show(
     )
 
 
-async def _export(
+@router.get("/indicateurs/{path}/{ref}/export.{fmt}", openapi_extra=READ)
+async def export(
     request: Request,
-    path: str,
-    ref: str,
-    fmt: str,
-    du: str | None,
-    au: str | None,
-    masquer: str | None,
+    path: Literal["structure", "reseau", "parcours"],
+    ref: SlugPath,
+    fmt: Literal["csv", "xlsx"],
+    du: DayText = None,
+    au: DayText = None,
+    masquer: Flag = None,
 ) -> Response:
+    """A structure's, network's or pathway's figures as CSV or XLSX, for a funder's report."""
     who = _who(request, "staff")
     period = Period.parse(du, au)
 
@@ -103,67 +105,6 @@ async def _export(
             "Cache-Control": "no-store",
         },
     )
-
-
-# exports first: their paths are longer, but say so anyway
-
-
-@router.get("/indicateurs/structure/{slug}/export.csv", openapi_extra=READ)
-async def structure_csv(
-    request: Request, slug: SlugPath, du: DayText = None, au: DayText = None, masquer: Flag = None
-) -> Response:
-    return await _export(request, "structure", slug, "csv", du, au, masquer)
-
-
-@router.get("/indicateurs/structure/{slug}/export.xlsx", openapi_extra=READ)
-async def structure_xlsx(
-    request: Request, slug: SlugPath, du: DayText = None, au: DayText = None, masquer: Flag = None
-) -> Response:
-    return await _export(request, "structure", slug, "xlsx", du, au, masquer)
-
-
-@router.get("/indicateurs/reseau/{network}/export.csv", openapi_extra=READ)
-async def network_csv(
-    request: Request,
-    network: SlugPath,
-    du: DayText = None,
-    au: DayText = None,
-    masquer: Flag = None,
-) -> Response:
-    return await _export(request, "reseau", network, "csv", du, au, masquer)
-
-
-@router.get("/indicateurs/reseau/{network}/export.xlsx", openapi_extra=READ)
-async def network_xlsx(
-    request: Request,
-    network: SlugPath,
-    du: DayText = None,
-    au: DayText = None,
-    masquer: Flag = None,
-) -> Response:
-    return await _export(request, "reseau", network, "xlsx", du, au, masquer)
-
-
-@router.get("/indicateurs/parcours/{pathway_id}/export.csv", openapi_extra=READ)
-async def pathway_csv(
-    request: Request,
-    pathway_id: SlugPath,
-    du: DayText = None,
-    au: DayText = None,
-    masquer: Flag = None,
-) -> Response:
-    return await _export(request, "parcours", pathway_id, "csv", du, au, masquer)
-
-
-@router.get("/indicateurs/parcours/{pathway_id}/export.xlsx", openapi_extra=READ)
-async def pathway_xlsx(
-    request: Request,
-    pathway_id: SlugPath,
-    du: DayText = None,
-    au: DayText = None,
-    masquer: Flag = None,
-) -> Response:
-    return await _export(request, "parcours", pathway_id, "xlsx", du, au, masquer)
 
 
 @router.get("/indicateurs/structure/{slug}", response_class=HTMLResponse, openapi_extra=READ)
