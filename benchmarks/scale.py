@@ -1,7 +1,7 @@
 """Lists, pages and feeds at the national scale, against the same at a small one.
 
     python benchmarks/scale.py [--scale 0.01] [--reference 0.001] [--requests 200]
-        [--no-indexes] [--keep] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+        [--no-indexes] [--keep | --reuse] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 
 Loads two PostgreSQL databases through the project's own schema (its Alembic migrations, then
 the three networks' files and the pathways of `workflows/`), fills them by COPY at `--scale`
@@ -488,6 +488,18 @@ def _database(base: str, name: str) -> str:
     return make_url(base).set(database=name).render_as_string(hide_password=False)
 
 
+def _kept(base: str, name: str, scale: float) -> dict:
+    """The context of a database an earlier `--keep` run loaded (migrated to the newest)."""
+    from engine.services.bootstrap import initialise
+    from engine.services.runtime import Runtime
+    from engine.store.database import make_engine
+
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    rt = Runtime(make_engine(url), workflows=ROOT / "workflows")
+    initialise(rt)
+    return {"rt": rt, "loaded": 0.0, "enrollments": max(2000, int(1_000_000 * scale))}
+
+
 def _drop(base: str, name: str) -> None:
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
@@ -502,15 +514,21 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--no-indexes", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the two databases")
+    ap.add_argument(
+        "--reuse", action="store_true", help="measure the databases a --keep run left, unloaded"
+    )
     ap.add_argument("--pg", default=PG)
     args = ap.parse_args()
     contexts, names = [], []
     for scale in (args.reference, args.scale):
         name = f"parcours_scale_{str(scale).replace('.', '_')}"
+        names.append(name)
+        if args.reuse:
+            contexts.append(_kept(args.pg, name, scale))
+            continue
         url = _database(args.pg, name)
         t = time.perf_counter()
         contexts.append(load(url, scale, not args.no_indexes))
-        names.append(name)
         print(
             f"scale {scale}: {contexts[-1]['enrollments']:,} enrollments loaded in "
             f"{time.perf_counter() - t:.0f} s (COPY {contexts[-1]['loaded']:.0f} s)",
@@ -520,7 +538,7 @@ def main() -> None:
     small, big = measure(contexts, args.requests)
     for ctx, name in zip(contexts, names, strict=True):
         ctx["rt"].engine.dispose()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             _drop(args.pg, name)
     print(
         f"\n| operation (PostgreSQL, sequential, {args.requests} requests) "
