@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event, select
 
 from engine.pathways.model import Pathway
-from engine.services import dashboard
+from engine.services import dashboard, keyset
 from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
 from engine.services.dashboard import Filters
@@ -237,6 +237,17 @@ def test_the_overdue_list_starts_with_the_oldest(board) -> None:
         rt, ids["elodie"], "commencer-immersion", by=actor(rt, CIP), now=NOW - timedelta(days=1)
     )
     assert dashboard.overdue(rt, actor(rt, CIP), now=NOW)[1] == 1
+
+
+def test_the_overdue_count_stops_at_the_cap_across_stages_and_says_so(board, monkeypatch) -> None:
+    rt, _ = board
+    admin = actor(rt, NETWORK_ADMIN)
+    monkeypatch.setattr(keyset, "CAP", 3)
+    total = dashboard.overdue(rt, admin, now=NOW)[1]
+    assert (int(total), total.exact) == (3, True)
+    monkeypatch.setattr(keyset, "CAP", 2)  # counted stage by stage, stopped past the cap
+    total = dashboard.overdue(rt, admin, now=NOW)[1]
+    assert (int(total), total.exact, str(total)) == (2, False, "plus de 2")
 
 
 def test_the_board_reads_what_the_enrollment_page_reads(board) -> None:
