@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, insert, select
 from sqlmodel import Session
 
-from engine.errors import Conflict, Forbidden, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.roles import Role
 from engine.services import access, keyset
 from engine.services.access import Action, Actor, Target
@@ -96,6 +96,8 @@ def share(
         )
         if revoked is not None:
             raise Conflict("un badge révoqué ne se partage pas")
+        if recipient is None:  # the feed is of people's badges: a company's has no reader
+            raise InvalidInput("le badge d'une organisation ne se partage pas avec un partenaire")
         org = _partner(session, organisation)
         exists = session.execute(
             select(Share.id).where(
@@ -193,18 +195,18 @@ def feed(
             .join(Organisation, Organisation.id == Share.organisation_id)
             .where(Share.organisation_id.in_(orgs))
         )
-        # the same rows, counted with no more joins than their filters need (a badge's
-        # class, holder and partner always exist: foreign keys)
-        counting = (
-            select(Share.id)
-            .join(Assertion, Assertion.id == Share.assertion_id)
-            .where(Share.organisation_id.in_(orgs), Assertion.recipient_id.is_not(None))
-        )
+        # the same rows, counted with no more joins than their filters need: a share is of a
+        # person's badge (`share` refuses an organisation's, issuing shares only people's),
+        # whose class, holder and partner exist (foreign keys), so a partner's own count is
+        # a walk of its index and nothing else
+        counting = select(Share.id).where(Share.organisation_id.in_(orgs))
         if via_admin:
             networks = access.networks_administered(who.person_id)
             query = query.where(BadgeClass.network.in_(networks))
-            counting = counting.join(BadgeClass, BadgeClass.id == Assertion.badge_class_id).where(
-                BadgeClass.network.in_(networks)
+            counting = (
+                counting.join(Assertion, Assertion.id == Share.assertion_id)
+                .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)
+                .where(BadgeClass.network.in_(networks))
             )
         if since is not None:
             query = query.where(Share.shared_at > since)

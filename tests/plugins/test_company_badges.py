@@ -8,11 +8,18 @@ import pytest
 
 from engine.api.app import create_app
 from engine.errors import Forbidden, InvalidInput
-from engine.services import badge_documents, badges, organisation_badges, people, requests
+from engine.services import (
+    badge_documents,
+    badges,
+    organisation_badges,
+    people,
+    requests,
+    shares,
+)
 from engine.services import enrollments as e
 from engine.services.organisations import upsert_organisation
 from engine.services.runtime import Runtime
-from tests.conftest import CIP, DIRECTRICE, OTHER_CIP, actor
+from tests.conftest import CIP, DIRECTRICE, NETWORK_ADMIN, OTHER_CIP, actor
 from tests.third_party import free_port, ims_validate, ims_validator_python, serving
 
 
@@ -66,3 +73,14 @@ def test_a_company_holds_its_badge_and_ims_validates_it(sato: Runtime) -> None:
         page = httpx.get(f"{base}/badges/{aid}").text
     assert report["report"]["valid"], report["report"]["messages"]
     assert "Ateliers de Brest" in page and "Entreprise accueillante" in page
+
+
+def test_a_company_badge_is_not_shared_into_a_partner_feed(sato: Runtime) -> None:
+    """A partner's feed lists people's badges; the network's admin, who may share any of its
+    badges, is told a company's does not go there."""
+    _company(sato)
+    aid = organisation_badges.award(
+        sato, "sato.entreprise-accueillante", "ateliers-brest", by=actor(sato, DIRECTRICE)
+    )
+    with pytest.raises(InvalidInput, match="d'une organisation ne se partage pas"):
+        shares.share(sato, aid, "geiq-industrie", by=actor(sato, NETWORK_ADMIN))
