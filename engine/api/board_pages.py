@@ -128,7 +128,7 @@ def _board_page(
             raise
         return _go(board_url(**search.params()))  # a stale or mangled cursor: from the start
     choices = dashboard.choices(rt, who)
-    if not choices.structures and listing.total == 0 and not search.active:
+    if not choices.structures and not choices.many and listing.total == 0 and not search.active:
         with rt.unit_of_work() as s:
             if shares.partner_organisations(s, who.person_id):
                 return _go("/partenaire")
@@ -180,6 +180,8 @@ def enroll(
     try:
         if not prenom.strip() or not nom.strip():
             raise InvalidInput("prénom et nom du participant sont obligatoires")
+        # a network admin of thousands of structures types a name (`Choices.many`)
+        structure = dashboard.structure_named(_rt(request), who, structure) or structure
         eid = e.enroll(
             _rt(request),
             pathway,

@@ -383,6 +383,13 @@ class Choices:
     pathways: list[tuple[str, str]]
     stages: dict[str, list[StageChoice]]
     """Per pathway id, its stages in the pathway's order (all its versions')."""
+    many: bool = False
+    """More than `LISTED_STRUCTURES` structures: `structures` is empty, and forms ask for a
+    structure's name (or part of it) instead of offering a list of thousands."""
+
+
+LISTED_STRUCTURES = 100
+"""Structures a form lists at most; a network admin of 3,000 types a name instead."""
 
 
 @dataclass(frozen=True)
@@ -497,13 +504,10 @@ def _selection(
         .where(visible)
     )
     if filters.name.strip():
-        words = fold(filters.name).split()
         name = _folded(Person.given_name + " " + Person.family_name, dialect)
-        for word in words:
-            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(name.like(f"%{escaped}%", escape="\\"))
+        query = query.where(*_holds_words(name, filters.name))
     if filters.structure:
-        query = query.where(Organisation.slug == filters.structure)
+        query = query.where(_names_structure(filters.structure, dialect))
     if filters.pathway:
         query = query.where(PathwayVersion.pathway_id == filters.pathway)
     if filters.stage is not None:
@@ -926,20 +930,28 @@ def overdue(
     return out, total
 
 
+def _reached_structures(who: Actor) -> Any:
+    return select(Organisation.slug, Organisation.name).where(
+        Organisation.kind == OrganisationKind.STRUCTURE,
+        Organisation.id.in_(access.structures_reached(who.person_id)),
+    )
+
+
 def choices(rt: Runtime, who: Actor) -> Choices:
-    """The structures `who` reaches and the published pathways with their stages."""
+    """The structures `who` reaches (up to `LISTED_STRUCTURES`, else none and `many`) and the
+    published pathways with their stages."""
     with rt.reading() as conn:
         structures = [
             (slug, name)
             for slug, name in conn.execute(
-                select(Organisation.slug, Organisation.name)
-                .where(
-                    Organisation.kind == OrganisationKind.STRUCTURE,
-                    Organisation.id.in_(access.structures_reached(who.person_id)),
-                )
-                .order_by(Organisation.name)
+                _reached_structures(who)
+                .order_by(Organisation.name, Organisation.id)
+                .limit(LISTED_STRUCTURES + 1)
             )
         ]
+        many = len(structures) > LISTED_STRUCTURES
+        if many:
+            structures = []
         versions = _versions(rt, conn)
     pathways: dict[str, str] = {}
     stages: dict[str, dict[str, StageChoice]] = {}
@@ -948,7 +960,53 @@ def choices(rt: Runtime, who: Actor) -> Choices:
         for s in v.pathway.stages:
             stages.setdefault(v.pathway_id, {})[s.id] = StageChoice(v.pathway_id, s.id, s.title)
     ordered = sorted(pathways.items(), key=lambda p: fold(p[1]))
-    return Choices(structures, ordered, {p: list(stages[p].values()) for p, _ in ordered})
+    return Choices(
+        structures, ordered, {p: list(stages[p].values()) for p, _ in ordered}, many=many
+    )
+
+
+def structure_named(rt: Runtime, who: Actor, typed: str) -> str | None:
+    """The slug of the one structure `who` reaches that `typed` names: its slug, its name, or
+    a part of its name (accents and case aside) that no other of theirs has; None when none
+    of theirs does (the service that acts then says why: unknown, or not theirs). What a form
+    that asks for a name (`Choices.many`) gives that service."""
+    typed = typed.strip()
+    if not typed:
+        return None
+    with rt.reading() as conn:
+        _teach_fold(conn)
+        dialect = rt.engine.dialect.name
+        found = conn.execute(
+            _reached_structures(who)
+            .where(_names_structure(typed, dialect))
+            .order_by(Organisation.name, Organisation.id)
+            .limit(6)
+        ).all()
+    exact = [slug for slug, name in found if slug == typed or fold(name) == fold(typed)]
+    if len(exact) == 1:
+        return exact[0]
+    if len(found) == 1:
+        return found[0][0]
+    if not found:
+        return None
+    names = ", ".join(f"« {name} »" for _, name in found[:5])
+    more = " ..." if len(found) > 5 else ""
+    raise InvalidInput(f"structure : « {typed} » désigne plusieurs structures ({names}{more})")
+
+
+def _names_structure(typed: str, dialect: str) -> Any:
+    """Organisation's slug is `typed`, or its name holds every word of it (folded)."""
+    words = _holds_words(_folded(Organisation.name, dialect), typed)
+    return or_(Organisation.slug == typed, and_(*words) if words else false())
+
+
+def _holds_words(folded: Any, typed: str) -> list[Any]:
+    """Conditions that the folded text `folded` holds each word of `typed` (folded too)."""
+    out = []
+    for word in fold(typed).split():
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        out.append(folded.like(f"%{escaped}%", escape="\\"))
+    return out
 
 
 @dataclass(frozen=True)

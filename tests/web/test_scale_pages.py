@@ -7,8 +7,11 @@ from __future__ import annotations
 import re
 from html import unescape
 
+from sqlalchemy import select
+
+from engine.services import dashboard, keyset
 from engine.services import enrollments as e
-from engine.services import keyset
+from engine.store.tables import Enrollment, Organisation
 from tests.conftest import CIP, T0, actor
 from tests.web.conftest import login
 
@@ -59,3 +62,38 @@ def test_the_board_pages_on_with_suivant_and_says_when_it_stopped_counting(
     assert stale.status_code in (302, 303) and "apres" not in stale.headers["location"]
     monkeypatch.setattr(keyset, "CAP", 10)
     assert "Où en est chacun (plus de 10)" in client.get("/tableau-de-bord").text
+
+
+def test_past_a_hundred_structures_the_board_asks_for_a_structure_by_name(
+    web, client, monkeypatch
+) -> None:
+    """A network admin reaching 3,000 structures is not sent two lists of 3,000 options: the
+    search and the enrolment form ask for the structure's name, or a part of it."""
+    _enroll(web, ["Listee"])
+    csrf = login(client)
+    assert '<select id="f-structure"' in client.get("/tableau-de-bord").text
+    monkeypatch.setattr(dashboard, "LISTED_STRUCTURES", 1)  # Claire reaches two
+    page = client.get("/tableau-de-bord").text
+    assert '<input id="f-structure"' in page and '<select id="f-structure"' not in page
+    assert '<input id="structure"' in page and '<option value="sato-eiti"' not in page
+    # part of the name, accents and case aside
+    found = client.get("/tableau-de-bord?structure=interim").text
+    assert "Test Listee" in found
+    assert "Test Listee" not in client.get("/tableau-de-bord?structure=eiti").text
+    form = {"csrf": csrf, "pathway": PATHWAY, "prenom": "Nommée", "nom": "Parnom"}
+    made = client.post(
+        "/inscriptions", data={**form, "structure": "sato intérim"}, follow_redirects=False
+    )
+    assert made.status_code == 303 and made.headers["location"].startswith("/parcours/")
+    eid = int(made.headers["location"].rsplit("/", 1)[1])
+    with web.reading() as conn:
+        slug = conn.execute(
+            select(Organisation.slug)
+            .join(Enrollment, Enrollment.structure_id == Organisation.id)
+            .where(Enrollment.id == eid)
+        ).scalar_one()
+    assert slug == "sato-interim"
+    both = client.post("/inscriptions", data={**form, "structure": "SATO"})
+    assert both.status_code == 400
+    assert "« SATO » désigne plusieurs structures" in unescape(both.text)
+    assert "« SATO EiTi »" in unescape(both.text) and "« SATO Intérim »" in unescape(both.text)
