@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint, event
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 
 def utcnow() -> datetime:
@@ -29,7 +30,15 @@ def _ts(**kw: Any) -> Any:
     return Field(sa_column=Column(DateTime(timezone=True), **kw))
 
 
-class Organisation(SQLModel, table=True):
+class TableModel(SQLModel):
+    """The base of every table. Pydantic builds a model's validator when it is first used, not
+    when the class is made: table models are written and read through SQLAlchemy, and a
+    command line process that validates none of them should not pay for 35 at start."""
+
+    model_config = SQLModelConfig(defer_build=True)
+
+
+class Organisation(TableModel, table=True):
     """A network, a structure (SIAE) or a partner (GEIQ, ADIE, company)."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -55,7 +64,7 @@ EXPRESSION_INDEXES = frozenset({"ix_person_lower_email", "ix_person_folded_name"
 (`lower(email)`; the accent-folded names the board sorts by, PostgreSQL only)."""
 
 
-class Membership(SQLModel, table=True):
+class Membership(TableModel, table=True):
     """A structure belongs to one or more networks."""
 
     structure_id: int = Field(foreign_key="organisation.id", primary_key=True)
@@ -67,7 +76,7 @@ def full_name(given_name: str, family_name: str) -> str:
     return f"{given_name} {family_name}".strip()
 
 
-class Person(SQLModel, table=True):
+class Person(TableModel, table=True):
     """A participant or a staff member. Erasure blanks the names and e-mail, keeps the id.
     Migration 0016 also indexes `lower(email)` and, on PostgreSQL, the accent-folded names
     (expression indexes, which the metadata does not describe)."""
@@ -108,7 +117,7 @@ class Person(SQLModel, table=True):
         return full_name(self.given_name, self.family_name)
 
 
-class StaffRole(SQLModel, table=True):
+class StaffRole(TableModel, table=True):
     __table_args__ = (UniqueConstraint("person_id", "organisation_id", "role"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -117,7 +126,7 @@ class StaffRole(SQLModel, table=True):
     role: str = Field(max_length=30)
 
 
-class PathwayVersion(SQLModel, table=True):
+class PathwayVersion(TableModel, table=True):
     """A published pathway version, immutable: same (pathway_id, version) means same content."""
 
     __table_args__ = (UniqueConstraint("pathway_id", "version"),)
@@ -133,7 +142,7 @@ class PathwayVersion(SQLModel, table=True):
     published_at: datetime = _ts(nullable=False, default=utcnow)
 
 
-class NetworkVersion(SQLModel, table=True):
+class NetworkVersion(TableModel, table=True):
     """A published network definition (its organisation, partners, badge catalogue, committee
     rules and connector settings), immutable like a pathway version."""
 
@@ -150,7 +159,7 @@ class NetworkVersion(SQLModel, table=True):
     published_by: int | None = Field(default=None, foreign_key="person.id")
 
 
-class Enrollment(SQLModel, table=True):
+class Enrollment(TableModel, table=True):
     """One participant on one pathway version. `revision` guards against concurrent advances."""
 
     __table_args__ = (
@@ -164,6 +173,14 @@ class Enrollment(SQLModel, table=True):
             "status",
             "stage_entered_at",
             "id",
+        ),
+        Index(
+            "ix_enrollment_structure_stage_entered",
+            "structure_id",
+            "status",
+            "pathway_version_id",
+            "stage",
+            "stage_entered_at",
         ),
     )
 
@@ -193,7 +210,7 @@ class Enrollment(SQLModel, table=True):
     """A random identifier for what the participant shares of the whole parcours (its CLR)."""
 
 
-class AuditEvent(SQLModel, table=True):
+class AuditEvent(TableModel, table=True):
     """Append-only history: never updated, never deleted (enforced below)."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -208,7 +225,7 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
-class Evidence(SQLModel, table=True):
+class Evidence(TableModel, table=True):
     """A proof attached to an enrollment while in a stage (convention PMSMP, attestation...), or
     to a badge request."""
 
@@ -224,7 +241,7 @@ class Evidence(SQLModel, table=True):
     added_at: datetime = _ts(nullable=False)
 
 
-class CommitteeDecision(SQLModel, table=True):
+class CommitteeDecision(TableModel, table=True):
     """An attribution committee's decision on a transition, with its reasons."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -237,7 +254,7 @@ class CommitteeDecision(SQLModel, table=True):
     decided_at: datetime = _ts(nullable=False)
 
 
-class BadgeClass(SQLModel, table=True):
+class BadgeClass(TableModel, table=True):
     """One version of a badge definition, from its network's published file (or a structure's
     approved project). A version never changes once published: a changed definition is a new
     row (`version` + 1) and the old one is `superseded`, so issued badges keep the class they
@@ -278,7 +295,7 @@ class BadgeClass(SQLModel, table=True):
     """OB 3.0 `achievementType` the catalogue gives; None: derived (`ob3.achievement_type`)."""
 
 
-class BadgeSetting(SQLModel, table=True):
+class BadgeSetting(TableModel, table=True):
     """How one structure runs one badge, within its network's frame: the evaluation mode it
     chose (choosing `network` is its agreement with the network), the committee, and its own
     criteria adaptation."""
@@ -292,7 +309,7 @@ class BadgeSetting(SQLModel, table=True):
     set_at: datetime = _ts(nullable=False)
 
 
-class Committee(SQLModel, table=True):
+class Committee(TableModel, table=True):
     """An attribution committee: internal to one SIAE, or crossed between several."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -304,14 +321,14 @@ class Committee(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
-class CommitteeMember(SQLModel, table=True):
+class CommitteeMember(TableModel, table=True):
     committee_id: int = Field(foreign_key="committee.id", primary_key=True)
     person_id: int = Field(foreign_key="person.id", primary_key=True)
     structure_id: int | None = Field(default=None, foreign_key="organisation.id")
     """The member's own SIAE, for conflicts of interest in a crossed committee."""
 
 
-class BadgeRequest(SQLModel, table=True):
+class BadgeRequest(TableModel, table=True):
     """A *demande de badge*: a participant (or staff on their behalf) asks for a badge with
     evidence; staff, the network or a committee decide, with reasons."""
 
@@ -325,6 +342,7 @@ class BadgeRequest(SQLModel, table=True):
             "submitted_at",
             "id",
         ),
+        Index("ix_badgerequest_status_submitted", "status", "submitted_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -344,7 +362,7 @@ class BadgeRequest(SQLModel, table=True):
     assertion_id: str | None = Field(default=None, foreign_key="assertion.id", max_length=36)
 
 
-class Review(SQLModel, table=True):
+class Review(TableModel, table=True):
     """One signature or committee vote on a request, with its reason."""
 
     __table_args__ = (UniqueConstraint("request_id", "person_id"),)
@@ -359,7 +377,7 @@ class Review(SQLModel, table=True):
     at: datetime = _ts(nullable=False)
 
 
-class Share(SQLModel, table=True):
+class Share(TableModel, table=True):
     """An issued badge made visible to a partner organisation (GEIQ, ADIE, a company): the
     partner's feed shows exactly these, nothing else."""
 
@@ -376,7 +394,7 @@ class Share(SQLModel, table=True):
     shared_at: datetime = _ts(nullable=False)
 
 
-class Assertion(SQLModel, table=True):
+class Assertion(TableModel, table=True):
     """An issued badge. Holds what OB 2.0/3.0 serialisation needs: a stable public id, a salt
     for the hashed recipient identity, evidence, dates and revocation."""
 
@@ -422,7 +440,7 @@ class Assertion(SQLModel, table=True):
     the earlier one is revoked as replaced, its history kept."""
 
 
-class IssuerKey(SQLModel, table=True):
+class IssuerKey(TableModel, table=True):
     """A signing key of an issuer. The private half never leaves this table; a rotated key is
     retired (no new signatures) but stays published so what it signed still verifies."""
 
@@ -438,7 +456,7 @@ class IssuerKey(SQLModel, table=True):
     retired_at: datetime | None = _ts(nullable=True)
 
 
-class Endorsement(SQLModel, table=True):
+class Endorsement(TableModel, table=True):
     """An organisation vouching for an issuer, a badge class, or (a recommendation) one
     person's earned badge."""
 
@@ -453,7 +471,7 @@ class Endorsement(SQLModel, table=True):
     withdrawn_at: datetime | None = _ts(nullable=True)
 
 
-class RecommendationRequest(SQLModel, table=True):
+class RecommendationRequest(TableModel, table=True):
     """A participant asks a company to recommend an earned badge; the company answers through a
     single-use link (the token is stored hashed)."""
 
@@ -467,7 +485,7 @@ class RecommendationRequest(SQLModel, table=True):
     answered_at: datetime | None = _ts(nullable=True)
 
 
-class Login(SQLModel, table=True):
+class Login(TableModel, table=True):
     """A staff or partner password (argon2 hash). Participants have none: they use links."""
 
     person_id: int = Field(foreign_key="person.id", primary_key=True)
@@ -475,7 +493,7 @@ class Login(SQLModel, table=True):
     changed_at: datetime = _ts(nullable=False)
 
 
-class WebSession(SQLModel, table=True):
+class WebSession(TableModel, table=True):
     """A browser session. The cookie holds a random token; only its hash is stored, with the
     CSRF token the session's forms must send back."""
 
@@ -486,7 +504,7 @@ class WebSession(SQLModel, table=True):
     expires_at: datetime = _ts(nullable=False)
 
 
-class ApiToken(SQLModel, table=True):
+class ApiToken(TableModel, table=True):
     """A bearer token for another system, acting as one staff member (hash stored)."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -497,7 +515,7 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _ts(nullable=True)
 
 
-class MagicLink(SQLModel, table=True):
+class MagicLink(TableModel, table=True):
     """A participant's way in, without a password: a single-use, expiring link."""
 
     token_hash: str = Field(primary_key=True, max_length=64)
@@ -508,7 +526,7 @@ class MagicLink(SQLModel, table=True):
     used_at: datetime | None = _ts(nullable=True)
 
 
-class EvidenceFile(SQLModel, table=True):
+class EvidenceFile(TableModel, table=True):
     """The file behind an evidence (a scanned convention, a photo of the work done)."""
 
     id: str = Field(default_factory=lambda: str(uuid.uuid4()), primary_key=True, max_length=36)
@@ -518,7 +536,7 @@ class EvidenceFile(SQLModel, table=True):
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
-class Delivery(SQLModel, table=True):
+class Delivery(TableModel, table=True):
     """The outbox: one row per thing to send (partner webhook, passport push, e-mail), written
     in the same transaction as the event that causes it. `key` is the idempotency key the
     receiver sees, so a retried delivery is never taken twice."""
@@ -546,7 +564,7 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = _ts(nullable=True)
 
 
-class PartnerWebhook(SQLModel, table=True):
+class PartnerWebhook(TableModel, table=True):
     """Where a partner (GEIQ, ADIE...) receives the badges shared with it, signed with its
     secret (HMAC-SHA256)."""
 
@@ -556,7 +574,7 @@ class PartnerWebhook(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
-class SchedulerLock(SQLModel, table=True):
+class SchedulerLock(TableModel, table=True):
     """Held by the one running `parcours scheduler`, refreshed by its heartbeat."""
 
     name: str = Field(primary_key=True, max_length=40)
@@ -571,7 +589,7 @@ def _audit_is_append_only(session: Session, flush_context: Any, instances: Any) 
             raise RuntimeError("le journal d'audit est en ajout seul")
 
 
-class LoginAttempt(SQLModel, table=True):
+class LoginAttempt(TableModel, table=True):
     """Recent failed logins and link uses, counted per account and per client address, so a
     guesser waits longer after each failure while a real user is never shut out for good
     (`engine.services.accounts`). Kept in the database so every worker process counts the same
@@ -587,7 +605,7 @@ class LoginAttempt(SQLModel, table=True):
     last_failure_at: datetime = _ts(nullable=False)
 
 
-class CredentialOffer(SQLModel, table=True):
+class CredentialOffer(TableModel, table=True):
     """Badges offered to a holder's wallet (OpenID for Verifiable Credential Issuance 1.0,
     pre-authorized code flow, `engine.services.wallet`). Only hashes are stored: the
     pre-authorized code (redeemed once, before `expires_at`) and the access token the wallet
@@ -608,7 +626,7 @@ class CredentialOffer(SQLModel, table=True):
     token_expires_at: datetime | None = _ts(nullable=True)
 
 
-class WalletNonce(SQLModel, table=True):
+class WalletNonce(TableModel, table=True):
     """A `c_nonce` from the nonce endpoint, hashed: a wallet's key proof must carry it; it is
     deleted when used, and expired ones when new ones are made."""
 
@@ -618,7 +636,7 @@ class WalletNonce(SQLModel, table=True):
     expires_at: datetime = _ts(nullable=False)
 
 
-class PasswordLink(SQLModel, table=True):
+class PasswordLink(TableModel, table=True):
     """A staff member's way to choose a password: an invitation (a new account) or a reset
     (« mot de passe oublié »). Single-use, expiring, stored only as a hash
     (`engine.services.accounts`)."""
@@ -633,7 +651,7 @@ class PasswordLink(SQLModel, table=True):
     used_at: datetime | None = _ts(nullable=True)
 
 
-class InboundSource(SQLModel, table=True):
+class InboundSource(TableModel, table=True):
     """A partner platform allowed to send events to a network (`/api/v1/inbound/{source}`):
     the shared secret its HMAC signatures are checked with (`engine.services.inbound`)."""
 
@@ -643,7 +661,7 @@ class InboundSource(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False)
 
 
-class InboundEvent(SQLModel, table=True):
+class InboundEvent(TableModel, table=True):
     """One event received from a partner platform, kept so a replay changes nothing
     (`event_id` is the sender's own id) and later events about the same thing (an immersion
     convention, then its assessment) find the enrollment the first one was matched to. No
