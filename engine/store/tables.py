@@ -670,6 +670,8 @@ class InboundEvent(TableModel, table=True):
     __table_args__ = (
         UniqueConstraint("network", "source", "event_id", name="uq_inboundevent_event"),
         Index("ix_inboundevent_external", "network", "source", "external_ref"),
+        Index("ix_inboundevent_network_id", "network", "id"),
+        Index("ix_inboundevent_network_status_id", "network", "status", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

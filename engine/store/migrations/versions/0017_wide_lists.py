@@ -1,4 +1,5 @@
-"""indexes for what a network admin's and a structure's dashboard read at national scale
+"""indexes for what a network admin's and a structure's dashboard read at national scale,
+and for a network's inbound events page (newest first, all or by status)
 
 Revision ID: 0017_wide_lists
 Revises: 0016_scale
@@ -20,9 +21,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_enrollment_structure_stage_entered', ['structure_id', 'status', 'pathway_version_id', 'stage', 'stage_entered_at'], unique=False)
     with op.batch_alter_table('badgerequest', schema=None) as batch_op:
         batch_op.create_index('ix_badgerequest_status_submitted', ['status', 'submitted_at', 'id'], unique=False)
+    with op.batch_alter_table('inboundevent', schema=None) as batch_op:
+        batch_op.create_index('ix_inboundevent_network_id', ['network', 'id'], unique=False)
+        batch_op.create_index('ix_inboundevent_network_status_id', ['network', 'status', 'id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('inboundevent', schema=None) as batch_op:
+        batch_op.drop_index('ix_inboundevent_network_status_id')
+        batch_op.drop_index('ix_inboundevent_network_id')
     with op.batch_alter_table('badgerequest', schema=None) as batch_op:
         batch_op.drop_index('ix_badgerequest_status_submitted')
     with op.batch_alter_table('enrollment', schema=None) as batch_op:
