@@ -143,6 +143,20 @@ def visible_to(db: Any, who: Actor) -> Any:
     return or_(*branches) if branches else false()
 
 
+def in_reach(db: Any, who: Actor, structure: Any) -> Any:
+    """`structure` (an id column) is one where staff member `who` acts or that belongs to a
+    network they administer (`access.structures_reached`), as `visible_to` writes it: their
+    own structures as ids, each network's members as one uncorrelated subquery the planner
+    hashes once. (As one `IN (union)`, PostgreSQL joins it to every row it walks: a network
+    admin's thousands of structures, compared again for each row of a page.)"""
+    staffed = list(db.execute(access.structures_staffed(who.person_id)).scalars())
+    branches = [structure.in_(staffed)] if staffed else []
+    branches += [
+        structure.in_(members_of(nid)) for nid in administered_networks(db, who.person_id).values()
+    ]
+    return or_(*branches) if branches else false()
+
+
 def administered_networks(db: Any, person_id: int | None) -> dict[str, int]:
     """The networks `person_id` administers: slug -> organisation id."""
     return {

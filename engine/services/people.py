@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from engine.errors import InvalidInput, NotFound
-from engine.services import access, keyset
+from engine.services import access, dashboard, keyset
 from engine.services.access import Action, Actor, Target
 from engine.services.organisations import find_or_add_participant, get_organisation
 from engine.services.runtime import Runtime
@@ -57,9 +57,9 @@ def participants(
     """The participants of the caller's structures (not erased), by name; the total counted
     up to `keyset.CAP`, and the cursor of the next page (`after`), None on the last."""
     with rt.unit_of_work() as session:
-        # the structures as a subquery the planner hashes once: a network admin reaches
-        # thousands, which as a list of ids would cost more to send than the page
-        reached = access.structures_reached(who.person_id)
+        # a network admin reaches thousands of structures: their networks' as subqueries
+        # hashed once, not a list of ids that would cost more to send than the page
+        reached = dashboard.in_reach(session, who, Person.structure_id)
         query = (
             select(
                 Person.id, Person.given_name, Person.family_name, Person.email, Organisation.name
@@ -68,7 +68,7 @@ def participants(
             .where(
                 Person.kind == PersonKind.PARTICIPANT,
                 Person.erased_at.is_(None),
-                Person.structure_id.in_(reached),
+                reached,
             )
         )
         total = keyset.count(session, query)
