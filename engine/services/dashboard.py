@@ -34,6 +34,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from engine import gates
 from engine.committees import Vote, outcome
 from engine.errors import InvalidInput
+from engine.folding import ACCENTED, LIGATURES, PLAIN, fold
 from engine.pathways.model import Pathway
 from engine.roles import OrganisationKind
 from engine.services import access, keyset
@@ -244,20 +245,8 @@ SORTS = {
 
 STATUS_LABELS = {s.value: s.label for s in EnrollmentStatus}
 
-_ACCENTED = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝŸ’"
-_PLAIN = "aaaaaaceeeeiiiinooooouuuuyyaaaaaaceeeeiiiinooooouuuuyy'"
-_LIGATURES = (("œ", "oe"), ("Œ", "oe"), ("æ", "ae"), ("Æ", "ae"))
-_FOLD = str.maketrans(_ACCENTED, _PLAIN)
 _BATCH = 500
 """Enrollments whose gates are evaluated together when the board keeps only the ready ones."""
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: how names are compared (« hélène » finds « Hélène »)."""
-    out = text.lower().translate(_FOLD)
-    for ligature, plain in _LIGATURES:
-        out = out.replace(ligature, plain)
-    return out
 
 
 def _folded(expr: Any, dialect: str) -> Any:
@@ -266,12 +255,18 @@ def _folded(expr: Any, dialect: str) -> Any:
     `fold` itself (`_teach_fold`), its lower() knowing ASCII only."""
     if dialect != "postgresql":
         return func.parcours_fold(expr)
-    # constants written into the statement, not bound: the expression then matches the
-    # index on folded names (migration 0016) in every plan, prepared ones too
-    out = func.translate(func.lower(expr), _const(_ACCENTED), _const(_PLAIN))
-    for ligature, plain in _LIGATURES:
+    out = func.translate(func.lower(expr), _const(ACCENTED), _const(PLAIN))
+    for ligature, plain in LIGATURES:
         out = func.replace(out, _const(ligature), _const(plain))
     return out
+
+
+def _person_folded(dialect: str) -> tuple[Any, Any]:
+    """A person's folded family and given names: on PostgreSQL the columns it stores (no
+    folding per row read), on SQLite folded as read."""
+    if dialect == "postgresql":
+        return Person.folded_family, Person.folded_given
+    return _folded(Person.family_name, dialect), _folded(Person.given_name, dialect)
 
 
 def _const(text: str) -> Any:
@@ -517,9 +512,9 @@ def _selection(
         .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
         .where(visible)
     )
+    family, given = _person_folded(dialect)
     if filters.name.strip():
-        name = _folded(Person.given_name + " " + Person.family_name, dialect)
-        query = query.where(*_holds_words(name, filters.name))
+        query = query.where(*_holds_words(given + " " + family, filters.name))
     if filters.structure:
         query = query.where(_names_structure(filters.structure, dialect))
     if filters.pathway:
@@ -540,12 +535,11 @@ def _selection(
         # no pathway with a deadline: a NULL constant, which PostgreSQL refuses in ORDER BY
         order = [Enrollment.id] if key is None else [key.is_(None), key, Enrollment.id]
     else:
-        family = _folded(Person.family_name, dialect)
         if not wide:
             # `|| ''` hides the name index from the planner: a few structures' rows sorted
             # (thousands) cost less than walking the nation's names to find theirs
             family = family + ""
-        order = [family, _folded(Person.given_name, dialect), Enrollment.id]
+        order = [family, given, Enrollment.id]
     return query, [(expr, False) for expr in order]
 
 

@@ -7,10 +7,22 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, UniqueConstraint, event
+from sqlalchemy import (
+    JSON,
+    Column,
+    Computed,
+    DateTime,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 from sqlmodel.main import SQLModelConfig
+
+from engine.folding import fold_sql
 
 
 def utcnow() -> datetime:
@@ -59,9 +71,9 @@ class Organisation(TableModel, table=True):
     """The département it works in (`29`, `2A`, `971`), for a network's figures."""
 
 
-EXPRESSION_INDEXES = frozenset({"ix_person_lower_email", "ix_person_folded_name"})
+EXPRESSION_INDEXES = frozenset({"ix_person_lower_email"})
 """Indexes on expressions that migration 0016 creates and the metadata does not describe
-(`lower(email)`; the accent-folded names the board sorts by, PostgreSQL only)."""
+(`lower(email)`)."""
 
 
 class Membership(TableModel, table=True):
@@ -78,12 +90,13 @@ def full_name(given_name: str, family_name: str) -> str:
 
 class Person(TableModel, table=True):
     """A participant or a staff member. Erasure blanks the names and e-mail, keeps the id.
-    Migration 0016 also indexes `lower(email)` and, on PostgreSQL, the accent-folded names
-    (expression indexes, which the metadata does not describe)."""
+    Migration 0016 also indexes `lower(email)` (an expression index, which the metadata does
+    not describe)."""
 
     __table_args__ = (
         Index("ix_person_phone", "phone"),
         Index("ix_person_name", "family_name", "given_name", "id"),
+        Index("ix_person_folded", "folded_family", "folded_given", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -111,6 +124,18 @@ class Person(TableModel, table=True):
     already holds. Sensitive: never written into a badge, a credential or a webhook."""
     created_at: datetime = _ts(nullable=False, default=utcnow)
     erased_at: datetime | None = _ts(nullable=True)
+    folded_family: str | None = Field(
+        default=None,
+        sa_column=Column(String(120), Computed(fold_sql("family_name"), persisted=True)),
+    )
+    """The names as the board sorts and searches them (`engine.folding.fold`), computed and
+    stored by PostgreSQL whenever a name is written (erasure too): sorting a big structure's
+    thousands of names no longer folds each one at every visit. NULL on SQLite (its column
+    is a plain one; the board folds there with a function of the connection)."""
+    folded_given: str | None = Field(
+        default=None,
+        sa_column=Column(String(120), Computed(fold_sql("given_name"), persisted=True)),
+    )
 
     @property
     def display_name(self) -> str:
