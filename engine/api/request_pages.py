@@ -292,6 +292,10 @@ def retry_delivery(request: Request, delivery_id: RowId, csrf: Csrf = "") -> Res
     return _go("/envois")
 
 
+PARTNER_PAGE = 50
+"""Shared badges on one page of /partenaire; « Suivant » gives the next."""
+
+
 @router.get("/partenaire", response_class=HTMLResponse, openapi_extra=performs(Action.PARTNER_FEED))
 def partner_page(
     request: Request,
@@ -299,7 +303,7 @@ def partner_page(
     apres: Annotated[str | None, Query(max_length=400, pattern="^[A-Za-z0-9_-]+$")] = None,
 ) -> HTMLResponse:
     who = _who(request, "staff")
-    feed = shares.feed(_rt(request), who, page=max(page, 1), per_page=50, after=apres)
+    feed = shares.feed(_rt(request), who, page=max(page, 1), per_page=PARTNER_PAGE, after=apres)
     return _page(request, "partner.html", who, feed=feed, resumed=apres is not None)
 
 

@@ -11,6 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from engine.api import request_pages
 from engine.api.app import create_app
 from engine.services import enrollments as e
 from engine.services import outbox, shares
@@ -198,6 +199,7 @@ def test_deliveries_and_the_partner_page_fit_a_phone_with_data(
     browser,  # noqa: F811
     db_url: str,
     _partners_on_loopback: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     backend = db_url.split(":")[0]
     with web.unit_of_work() as s:
@@ -249,3 +251,16 @@ def test_deliveries_and_the_partner_page_fit_a_phone_with_data(
         ).to_be_visible()
         _checked(partner)
         _shot(partner, "partenaire-telephone", backend)
+        # one badge a page: « Suivant » shows the next, then « Début de la liste » goes back
+        monkeypatch.setattr(request_pages, "PARTNER_PAGE", 1)
+        partner.reload()
+        first = partner.locator("main tbody tr").first.inner_text()
+        expect(partner.locator("main tbody tr")).to_have_count(1)
+        partner.get_by_role("link", name="Suivant").click()
+        expect(partner).to_have_url(re.compile(r"/partenaire\?apres="))
+        expect(partner.locator("main tbody tr")).to_have_count(1)
+        assert partner.locator("main tbody tr").first.inner_text() != first
+        _checked(partner)
+        partner.get_by_role("link", name="Début de la liste").click()
+        expect(partner).to_have_url(base + "/partenaire")
+        assert partner.locator("main tbody tr").first.inner_text() == first
