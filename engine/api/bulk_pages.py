@@ -176,10 +176,13 @@ def _group_page(
     *,
     structure: str | None = None,
     pathway: str | None = None,
+    name: str = "",
     error: str | None = None,
     values: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    offered = group_award.choices(_rt(request), by=who, structure=structure, pathway=pathway)
+    offered = group_award.choices(
+        _rt(request), by=who, structure=structure, pathway=pathway, name=name
+    )
     page = _page(
         request,
         "group_award.html",
@@ -187,6 +190,8 @@ def _group_page(
         status,
         c=offered,
         pathway=pathway or "",
+        searched=name,
+        typed_structure=structure or "",
         contexts=LEARNING_CONTEXTS,
         error=error,
         values=values or {},
@@ -205,8 +210,13 @@ def group_form(
     request: Request,
     structure: Annotated[line(80) | None, Query()] = None,
     parcours: Annotated[line(80) | None, Query()] = None,
+    nom: Annotated[line(100), Query()] = "",
 ) -> HTMLResponse:
-    return _group_page(request, _who(request, "staff"), structure=structure, pathway=parcours)
+    """`structure`: a slug, or past a list's length a name; `nom`: part of participants'
+    names, to find them in a structure of more than the form lists."""
+    return _group_page(
+        request, _who(request, "staff"), structure=structure, pathway=parcours, name=nom
+    )
 
 
 @router.post(
@@ -217,6 +227,7 @@ async def group_award_form(
     csrf: Csrf = "",
     structure: ShortForm = "",
     parcours: ShortForm = "",
+    nom: Annotated[line(100), Form()] = "",
     badge: Annotated[BadgeId, Form()] = "",
     titre: Annotated[Title, Form()] = "",
     le: Annotated[line(10), Form()] = "",
@@ -264,6 +275,7 @@ async def group_award_form(
             422,
             structure=structure,
             pathway=parcours or None,
+            name=nom,
             error=str(exc),
             values=values,
         )

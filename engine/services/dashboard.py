@@ -1008,6 +1008,15 @@ def _names_structure(typed: str, dialect: str) -> Any:
     return or_(Organisation.slug == typed, and_(*words) if words else false())
 
 
+def name_holds(session: Any, typed: str) -> list[Any]:
+    """Conditions that a person's name holds every word of `typed`, accents and case aside:
+    the board's name search, for other lists of people (in `session`'s transaction)."""
+    conn = session.connection()
+    _teach_fold(conn)
+    family, given = _person_folded(conn.dialect.name)
+    return _holds_words(given + " " + family, typed)
+
+
 def _holds_words(folded: Any, typed: str) -> list[Any]:
     """Conditions that the folded text `folded` holds each word of `typed` (folded too)."""
     out = []

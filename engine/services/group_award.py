@@ -34,7 +34,7 @@ from sqlmodel import Session
 from engine.badges.assertions import held_badges
 from engine.errors import Forbidden, GateRefused, InvalidInput, NotFound
 from engine.roles import Role
-from engine.services import access, issuing
+from engine.services import access, dashboard, issuing, keyset
 from engine.services.access import Action, Actor, Target
 from engine.services.evidence import attach
 from engine.services.organisations import get_organisation
@@ -380,33 +380,40 @@ class Choices:
     pathways: list[tuple[str, str]]
     """(id, title) of the pathways followed at the structure."""
     participants: list[tuple[int, str, str]]
-    """(id, name, pathways followed) of the structure's participants (on `pathway` if given)."""
+    """(id, name, pathways followed) of the structure's participants (on `pathway` if given,
+    their names holding `name`'s words if given)."""
     total: int
     """How many participants match, of which at most `MAX_GROUP` are listed."""
+    many: bool = False
+    """The actor reaches more structures than a list shows (`dashboard.LISTED_STRUCTURES`):
+    `structures` is empty and the form asks for a name; `structure` is "" until one names
+    exactly one of theirs."""
 
 
 def choices(
-    rt: Runtime, *, by: Actor, structure: str | None = None, pathway: str | None = None
+    rt: Runtime,
+    *,
+    by: Actor,
+    structure: str | None = None,
+    pathway: str | None = None,
+    name: str = "",
 ) -> Choices:
     """What the group award form offers `by`: the structures they reach, and at the chosen
-    one (else the first) the badges they may award alone and its participants."""
+    one (else the first; past a list's length, the one `structure` names) the badges they may
+    award alone and its participants, found by part of their name with `name`."""
     if not by.is_staff or by.person_id is None:
         raise Forbidden(access.refusal(Action.BADGE_AWARD, by))
-    with rt.unit_of_work() as session:
-        structures = [
-            (s, n)
-            for s, n in session.execute(
-                select(Organisation.slug, Organisation.name)
-                .where(
-                    Organisation.id.in_(access.structures_reached(by.person_id)),
-                    Organisation.kind == "structure",
-                )
-                .order_by(Organisation.name)
-            ).all()
-        ]
-        if not structures:
-            raise Forbidden(access.refusal(Action.BADGE_AWARD, by))
+    board = dashboard.choices(rt, by)
+    if not board.structures and not board.many:
+        raise Forbidden(access.refusal(Action.BADGE_AWARD, by))
+    structures = board.structures
+    if board.many:
+        slug = dashboard.structure_named(rt, by, structure or "") or ""
+        if not slug:
+            return Choices("", [], [], [], [], 0, many=True)
+    else:
         slug = structure if structure in {s for s, _ in structures} else structures[0][0]
+    with rt.unit_of_work() as session:
         org = get_organisation(session, slug)
         badges = []
         for bc in session.execute(
@@ -448,18 +455,11 @@ def choices(
         )
         if pathway:
             query = query.where(Person.id.in_([pid for pid, p, _ in followed if p == pathway]))
+        if name.strip():
+            query = query.where(*dashboard.name_holds(session, name))
+        total = keyset.count(session, query)
         people = session.execute(
-            query.order_by(Person.family_name, Person.given_name, Person.id)
+            query.order_by(Person.family_name, Person.given_name, Person.id).limit(MAX_GROUP)
         ).all()
-    listed = [
-        (pid, f"{g} {f}".strip(), ", ".join(sorted(on.get(pid, []))))
-        for pid, g, f in people[:MAX_GROUP]
-    ]
-    return Choices(
-        slug,
-        structures,
-        badges,
-        pathways,
-        listed,
-        len(people),
-    )
+    listed = [(pid, f"{g} {f}".strip(), ", ".join(sorted(on.get(pid, [])))) for pid, g, f in people]
+    return Choices(slug, structures, badges, pathways, listed, total, many=board.many)

@@ -13,8 +13,8 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from engine.errors import Forbidden, GateRefused, InvalidInput
+from engine.services import dashboard, issuing, people
 from engine.services import group_award as ga
-from engine.services import issuing, people
 from engine.services.runtime import Runtime
 from engine.store.tables import (
     Assertion,
@@ -187,3 +187,31 @@ def test_the_form_offers_only_what_the_member_may_award_alone(sato: Runtime) -> 
     cip = ga.choices(sato, by=actor(sato, CIP), structure="sato-interim")
     assert "sato.immersion-reussie" in {b for b, _ in cip.badges}
     assert not any(b.startswith("inae.") for b, _ in cip.badges)
+
+
+def test_the_form_finds_participants_by_name_and_structures_by_name_past_a_list(
+    sato: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A structure of thousands: the form lists MAX_GROUP and finds the others by part of
+    their name; an actor of more structures than a list shows names the structure."""
+    _group(sato, 12)
+    cip = actor(sato, CIP)
+    found = ga.choices(sato, by=cip, structure="sato-interim", name="groupe1")
+    assert sorted(n for _, n, _ in found.participants) == [
+        "Personne1 Groupe1",
+        "Personne10 Groupe10",
+        "Personne11 Groupe11",
+    ]
+    assert found.total == 3
+    assert ga.choices(sato, by=cip, structure="sato-interim", name="GROUPÉ11").total == 1
+    monkeypatch.setattr(ga, "MAX_GROUP", 5)
+    some = ga.choices(sato, by=cip, structure="sato-interim")
+    assert len(some.participants) == 5 and some.total == 12
+    monkeypatch.setattr(dashboard, "LISTED_STRUCTURES", 1)  # Claire reaches two
+    asked = ga.choices(sato, by=cip)
+    assert asked.many and asked.structure == "" and asked.structures == []
+    assert asked.participants == [] and asked.badges == []
+    named = ga.choices(sato, by=cip, structure="intérim")
+    assert named.structure == "sato-interim" and named.total == 12
+    with pytest.raises(InvalidInput, match="plusieurs structures"):
+        ga.choices(sato, by=cip, structure="sato")
