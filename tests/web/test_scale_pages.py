@@ -97,3 +97,21 @@ def test_past_a_hundred_structures_the_board_asks_for_a_structure_by_name(
     assert both.status_code == 400
     assert "« SATO » désigne plusieurs structures" in unescape(both.text)
     assert "« SATO EiTi »" in unescape(both.text) and "« SATO Intérim »" in unescape(both.text)
+
+
+def test_past_a_hundred_structures_the_group_award_page_asks_for_the_structure_by_name(
+    web, client, monkeypatch
+) -> None:
+    _enroll(web, ["Groupee"])
+    login(client)
+    monkeypatch.setattr(dashboard, "LISTED_STRUCTURES", 1)  # Claire reaches two
+    asked = client.get("/action-collective")
+    assert asked.status_code == 200
+    assert (
+        '<input id="choix-structure"' in asked.text
+        and '<select id="choix-structure"' not in asked.text
+    )
+    assert "Indiquez la structure où l'action a eu lieu." in unescape(asked.text)
+    named = client.get("/action-collective?structure=interim&nom=groupee").text
+    assert 'value="sato-interim"' in named and "Test Groupee" in named
+    assert "Test Groupee" not in client.get("/action-collective?structure=interim&nom=zzz").text
