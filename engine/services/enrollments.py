@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from engine import dates, exits, gates
-from engine.badges.assertions import held_badges
+from engine.badges.assertions import contact_of, held_badges, held_column, parse_held
 from engine.errors import Conflict, GateRefused, InvalidInput, NotFound
 from engine.exits import Exit
 from engine.machine import machine_for
@@ -41,6 +41,7 @@ from engine.services.organisations import find_or_add_participant, get_organisat
 from engine.services.pathways import latest_version
 from engine.services.runtime import Db, Runtime
 from engine.statuses import BadgeClassStatus, EnrollmentStatus
+from engine.store.prepared import Prepared
 from engine.store.tables import (
     Assertion,
     AuditEvent,
@@ -78,14 +79,18 @@ class AdvanceResult:
 
 _PARTICIPANT = aliased(Person)
 
-# The enrollment, its participant's e-mail (hashed into the badges it may issue), its pathway's
-# network and the acting staff member's roles that let them advance it (the access rule, joined
-# in): one query, one row per role (a single row with a NULL role when they have none).
+# The enrollment, its participant's contact (bound into the badges it may issue) and the badges
+# they hold (the gate's, and the awards' duplicate check), its pathway's network and the acting
+# staff member's roles that let them advance it (the access rule, joined in): one query, one
+# row per role (a single row with a NULL role when they have none).
 _LOAD_AS = (
     select(
         *ENROLLMENT.selected_columns,
         Enrollment.started_at,
         _PARTICIPANT.email.label("participant_email"),
+        _PARTICIPANT.phone.label("participant_phone"),
+        _PARTICIPANT.subject.label("participant_subject"),
+        held_column(Enrollment.participant_id).label("held"),
         PathwayVersion.network,
         StaffRole.role,
     )
@@ -124,6 +129,35 @@ _FINISH = _STEP.values(
 )
 """A move into a final stage: the enrollment ends there, with its exit when one is given."""
 _AUDIT = insert(AuditEvent)
+_NOTED = ["enrollment_id", "at", "actor_id", "kind", "trigger", "from_stage", "to_stage", "note"]
+_audit_table = AuditEvent.__table__
+
+
+def _moved_and_noted(move: Any, lock: bool) -> Any:
+    """PostgreSQL: the guarded move, its audit row and, when the transition issues badges of
+    one issuer, that issuer's place lock, in one statement (one round trip). It returns a row
+    only when the move was made (no row: the revision moved on, a Conflict). The audit insert
+    and the lock act only on the moved row; the lock is taken after the move's row lock, as
+    when they were apart, and before the statement that reads the place."""
+    moved = move.returning(Enrollment.id).cte("moved")
+    values = [moved.c.id, bindparam("at", type_=_audit_table.c.at.type)]
+    values += [bindparam(c, type_=_audit_table.c[c].type) for c in _NOTED[2:]]
+    values.append(bindparam("details", type_=_audit_table.c.details.type))
+    noted = insert(AuditEvent).from_select([*_NOTED, "details"], select(*values)).cte("noted")
+    return select(moved.c.id, *([issuing.PLACE_LOCK] if lock else [])).add_cte(noted)
+
+
+_MOVED_AND_NOTED = {
+    (final, lock): Prepared(_moved_and_noted(_FINISH if final else _STEP, lock))
+    for final in (False, True)
+    for lock in (False, True)
+}
+"""By (into a final stage, with an issuer's lock)."""
+# advance's statements, compiled once (`engine.store.prepared`: SQLAlchemy's per-execution work
+# around the joined load cost more than the database's)
+_LOAD = Prepared(_LOAD_AS)
+_MOVE = {False: Prepared(_STEP), True: Prepared(_FINISH)}
+_NOTE = Prepared(_AUDIT, [*_NOTED, "details"])
 
 
 def enroll(
@@ -224,7 +258,7 @@ def advance(
     now = now or utcnow()
     try:
         with rt.transaction() as conn:
-            rows = conn.execute(_LOAD_AS, {"eid": enrollment_id, "pid": by.person_id}).all()
+            rows = _LOAD.all(conn, {"eid": enrollment_id, "pid": by.person_id})
             if not rows:
                 raise NotFound(f"parcours n° {enrollment_id} introuvable")
             row = rows[0]
@@ -245,24 +279,39 @@ def advance(
                 raise InvalidInput(f"le parcours n° {enrollment_id} est terminé ({row.status})")
             pathway = rt.pathway(conn, row.pathway_version_id)
             machine = machine_for(pathway)
-            transition = pathway.transition(row.stage, trigger)
-            if transition is None:
-                machine.fire(row.stage, trigger, [])  # raises the French "not possible" error
-                raise InvalidInput(trigger)  # pragma: no cover
-            ctx = context(rt, conn, row, pathway, [transition], now, roles)
+            planned = machine.move(row.stage, trigger)  # or the French "not possible" error
+            transition = planned.transition
+            held = parse_held(row.held)
+            ctx = context(rt, conn, row, pathway, [transition], now, roles, held=held)
             conditions = gates.evaluate(transition, ctx, rt.gate_checks)
             unmet = gates.unmet(conditions)
             dest = machine.fire(row.stage, trigger, unmet)
             if dest is None:
                 raise GateRefused(trigger, unmet)
-            recorded = _exit_for(pathway.stage(dest), exit, row.started_at, now)
-            final = pathway.stage(dest).final
+            recorded = _exit_for(planned.dest, exit, row.started_at, now)
+            final = planned.dest.final
+            due = [b for b in planned.awards if b not in held]
             move = {
                 "eid": row.id,
                 "rev": row.revision,
                 "dest": dest,
                 "new_rev": row.revision + 1,
                 "at": now,
+            }
+            audit = {
+                "enrollment_id": row.id,
+                "at": now,
+                "actor_id": by.person_id,
+                "kind": "transition",
+                "trigger": trigger,
+                "from_stage": row.stage,
+                "to_stage": dest,
+                "note": note,
+                "details": {
+                    "gate": privacy.gate_for_audit(conditions),
+                    "awarded": due,
+                    **({"exit": _exit_audit(recorded)} if recorded else {}),
+                },
             }
             if final:
                 move["new_status"] = (
@@ -274,43 +323,41 @@ def advance(
                 move["exit_outcome"] = recorded.outcome if recorded else None
                 move["exit_on"] = recorded.on if recorded else None
                 move["exit_employer"] = recorded.employer if recorded else None
-            changed = conn.execute(_FINISH if final else _STEP, move).rowcount
+            issuers = issuing.issuers_of(rt, conn, due, held) if due else []
+            if conn.dialect.name == "postgresql":
+                if len(issuers) == 1:
+                    move["iid"] = issuers[0]
+                statement = _MOVED_AND_NOTED[final, len(issuers) == 1]
+                changed = len(statement.all(conn, {**move, **audit}))
+            else:
+                changed = _MOVE[final].rowcount(conn, move)
             if changed != 1:
                 raise Conflict(
                     f"le parcours n° {enrollment_id} vient d'être modifié par "
                     "quelqu'un d'autre : rechargez-le et recommencez"
                 )
+            if conn.dialect.name != "postgresql":
+                _NOTE.rowcount(conn, audit)
+            elif len(issuers) > 1:
+                issuing.lock_places(conn, issuers)  # after the move's row lock, as above
+            # `due` is what the audit row says; a badge awarded by hand since the read (a
+            # race of milliseconds) is skipped by the insert and left out of the answer
             issued = issuing.issue(
                 rt,
                 conn,
-                pathway.awards_for(transition, row.stage),
+                due,
                 basis=issuing.Basis.PATHWAY,
                 recipient_id=row.participant_id,
                 structure_id=row.structure_id,
                 enrollment_id=row.id,
                 actor_id=by.person_id,
                 now=now,
-                held=ctx.held if ctx.held_known else None,
-                email=row.participant_email,
-                shares=pathway.shares_for(transition, row.stage),
-            )
-            conn.execute(
-                _AUDIT,
-                {
-                    "enrollment_id": row.id,
-                    "at": now,
-                    "actor_id": by.person_id,
-                    "kind": "transition",
-                    "trigger": trigger,
-                    "from_stage": row.stage,
-                    "to_stage": dest,
-                    "note": note,
-                    "details": {
-                        "gate": privacy.gate_for_audit(conditions),
-                        "awarded": [b for _, b, _ in issued],
-                        **({"exit": _exit_audit(recorded)} if recorded else {}),
-                    },
-                },
+                held=held,
+                contact=contact_of(
+                    row.participant_email, row.participant_phone, row.participant_subject, rt.urls
+                ),
+                shares=planned.shares,
+                places_locked=True,
             )
             events.collect(conn, events.StageEntered(row.id, pathway.id, dest, now))
     except OperationalError as exc:
@@ -321,9 +368,8 @@ def advance(
                 "quelqu'un d'autre : réessayez"
             ) from None
         raise
-    return AdvanceResult(
-        row.id, trigger, row.stage, dest, [b for _, b, _ in issued], conditions, row.revision + 1
-    )
+    awarded = [b for _, b, _ in issued]
+    return AdvanceResult(row.id, trigger, row.stage, dest, awarded, conditions, row.revision + 1)
 
 
 def _exit_for(stage: Any, exit: Exit | None, started_at: datetime, now: datetime) -> Exit | None:

@@ -151,16 +151,18 @@ def context(
     transitions: list[Transition],
     now: datetime,
     actor_roles: frozenset[Role] | None,
+    held: frozenset[str] | None = None,
 ) -> gates.GateContext:
-    """Query only what these transitions' gates need."""
+    """Query only what these transitions' gates need. `held`: the badges held, when the
+    caller read them with its own query (`advance` does, with the enrollment)."""
     names, requirements = rt.badge_lookups(db)
     # Badges held are read only when a condition depends on them: a plain award checks for
     # duplicates inside its own insert.
-    need_badges = any(
+    if held is None and any(
         t.gate.badges or any(b in requirements for b in pathway.awards_for(t, row.stage))
         for t in transitions
-    )
-    held = held_badges(db, row.participant_id) if need_badges else None
+    ):
+        held = held_badges(db, row.participant_id)
     entered = as_utc(row.stage_entered_at)
     scope = {"eid": row.id, "stage": row.stage, "since": entered}
     network = pathway.network

@@ -28,7 +28,7 @@ from sqlalchemy import Integer, bindparam, cast, func, insert, literal, select, 
 from sqlmodel import Session
 
 from engine.badges import sensitive
-from engine.badges.assertions import issue_badges, recipient_contact, reissue_row
+from engine.badges.assertions import Contact, issue_badges, recipient_contact, reissue_row
 from engine.badges.catalogue import MODE_LABELS, Evaluation
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.openbadges.identity import hash_identity
@@ -90,15 +90,27 @@ _PLACE = (
 )
 STATUS_LOCK_CLASS = 0x5354
 """PostgreSQL advisory locks `(STATUS_LOCK_CLASS, issuer id)` guard each issuer's next place."""
-_LOCK_PLACES = select(
-    func.pg_advisory_xact_lock(
-        cast(literal(STATUS_LOCK_CLASS), Integer), cast(bindparam("iid"), Integer)
-    )
+PLACE_LOCK = func.pg_advisory_xact_lock(
+    cast(literal(STATUS_LOCK_CLASS), Integer), cast(bindparam("iid"), Integer)
 )
+"""The lock on issuer `:iid`'s places, for a statement that takes it along with other work
+(`enrollments.advance` takes it with its update): the place is then read by a later statement,
+whose snapshot sees every place taken before the lock was granted."""
+_LOCK_PLACES = select(PLACE_LOCK)
 
 
 def _dialect(db: Db) -> str:
     return (db.get_bind() if isinstance(db, Session) else db).dialect.name
+
+
+def lock_places(db: Db, issuer_ids: Iterable[int]) -> None:
+    """On PostgreSQL, hold each issuer's place lock until the caller's transaction ends, in
+    ascending id (the order every issuing takes them in, so two never wait on each other);
+    SQLite's single writer needs none."""
+    if _dialect(db) == "sqlite":
+        return
+    for issuer_id in sorted(set(issuer_ids)):
+        db.execute(_LOCK_PLACES, {"iid": issuer_id})
 
 
 def take_status_places(db: Db, issuer_id: int | None, assertion_ids: Sequence[str]) -> list[Any]:
@@ -113,8 +125,7 @@ def take_status_places(db: Db, issuer_id: int | None, assertion_ids: Sequence[st
     if issuer_id is None or not assertion_ids:
         return []
     conn = db.connection() if isinstance(db, Session) else db  # Core: no ORM synchronising
-    if _dialect(conn) != "sqlite":
-        conn.execute(_LOCK_PLACES, {"iid": issuer_id})
+    lock_places(conn, [issuer_id])
     placed = []
     for assertion_id in assertion_ids:
         row = conn.execute(_PLACE, {"aid": assertion_id, "iid": issuer_id}).first()
@@ -205,15 +216,20 @@ def issue(
     now: datetime,
     held: frozenset[str] | None = None,
     email: str | bool | None = False,
+    contact: Contact | None = None,
     evidence: list[dict[str, Any]] | None = None,
     shares: Mapping[str, list[str]] | None = None,
     placed: list[Any] | None = None,
+    places_locked: bool = False,
 ) -> list[Issued]:
     """Issue each badge the person does not hold yet, in the caller's transaction. The caller
     has established `basis` (the gate passed, `ensure_direct`, the request's verdict); this
-    checks the networks and writes everything an issued badge entails. `placed`, when given,
-    receives each new assertion's row as written (its status-list place included), for a
-    caller that sends the badge out at once (`enrollments.award_portable`)."""
+    checks the networks and writes everything an issued badge entails, each badge with its
+    status-list place. `contact`, when the caller read the person's row (`contact_of`), spares
+    reading it again. `placed`, when given, receives each new assertion's row as written (its
+    status-list place included), for a caller that sends the badge out at once
+    (`enrollments.award_portable`). `places_locked`: the caller already holds the issuers'
+    place locks (`issuers_of`, `PLACE_LOCK`)."""
     badges = list(dict.fromkeys(badges))
     if not badges:
         return []
@@ -227,6 +243,8 @@ def issue(
     for entry in entries.values():
         if basis != Basis.PUBLIC and entry.network not in networks:
             check_network(db, structure_id, entry.name, entry.network)  # re-reads: a miss
+    if not places_locked:
+        lock_places(db, _issuers(entries, badges, held))
     issued = issue_badges(
         db,
         entries,
@@ -238,11 +256,10 @@ def issue(
         held=held,
         evidence=evidence,
         email=email,
+        contact=contact,
         urls=rt.urls,
+        written=placed,
     )
-    rows = _place_issued(db, entries, issued)
-    if placed is not None:
-        placed.extend(rows)
     queue_issued(rt, db, issued, now)
     if shares and issued:
         share_issued(db, shares, issued, actor_id, now)
@@ -250,18 +267,25 @@ def issue(
     return issued
 
 
-def _place_issued(db: Db, entries: Mapping[str, CatalogueEntry], issued: list[Issued]) -> list[Any]:
-    """Status-list places for the badges just issued, issuer by issuer in ascending id (the
-    order every issuing takes their locks in, so two of them never wait on each other)."""
-    by_issuer: dict[int, list[str]] = {}
-    for assertion_id, badge, _ in issued:
-        issuer_id = entries[badge].issuer_id
-        if issuer_id is not None:
-            by_issuer.setdefault(issuer_id, []).append(assertion_id)
-    rows = []
-    for issuer_id in sorted(by_issuer):
-        rows.extend(take_status_places(db, issuer_id, by_issuer[issuer_id]))
-    return rows
+def _issuers(
+    entries: Mapping[str, CatalogueEntry], badges: Iterable[str], held: frozenset[str] | None
+) -> list[int]:
+    """The issuers, in ascending id, of the badges about to be issued (those not held)."""
+    ids = {
+        entries[b].issuer_id
+        for b in badges
+        if (held is None or b not in held) and entries[b].issuer_id is not None
+    }
+    return sorted(ids)  # type: ignore[type-var]
+
+
+def issuers_of(
+    rt: Runtime, db: Db, badges: Iterable[str], held: frozenset[str] | None
+) -> list[int]:
+    """The issuers whose place locks `issue` takes for these badges, in ascending id: for a
+    caller that takes them in a statement of its own (`enrollments.advance`)."""
+    badges = list(dict.fromkeys(badges))
+    return _issuers(_entries(rt, db, badges), badges, held)
 
 
 def issue_to_organisation(

@@ -104,6 +104,10 @@ def make_engine(
         # for the scheduler's and the outbox's own work when they run in the same process
         kw.setdefault("pool_size", pool_size())
         kw.setdefault("max_overflow", 4)
+        # the connection used last comes back first: SQLite keeps its page cache only while
+        # no other connection has written since (a round robin made every transaction
+        # re-read it), and a server's idle connections are the ones the pool lets go
+        kw.setdefault("pool_use_lifo", True)
     if sqlite:
         engine = create_engine(url, connect_args={"timeout": 5}, **kw)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -10,13 +11,13 @@ from sqlalchemy import func, select
 from engine.errors import Conflict, Forbidden, GateRefused, InvalidInput
 from engine.exits import Exit
 from engine.pathways import load_pathway_text
-from engine.services import committees
+from engine.services import committees, issuing
 from engine.services import enrollment_views as ev
 from engine.services import enrollments as e
 from engine.services.organisations import add_staff, upsert_organisation
 from engine.services.pathways import publish
 from engine.services.runtime import Runtime
-from engine.store.tables import Assertion, AuditEvent, Enrollment
+from engine.store.tables import Assertion, AuditEvent, BadgeClass, Enrollment
 from tests.conftest import CIP, DIRECTRICE, ENCADRANT, NETWORK_ADMIN, OTHER_CIP, T0, actor
 
 PATHWAY = "sato-femmes-metallurgie"
@@ -371,3 +372,63 @@ def test_staff_advance_on_a_pathway_of_any_network(sato: Runtime) -> None:
         sato, "inae-accueil", "regie-pessac", e.Participant("Lina", "Haddad"), by=cip, now=T0
     )
     assert e.advance(sato, eid, "continuer", by=cip, now=T0).awarded == ["inae.ponctualite"]
+
+
+def test_badges_earned_at_the_same_moment_each_take_their_own_status_place(
+    sato: Runtime,
+) -> None:
+    """Staff advancing several participants at once, each transition issuing a badge of the
+    same issuer: every badge gets its own place in the issuer's status list, the places stay
+    dense, and each participant gets the badge once (its place is taken by the badge's own
+    insert, under the issuer's lock on PostgreSQL, under the single writer on SQLite)."""
+    cip, encadrant = actor(sato, CIP), actor(sato, ENCADRANT)
+    eids = [
+        e.enroll(sato, PATHWAY, "sato-interim", e.Participant(f"P{i}", "Diallo"), by=cip, now=T0)
+        for i in range(6)
+    ]
+    for eid in eids:
+        e.award(sato, eid, "sato.jeu-de-piste", by=encadrant, now=T0)
+        e.award(sato, eid, "sato.metiers-industrie", by=encadrant, now=T0)
+
+    def advance(eid: int) -> list[str]:
+        return e.advance(sato, eid, "commencer-immersion", by=cip, now=T0).awarded
+
+    with ThreadPoolExecutor(len(eids)) as pool:
+        awarded = list(pool.map(advance, eids))
+    assert awarded == [["sato.decouvert-industrie"]] * len(eids)
+    with sato.reading() as c:
+        places = c.execute(select(Assertion.status_index)).scalars().all()
+        earned = c.execute(
+            select(func.count()).where(
+                Assertion.badge_class_id.in_(
+                    select(BadgeClass.id).where(BadgeClass.slug == "sato.decouvert-industrie")
+                )
+            )
+        ).scalar_one()
+    assert sorted(places) == list(range(len(places)))  # one issuer: dense, never twice
+    assert earned == len(eids)
+
+
+def test_a_badge_held_since_the_read_is_not_issued_twice(sato: Runtime) -> None:
+    """`advance` reads the badges held with the enrollment, then inserts: a badge awarded by
+    hand in between (another person's transaction) is seen by the insert itself."""
+    eid = start(sato)
+    e.award(sato, eid, "sato.jeu-de-piste", by=actor(sato, ENCADRANT), now=T0)
+    with sato.reading() as conn:
+        pid, sid = conn.execute(
+            select(Enrollment.participant_id, Enrollment.structure_id).where(Enrollment.id == eid)
+        ).one()
+    with sato.transaction() as conn:
+        again = issuing.issue(
+            sato,
+            conn,
+            ["sato.jeu-de-piste"],
+            basis=issuing.Basis.PATHWAY,
+            recipient_id=pid,
+            structure_id=sid,
+            enrollment_id=eid,
+            actor_id=None,
+            now=T0,
+            held=frozenset(),  # as read before the award committed
+        )
+    assert again == [] and count(sato, Assertion) == 1
