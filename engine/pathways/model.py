@@ -14,7 +14,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -153,7 +152,6 @@ class Pathway(_Strict):
     initial: Slug
     stages: list[Stage] = Field(min_length=1)
     transitions: list[Transition] = Field(default_factory=list)
-    _machine: Any = PrivateAttr(default=None)
 
     def stage(self, stage_id: str) -> Stage:
         for stage in self.stages:
