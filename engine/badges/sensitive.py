@@ -16,8 +16,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stdnum.fr import nir
-
 from engine.errors import InvalidInput
 
 _ACRONYMS: dict[str, str] = {
@@ -121,6 +119,8 @@ def criteria_named(text: str | None) -> list[Finding]:
 
 
 def _nir_like(candidate: str) -> bool:
+    from stdnum.fr import nir  # python-stdnum: only when a text holds a NIR-shaped number
+
     compact = nir.compact(candidate)
     if len(compact) == 15:
         return nir.is_valid(compact)

@@ -1,7 +1,38 @@
 """Network definitions: what a network declares as data in its network file (itself, its
-partners, its badge catalogue, its committee rules, its connectors' settings)."""
+partners, its badge catalogue, its committee rules, its connectors' settings).
 
-from engine.networks.loader import load_network_file, load_network_text
-from engine.networks.model import NetworkDefinition
+The names below load on first use: importing `engine.networks.model` runs this file first,
+and the loader brings the YAML parser and Pillow, which a command reading the database never
+needs.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.networks.loader import load_network_file, load_network_text
+    from engine.networks.model import NetworkDefinition
+
+_LAZY = {
+    "NetworkDefinition": "engine.networks.model",
+    "load_network_file": "engine.networks.loader",
+    "load_network_text": "engine.networks.loader",
+}
+"""Public names and the module each lives in."""
 
 __all__ = ["NetworkDefinition", "load_network_file", "load_network_text"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine.networks' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

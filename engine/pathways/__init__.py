@@ -1,7 +1,24 @@
-"""Pathways: the versioned YAML definitions networks write, their model, loader and diagram."""
+"""Pathways: the versioned YAML definitions networks write, their model, loader and diagram.
 
-from engine.pathways.loader import load_pathway_file, load_pathway_text
+The model is what every service reads; the loader (and the YAML parser behind it) is loaded
+on first use, since reading a published pathway never parses YAML.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from engine.pathways.model import BadgeRequirement, Gate, Pathway, Stage, Transition
+
+if TYPE_CHECKING:
+    from engine.pathways.loader import load_pathway_file, load_pathway_text
+
+_LAZY = {
+    "load_pathway_file": "engine.pathways.loader",
+    "load_pathway_text": "engine.pathways.loader",
+}
+"""Public names whose module is heavy, and where they live."""
 
 __all__ = [
     "BadgeRequirement",
@@ -12,3 +29,16 @@ __all__ = [
     "load_pathway_file",
     "load_pathway_text",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine.pathways' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -15,11 +15,11 @@ from engine.errors import InvalidInput, NotFound
 from engine.pathways.model import Pathway
 from engine.statuses import LEARNING_CONTEXTS
 from engine.store.tables import AuditEvent, Evidence, EvidenceFile, Person, as_utc
-from engine.uploads import Upload
 
 if TYPE_CHECKING:
     from engine.services.access import Actor
     from engine.services.runtime import Runtime
+    from engine.uploads import Upload
 
 CONTEXTS = LEARNING_CONTEXTS
 """Learning contexts an evidence may record (one list: `engine.statuses.LEARNING_CONTEXTS`)."""
@@ -264,6 +264,7 @@ def add_to_stage(
 def open_file(rt: Runtime, file_id: str, who: Actor) -> Upload:
     """An evidence file, for whoever may see the enrollment or the request it proves."""
     from engine.services import access
+    from engine.uploads import Upload  # Pillow: not for a read that opens no file
 
     with rt.unit_of_work() as session:
         row = session.execute(

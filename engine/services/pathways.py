@@ -7,12 +7,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, bindparam, func, insert, inspect, select, update
 
 from engine.errors import Conflict, InvalidInput, NotFound, PathwayInvalid, Problem
-from engine.networks.model import NetworkDefinition
-from engine.pathways.loader import load_pathway_file, load_pathway_text
 from engine.pathways.model import Pathway
 from engine.roles import OrganisationKind
 from engine.services import access
@@ -20,6 +19,9 @@ from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
 from engine.statuses import EnrollmentStatus
 from engine.store.tables import AuditEvent, Enrollment, Organisation, PathwayVersion, utcnow
+
+if TYPE_CHECKING:  # loaded where first used: `parcours pathway list` parses no YAML
+    from engine.networks.model import NetworkDefinition
 
 
 def pathway_files(rt: Runtime) -> list[Path]:
@@ -74,10 +76,14 @@ def _published(rt: Runtime, conn: Connection) -> tuple[set[str], set[str], set[s
 def check_file(rt: Runtime, path: Path, known: dict[str, set[str]] | None = None) -> Pathway:
     """Validate a file against the schema, its graph, and what it names (networks, partners,
     badges, gate checks)."""
+    from engine.pathways.loader import load_pathway_file
+
     return load_pathway_file(path, **(known or known_references(rt)))
 
 
 def check_text(rt: Runtime, text: str, file: str) -> Pathway:
+    from engine.pathways.loader import load_pathway_text
+
     return load_pathway_text(text, file, **known_references(rt))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,7 +83,8 @@ class Runtime:
         networks: Path | None = None,
     ):
         self.engine = engine or make_engine()
-        self.pm = pm or default_plugin_manager()
+        self._pm = pm
+        self._loading = threading.Lock()
         self.workflows = workflows or default_workflows_dir()
         self.networks_dir = networks or default_networks_dir()
         self._definitions: dict[str, NetworkDefinition] | None = None
@@ -99,13 +101,28 @@ class Runtime:
         self.urls = PublicUrls(public_base_url())
         """Public addresses for what is sent out; the web app sets its own."""
 
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        """The plugins, loaded when first needed: listing pathways or reading a history needs
+        none, and finding them reads every installed distribution's entry points."""
+        if self._pm is None:
+            with self._loading:  # the server's threads: one of them loads them, once
+                if self._pm is None:
+                    self._pm = default_plugin_manager()
+        return self._pm
+
+    @pm.setter
+    def pm(self, pm: pluggy.PluginManager) -> None:
+        self._pm = pm
+
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One transaction; the events its work collected are dispatched once it commits."""
         with unit_of_work(self.engine) as session:
             yield session
             collected = events.take(session)
-        events.dispatch(self.pm, collected)
+        if collected:  # a read collects none: the plugins need not be loaded for it
+            events.dispatch(self.pm, collected)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -115,7 +132,8 @@ class Runtime:
             events.take(conn)  # a pooled connection's info outlives a failed transaction
             yield conn
             collected = events.take(conn)
-        events.dispatch(self.pm, collected)
+        if collected:
+            events.dispatch(self.pm, collected)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
