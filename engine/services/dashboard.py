@@ -114,17 +114,19 @@ def visible_enrollments(who: Actor) -> Any:
     )
 
 
-def visible_to(db: Any, who: Actor) -> Any:
+def visible_to(db: Any, who: Actor, networks: dict[str, int] | None = None) -> Any:
     """`visible_enrollments` with the actor's roles read first (three small queries): a
     condition on Enrollment alone that the planner evaluates once, not per row: their
     structures and their networks' pathway versions as lists of ids, and each administered
     network's structures as one uncorrelated subquery (hashed once; a list of thousands of
-    ids would cost as much to send as the rows)."""
+    ids would cost as much to send as the rows). `networks`: the caller's
+    `administered_networks` when it has read them already."""
     if who.is_participant or who.is_system or not who.is_staff:
         return visible_enrollments(who)
     staffed = list(db.execute(access.structures_staffed(who.person_id)).scalars())
     branches = [Enrollment.structure_id.in_(staffed)] if staffed else []
-    networks = administered_networks(db, who.person_id)
+    if networks is None:
+        networks = administered_networks(db, who.person_id)
     if networks:
         by_network: dict[str, list[int]] = {}
         for vid, net in db.execute(
@@ -579,8 +581,9 @@ def board(
     with rt.reading() as conn:
         _teach_fold(conn)
         versions = _versions(rt, conn)
-        visible = visible_to(conn, who)
-        wide = not who.is_staff or bool(administered_networks(conn, who.person_id))
+        networks = administered_networks(conn, who.person_id) if who.is_staff else {}
+        visible = visible_to(conn, who, networks)
+        wide = not who.is_staff or bool(networks)
         query, keys = _selection(visible, filters, versions, now, rt.engine.dialect.name, wide=wide)
         start = keyset.after(keys, keyset.decode(after, len(keys))) if after else None
         skip = 0 if after else (page - 1) * per_page
@@ -945,21 +948,27 @@ def _reached_structures(who: Actor) -> Any:
     )
 
 
+def listed_structures(conn: Any, who: Actor) -> tuple[list[tuple[str, str]], bool]:
+    """(slug, name) of the structures `who` reaches, by name, when a form may list them; else
+    none and True (more than `LISTED_STRUCTURES`: the form asks for a name)."""
+    structures = [
+        (slug, name)
+        for slug, name in conn.execute(
+            _reached_structures(who)
+            .order_by(Organisation.name, Organisation.id)
+            .limit(LISTED_STRUCTURES + 1)
+        )
+    ]
+    if len(structures) > LISTED_STRUCTURES:
+        return [], True
+    return structures, False
+
+
 def choices(rt: Runtime, who: Actor) -> Choices:
     """The structures `who` reaches (up to `LISTED_STRUCTURES`, else none and `many`) and the
     published pathways with their stages."""
     with rt.reading() as conn:
-        structures = [
-            (slug, name)
-            for slug, name in conn.execute(
-                _reached_structures(who)
-                .order_by(Organisation.name, Organisation.id)
-                .limit(LISTED_STRUCTURES + 1)
-            )
-        ]
-        many = len(structures) > LISTED_STRUCTURES
-        if many:
-            structures = []
+        structures, many = listed_structures(conn, who)
         versions = _versions(rt, conn)
     pathways: dict[str, str] = {}
     stages: dict[str, dict[str, StageChoice]] = {}

@@ -403,11 +403,11 @@ def choices(
     award alone and its participants, found by part of their name with `name`."""
     if not by.is_staff or by.person_id is None:
         raise Forbidden(access.refusal(Action.BADGE_AWARD, by))
-    board = dashboard.choices(rt, by)
-    if not board.structures and not board.many:
+    with rt.reading() as conn:
+        structures, many = dashboard.listed_structures(conn, by)
+    if not structures and not many:
         raise Forbidden(access.refusal(Action.BADGE_AWARD, by))
-    structures = board.structures
-    if board.many:
+    if many:
         slug = dashboard.structure_named(rt, by, structure or "") or ""
         if not slug:
             return Choices("", [], [], [], [], 0, many=True)
@@ -462,4 +462,4 @@ def choices(
             query.order_by(Person.family_name, Person.given_name, Person.id).limit(MAX_GROUP)
         ).all()
     listed = [(pid, f"{g} {f}".strip(), ", ".join(sorted(on.get(pid, [])))) for pid, g, f in people]
-    return Choices(slug, structures, badges, pathways, listed, total, many=board.many)
+    return Choices(slug, structures, badges, pathways, listed, total, many=many)
