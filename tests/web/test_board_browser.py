@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from engine.api.app import create_app
 from engine.pathways.model import Pathway
+from engine.services import dashboard
 from engine.services import enrollments as e
 from engine.services.accounts import set_password
 from engine.services.organisations import add_staff, upsert_organisation
@@ -219,4 +220,47 @@ def test_a_network_admin_sees_their_structures_not_another_networks(
         expect(rows).to_have_count(1)
         expect(rows.first).to_contain_text(theirs)
         expect(page.get_by_role("search").get_by_label("Échéance dépassée")).to_be_checked()
+        _checked(page)
+
+
+def test_past_a_list_s_length_a_structure_is_typed_by_name_on_a_phone(
+    web: Runtime,
+    people: dict[str, int],
+    browser,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A network admin of thousands of structures: the search and the enrolment form ask for
+    a structure's name; both pages stay axe-clean at 390 px."""
+    monkeypatch.setattr(dashboard, "LISTED_STRUCTURES", 1)  # Claire reaches two
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with serving(create_app(web, base), port):
+        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        _login(page, base, CIP)
+        search = page.get_by_role("search", name="Rechercher des participants")
+        search.get_by_label("SIAE").fill("interim")
+        search.get_by_role("button").first.click()
+        expect(page.locator("#liste")).to_be_visible()
+        assert parse_qs(urlparse(page.url).query)["structure"] == ["interim"]
+        _checked(page)
+        form = page.locator("form[action='/inscriptions']")
+        form.get_by_label("Parcours").select_option(METAL)
+        form.get_by_label("Structure").fill("SATO")
+        form.get_by_label("Prénom").fill("Nina")
+        form.get_by_label("Nom", exact=True).fill("Le Goff")
+        form.get_by_role("button", name="Inscrire").click()
+        expect(page.get_by_role("alert")).to_contain_text("désigne plusieurs structures")
+        _checked(page)
+        page.locator("form[action='/inscriptions']").get_by_label("Structure").fill("intérim")
+        page.locator("form[action='/inscriptions']").get_by_role("button", name="Inscrire").click()
+        expect(page.get_by_role("heading", name="Nina Le Goff", level=1)).to_be_visible()
+        # the group award page asks for the structure too, then finds people by name
+        page.goto(base + "/action-collective")
+        expect(page.get_by_text("Indiquez la structure où l'action a eu lieu.")).to_be_visible()
+        _checked(page)
+        page.get_by_label("Structure").fill("intérim")
+        page.get_by_role("button", name="Afficher").click()
+        page.get_by_label("Nom du participant (facultatif)").fill("goff")
+        page.get_by_role("button", name="Afficher").click()
+        expect(page.get_by_role("checkbox", name="Nina Le Goff")).to_be_visible()
         _checked(page)
