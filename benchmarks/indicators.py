@@ -20,21 +20,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# benchmarks/transitions.py would shadow the `transitions` package: drop this folder from the path.
+# benchmarks/transitions.py would shadow the `transitions` package: the repository replaces
+# this folder on the import path.
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
+    sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repository instead
 
 import argparse
-import os
-import socket
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select, text
 
+from benchmarks.databases import fresh_pg_database, postgres_url
 from engine import exits
 from engine.exits import Exit
 from engine.pathways import load_pathway_text
@@ -185,32 +184,6 @@ def bench(rt: Runtime, runs: int) -> tuple[float, float, str]:
         times.append(time.perf_counter() - start)
     headline = ", ".join(f"{k} {v}" for k, v in found.headline)
     return min(times), statistics.median(times), headline
-
-
-def postgres_url() -> str | None:
-    url = os.environ.get("PARCOURS_BENCH_PG_URL")
-    if url:
-        return url
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-    except OSError:
-        return None
-    return "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def fresh_pg_database(base: str) -> tuple[str, callable]:
-    name = f"parcours_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_engine(base).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = str(make_engine(base).url.set(database=name).render_as_string(hide_password=False))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url, drop
 
 
 def run(label: str, url: str, args: argparse.Namespace) -> None:

@@ -15,20 +15,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# benchmarks/transitions.py would shadow the `transitions` package: drop this folder from the path.
+# benchmarks/transitions.py would shadow the `transitions` package: the repository replaces
+# this folder on the import path.
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
+    sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repository instead
 
 import argparse
-import os
-import socket
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 
-from sqlalchemy import create_engine, text
-
+from benchmarks.databases import fresh_pg_database, postgres_url
 from engine.services import access
 from engine.services import participant_import as pi
 from engine.services.bootstrap import initialise
@@ -93,32 +90,6 @@ def run(label: str, url: str, lines: int) -> None:
     print(f"{label:<11} same file again (all « déjà présent »)  {again:6.2f} s")
     print(f"{label:<11} import and enroll each on a pathway    {enrolled:6.2f} s")
     rt.engine.dispose()
-
-
-def postgres_url() -> str | None:
-    url = os.environ.get("PARCOURS_BENCH_PG_URL")
-    if url:
-        return url
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-    except OSError:
-        return None
-    return "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def fresh_pg_database(base: str) -> tuple[str, Callable[[], None]]:
-    name = f"parcours_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_engine(base).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = str(make_engine(base).url.set(database=name).render_as_string(hide_password=False))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url, drop
 
 
 def main() -> None:

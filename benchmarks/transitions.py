@@ -17,21 +17,20 @@ import sys
 from pathlib import Path
 
 # This file is named like the `transitions` package it benchmarks: run as a script, its own
-# folder would shadow the package, so take it off the import path first.
+# folder would shadow the package, so the repository takes its place on the import path.
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
+    sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repository instead
 
 import argparse
-import os
-import socket
 import tempfile
 import time
 import tracemalloc
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, create_engine, insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 
+from benchmarks.databases import fresh_pg_database, postgres_url
 from engine.pathways import load_pathway_text
 from engine.services import access
 from engine.services import enrollment_views as ev
@@ -258,32 +257,6 @@ def prepare_more(rt: Runtime, n: int) -> None:
         ]
         for i in range(0, n, 20_000):
             s.execute(insert(Enrollment), rows[i : i + 20_000])
-
-
-def postgres_url() -> str | None:
-    url = os.environ.get("PARCOURS_BENCH_PG_URL")
-    if url:
-        return url
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-    except OSError:
-        return None
-    return "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def fresh_pg_database(base: str) -> tuple[str, callable]:
-    name = f"parcours_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_engine(base).url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = str(make_engine(base).url.set(database=name).render_as_string(hide_password=False))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url, drop
 
 
 def run(label: str, url: str, n: int, load: int) -> None:
