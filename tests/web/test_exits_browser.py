@@ -18,7 +18,6 @@ from sqlalchemy import Engine, func, select
 
 from engine.api.app import create_app
 from engine.dates import local
-from engine.services import committees
 from engine.services import enrollments as e
 from engine.services.accounts import set_password
 from engine.services.runtime import Runtime
@@ -28,8 +27,7 @@ from tests.third_party import free_port, serving
 from tests.web.accessibility import assert_accessible
 from tests.web.conftest import BASE, PASSWORD
 from tests.web.test_browser import _shot, browser  # noqa: F401  (the Chromium fixture)
-
-PATHWAY = "sato-femmes-metallurgie"
+from tests.web.test_enrollment_day import _committee, _enrolled, _in_interim, _login
 
 
 @pytest.fixture
@@ -39,40 +37,13 @@ def rt(db_engine: Engine) -> Runtime:
     return initialised(Runtime(db_engine))
 
 
-def _enrolled(rt: Runtime, given: str, days_ago: int) -> int:
-    return e.enroll(
-        rt,
-        PATHWAY,
-        "sato-interim",
-        e.Participant(given, "Diallo"),
-        by=actor(rt, CIP),
-        now=utcnow() - timedelta(days=days_ago),
-    )
-
-
 def _contract_ready(rt: Runtime, given: str) -> int:
     """On the interim mission for 45 days, its badges earned, the commission's two votes in:
     only the last step remains."""
-    start = utcnow() - timedelta(days=100)
-    eid = _enrolled(rt, given, 100)
-    cip, encadrant, director = actor(rt, CIP), actor(rt, ENCADRANT), actor(rt, DIRECTRICE)
-    for badge in ("sato.jeu-de-piste", "sato.securite-atelier"):
-        e.award(rt, eid, badge, by=encadrant, now=start)
-    e.advance(rt, eid, "commencer-immersion", by=cip, now=start)
-    for kind in ("convention-pmsmp", "bilan-immersion"):
-        e.add_evidence(rt, eid, kind, by=cip, now=start + timedelta(days=1))
-    for badge in ("sato.immersion-reussie", "sato.projet-professionnel"):
-        e.award(rt, eid, badge, by=cip, now=start)
-    e.advance(rt, eid, "valider-projet", by=cip, now=start + timedelta(days=55))
-    for badge in ("sato.ponctualite", "sato.travail-equipe", "sato.consignes"):
-        e.award(rt, eid, badge, by=encadrant, now=start + timedelta(days=60))
-    cid = committees.create(
-        rt, "Commission SATO Intérim", "sato.validation", by=director, structure="sato-interim"
-    )
-    for member in (DIRECTRICE, ENCADRANT):
-        committees.add_member(rt, cid, member, by=director)
-    for who in (director, encadrant):
-        e.record_decision(rt, eid, "signer-contrat-pro", True, "Projet confirmé", by=who)
+    eid = _in_interim(rt, given)
+    _committee(rt)
+    for who in (DIRECTRICE, ENCADRANT):
+        e.record_decision(rt, eid, "signer-contrat-pro", True, "Projet confirmé", by=actor(rt, who))
     return eid
 
 
@@ -81,15 +52,6 @@ def _checked(page: Page, name: str, backend: str) -> None:
     assert width <= 390, f"la page défile de côté : {width} px de large pour 390 px"
     assert_accessible(page)
     _shot(page, f"sorties-{name}", backend)
-
-
-def _login(page: Page, base: str, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(base + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
 
 
 def _exit_of(rt: Runtime, eid: int) -> tuple:
