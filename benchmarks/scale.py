@@ -381,6 +381,8 @@ def load(url: str, scale: float, indexes: bool) -> dict:
 
 def operations(rt, ctx: dict) -> list[tuple[str, str, str]]:
     """(label, who, path) of each operation measured."""
+    from engine.services import keyset
+
     n = ctx["enrollments"]
     with rt.engine.connect() as c:
         last_enr = c.execute(text("SELECT max(id) FROM enrollment")).scalar_one()
@@ -391,7 +393,8 @@ def operations(rt, ctx: dict) -> list[tuple[str, str, str]]:
     # the cursor of a row near the end (as `engine.services.keyset` writes it): the last pages
     deep = base64.urlsafe_b64encode(f"[{first_enr + 40}]".encode()).decode().rstrip("=")
     since = (NOW - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S")
-    last_page = min(100_000, max(1, n // 20))
+    # the deepest numbered page (OFFSET) a list serves; deeper, it says to follow the cursors
+    last_page = min(keyset.MAX_SKIP // 20 + 1, max(1, n // 20))
     return [
         ("OB 2.0 revocation list (public)", "", "/ob/v2/issuers/sato/revocations"),
         ("OB 3.0 status list (public)", "", "/ob/v3/issuers/sato/status/0"),
@@ -404,7 +407,7 @@ def operations(rt, ctx: dict) -> list[tuple[str, str, str]]:
             f"/api/v1/enrollments?after={deep}",
         ),
         (
-            "enrollments list, last page by OFFSET (admin)",
+            "enrollments list, deepest numbered page (OFFSET, admin)",
             "admin",
             f"/api/v1/enrollments?page={last_page}",
         ),

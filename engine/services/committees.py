@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlmodel import Session
@@ -332,10 +333,16 @@ def gate_votes(rt: Runtime, enrollment_id: int, *, by: Actor) -> list[GateVotes]
     return out
 
 
-def mine(rt: Runtime, who: Actor) -> list[tuple[int, str, int]]:
-    """(id, name, pending requests) of the committees the person sits on."""
-    with rt.unit_of_work() as session:
-        rows = session.execute(
+def mine(rt: Runtime, who: Actor, view: Any = None) -> list[tuple[int, str, int]]:
+    """(id, name, pending requests) of the committees the person sits on. `view`: a
+    dashboard's (`dashboard.View`), whose connection it shares and whose reach says
+    whether they sit anywhere."""
+    from engine.services import dashboard
+
+    with dashboard.viewing(rt, who, view) as v:
+        if not v.reach.committees:
+            return []
+        rows = v.conn.execute(
             select(Committee.id, Committee.name, func.count(BadgeRequest.id))
             .join(CommitteeMember, CommitteeMember.committee_id == Committee.id)
             .outerjoin(

@@ -9,8 +9,11 @@ structures up for its admins."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -36,7 +39,7 @@ from engine.committees import Vote, outcome
 from engine.errors import InvalidInput
 from engine.folding import ACCENTED, LIGATURES, PLAIN, fold
 from engine.pathways.model import Pathway
-from engine.roles import OrganisationKind
+from engine.roles import OrganisationKind, Role
 from engine.services import access, keyset
 from engine.services.access import Actor
 from engine.services.enrollment_views import NextStep, kind_titles
@@ -55,6 +58,7 @@ from engine.store.tables import (
     Organisation,
     PathwayVersion,
     Person,
+    StaffRole,
     as_utc,
     full_name,
     utcnow,
@@ -114,49 +118,96 @@ def visible_enrollments(who: Actor) -> Any:
     )
 
 
-def visible_to(db: Any, who: Actor, networks: dict[str, int] | None = None) -> Any:
-    """`visible_enrollments` with the actor's roles read first (three small queries): a
-    condition on Enrollment alone that the planner evaluates once, not per row: their
-    structures and their networks' pathway versions as lists of ids, and each administered
-    network's structures as one uncorrelated subquery (hashed once; a list of thousands of
-    ids would cost as much to send as the rows). `networks`: the caller's
-    `administered_networks` when it has read them already."""
+@dataclass(frozen=True)
+class Reach:
+    """Where a staff member acts, read once (one statement) and shared by a page's lists: the
+    structures where they hold a team role, the networks they administer, the committees
+    where they sit."""
+
+    staffed: tuple[int, ...] = ()
+    networks: dict[str, int] = field(default_factory=dict)
+    """slug -> organisation id."""
+    committees: tuple[int, ...] = ()
+
+
+def reach(db: Any, who: Actor) -> Reach:
+    """`who`'s `Reach` (empty but for staff): their roles and seats in one statement."""
+    if not who.is_staff or who.person_id is None:
+        return Reach()
+    roles = (
+        select(StaffRole.role, StaffRole.organisation_id, Organisation.slug)
+        .join(Organisation, Organisation.id == StaffRole.organisation_id)
+        .where(StaffRole.person_id == who.person_id)
+    )
+    seats = select(literal(_SEAT, String()), CommitteeMember.committee_id, null()).where(
+        CommitteeMember.person_id == who.person_id
+    )
+    team = {role.value for role in access.STAFF}
+    staffed: dict[int, None] = {}
+    networks: dict[str, int] = {}
+    committees: list[int] = []
+    for role, oid, slug in db.execute(union_all(roles, seats)):
+        if role == _SEAT:
+            committees.append(oid)
+        elif role == Role.NETWORK_ADMIN.value:
+            networks[slug] = oid
+        elif role in team:
+            staffed[oid] = None
+    return Reach(tuple(sorted(staffed)), dict(sorted(networks.items())), tuple(sorted(committees)))
+
+
+_SEAT = "committee-seat"
+"""The role column of `reach`'s rows that are committee seats."""
+
+
+def visible_to(
+    db: Any,
+    who: Actor,
+    seen: Reach | None = None,
+    versions: dict[int, _Version] | None = None,
+) -> Any:
+    """`visible_enrollments` with the actor's roles read first: a condition on Enrollment
+    alone that the planner evaluates once, not per row: their structures and their networks'
+    pathway versions as lists of ids, and each administered network's structures as one
+    uncorrelated subquery (hashed once; a list of thousands of ids would cost as much to
+    send as the rows). `seen` and `versions`: the caller's, when it has read them already."""
     if who.is_participant or who.is_system or not who.is_staff:
         return visible_enrollments(who)
-    staffed = list(db.execute(access.structures_staffed(who.person_id)).scalars())
-    branches = [Enrollment.structure_id.in_(staffed)] if staffed else []
-    if networks is None:
-        networks = administered_networks(db, who.person_id)
-    if networks:
+    seen = seen if seen is not None else reach(db, who)
+    branches = [Enrollment.structure_id.in_(seen.staffed)] if seen.staffed else []
+    if seen.networks:
         by_network: dict[str, list[int]] = {}
-        for vid, net in db.execute(
-            select(PathwayVersion.id, PathwayVersion.network).where(
-                PathwayVersion.network.in_(sorted(networks))
-            )
-        ):
-            by_network.setdefault(net, []).append(vid)
+        if versions is not None:
+            pairs = [(v.id, v.network) for v in versions.values()]
+        else:
+            pairs = db.execute(
+                select(PathwayVersion.id, PathwayVersion.network).where(
+                    PathwayVersion.network.in_(sorted(seen.networks))
+                )
+            ).all()
+        for vid, net in pairs:
+            if net in seen.networks:
+                by_network.setdefault(net, []).append(vid)
         branches += [
             and_(
-                Enrollment.pathway_version_id.in_(by_network[net]),
+                Enrollment.pathway_version_id.in_(sorted(by_network[net])),
                 Enrollment.structure_id.in_(members_of(nid)),
             )
-            for net, nid in networks.items()
+            for net, nid in seen.networks.items()
             if net in by_network
         ]
     return or_(*branches) if branches else false()
 
 
-def in_reach(db: Any, who: Actor, structure: Any) -> Any:
+def in_reach(db: Any, who: Actor, structure: Any, seen: Reach | None = None) -> Any:
     """`structure` (an id column) is one where staff member `who` acts or that belongs to a
     network they administer (`access.structures_reached`), as `visible_to` writes it: their
     own structures as ids, each network's members as one uncorrelated subquery the planner
     hashes once. (As one `IN (union)`, PostgreSQL joins it to every row it walks: a network
     admin's thousands of structures, compared again for each row of a page.)"""
-    staffed = list(db.execute(access.structures_staffed(who.person_id)).scalars())
-    branches = [structure.in_(staffed)] if staffed else []
-    branches += [
-        structure.in_(members_of(nid)) for nid in administered_networks(db, who.person_id).values()
-    ]
+    seen = seen if seen is not None else reach(db, who)
+    branches = [structure.in_(seen.staffed)] if seen.staffed else []
+    branches += [structure.in_(members_of(nid)) for nid in seen.networks.values()]
     return or_(*branches) if branches else false()
 
 
@@ -207,7 +258,7 @@ def enrollments(
             .where(*where)
             .order_by(*keyset.order(_NEWEST))
             .limit(per_page + 1)
-            .offset(0 if after is not None else (page - 1) * per_page)
+            .offset(keyset.skipped(page, per_page, after))
             .subquery()
         )
         rows = session.execute(
@@ -426,6 +477,35 @@ def _versions(rt: Runtime, conn: Any) -> dict[int, _Version]:
     return {r[0]: _Version(r[0], r[1], r[2], r[3], rt.pathway(conn, r[0])) for r in rows}
 
 
+@dataclass
+class View:
+    """One page's reading, shared by its lists: a connection, who reads, where they act and
+    the published pathways, each read once (a dashboard shows five lists; each reading them
+    again cost a third of its statements)."""
+
+    rt: Runtime
+    conn: Any
+    who: Actor
+    reach: Reach
+    versions: dict[int, _Version]
+
+    @cached_property
+    def visible(self) -> Any:
+        """`visible_to`, for this page."""
+        return visible_to(self.conn, self.who, self.reach, self.versions)
+
+
+@contextmanager
+def viewing(rt: Runtime, who: Actor, view: View | None = None) -> Iterator[View]:
+    """A `View` for `who` on its own connection, or `view` when the caller shares one."""
+    if view is not None:
+        yield view
+        return
+    with rt.reading() as conn:
+        _teach_fold(conn)
+        yield View(rt, conn, who, reach(conn, who), _versions(rt, conn))
+
+
 def _deadline_days(versions: dict[int, _Version]) -> dict[tuple[int, int], list[str]]:
     """(version id, days) -> the stages of that version with that deadline."""
     out: dict[tuple[int, int], list[str]] = {}
@@ -501,35 +581,45 @@ def _selection(
     dialect: str,
     *,
     wide: bool = True,
-) -> tuple[Any, list[tuple[Any, bool]]]:
+) -> tuple[Any, list[tuple[Any, bool]], Any]:
     """The enrollments `visible` (a condition, `visible_to`) the filters keep, not yet the
-    ready filter, and the keyset keys of the order asked (the query is not ordered yet).
+    ready filter; the keyset keys of the order asked (the query is not ordered yet); and the
+    same enrollments' ids alone, joined to nothing the filters do not need: what is counted
+    (joining a big structure's 5,000 rows to their people only to count them cost 20 ms).
     `wide`: what is visible spans networks (a network admin's), so walking the name index in
     order finds a page at once; otherwise the structures' rows are read and sorted."""
+    where = [visible]
+    family, given = _person_folded(dialect)
+    if filters.name.strip():
+        where += _holds_words(given + " " + family, filters.name)
+    if filters.structure:
+        named = select(Organisation.id).where(_names_structure(filters.structure, dialect))
+        where.append(Enrollment.structure_id.in_(named))
+    if filters.pathway or filters.stage is not None:
+        pathway_id = filters.stage[0] if filters.stage is not None else filters.pathway
+        ids = [v.id for v in versions.values() if v.pathway_id == pathway_id]
+        if filters.pathway and filters.pathway != pathway_id:
+            ids = []
+        where.append(Enrollment.pathway_version_id.in_(ids) if ids else false())
+    if filters.stage is not None:
+        where.append(Enrollment.stage == filters.stage[1])
+    if filters.status:
+        where.append(Enrollment.status == filters.status)
+    if filters.overdue:
+        where.append(_overdue(versions, now))
+    if filters.ready:
+        where.append(_moving(versions))
     query = (
         select(*_ROW)
         .select_from(Enrollment)
         .join(Person, Person.id == Enrollment.participant_id)
         .join(Organisation, Organisation.id == Enrollment.structure_id)
-        .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
-        .where(visible)
+        .where(*where)
     )
-    family, given = _person_folded(dialect)
+    counted = select(Enrollment.id)
     if filters.name.strip():
-        query = query.where(*_holds_words(given + " " + family, filters.name))
-    if filters.structure:
-        query = query.where(_names_structure(filters.structure, dialect))
-    if filters.pathway:
-        query = query.where(PathwayVersion.pathway_id == filters.pathway)
-    if filters.stage is not None:
-        pathway_id, stage = filters.stage
-        query = query.where(PathwayVersion.pathway_id == pathway_id, Enrollment.stage == stage)
-    if filters.status:
-        query = query.where(Enrollment.status == filters.status)
-    if filters.overdue:
-        query = query.where(_overdue(versions, now))
-    if filters.ready:
-        query = query.where(_moving(versions))
+        counted = counted.join(Person, Person.id == Enrollment.participant_id)
+    counted = counted.where(*where)
     if filters.sort == "entree":
         order = [Enrollment.stage_entered_at, Enrollment.id]
     elif filters.sort == "echeance":
@@ -542,7 +632,7 @@ def _selection(
             # (thousands) cost less than walking the nation's names to find theirs
             family = family + ""
         order = [family, given, Enrollment.id]
-    return query, [(expr, False) for expr in order]
+    return query, [(expr, False) for expr in order], counted
 
 
 def _keyed(query: Any, keys: list[tuple[Any, bool]]) -> Any:
@@ -566,6 +656,7 @@ def board(
     per_page: int = 20,
     now: datetime | None = None,
     after: str | None = None,
+    view: View | None = None,
 ) -> BoardPage:
     """One page of the enrollments `who` may see that the filters keep, each with where it
     stands and what its next steps still need. The page's rows are evaluated together: a
@@ -578,17 +669,16 @@ def board(
     if filters.status and filters.status not in STATUS_LABELS:
         raise InvalidInput(f"statut inconnu « {filters.status} »")
     now = now or utcnow()
-    with rt.reading() as conn:
-        _teach_fold(conn)
-        versions = _versions(rt, conn)
-        networks = administered_networks(conn, who.person_id) if who.is_staff else {}
-        visible = visible_to(conn, who, networks)
-        wide = not who.is_staff or bool(networks)
-        query, keys = _selection(visible, filters, versions, now, rt.engine.dialect.name, wide=wide)
+    with viewing(rt, who, view) as v:
+        conn, versions, visible = v.conn, v.versions, v.visible
+        wide = not who.is_staff or bool(v.reach.networks)
+        query, keys, counting = _selection(
+            visible, filters, versions, now, rt.engine.dialect.name, wide=wide
+        )
         start = keyset.after(keys, keyset.decode(after, len(keys))) if after else None
-        skip = 0 if after else (page - 1) * per_page
+        skip = keyset.skipped(page, per_page, after)
         if not filters.ready:
-            counted = keyset.count(conn, query)
+            counted = keyset.count(conn, counting)
             if start is not None:
                 query = query.where(start)
             rows = conn.execute(_keyed(query, keys).limit(per_page + 1).offset(skip)).all()
@@ -861,69 +951,67 @@ class Overdue:
     deadline: datetime
 
 
-def _overdue_count(
-    conn: Any, visible: Any, versions: dict[int, _Version], now: datetime
-) -> keyset.Count:
-    """How many visible enrollments are past their stage's deadline, up to `keyset.CAP`:
-    stage by stage, each read capped at what is still to count and stopped once the cap is
-    passed, instead of one read of every late enrollment nationwide."""
-    found = 0
+def _late(
+    visible: Any, versions: dict[int, _Version], now: datetime, each: int, *, oldest: bool
+) -> Any:
+    """The visible enrollments past their stage's deadline, with their deadline as a day
+    number (`due`), as a subquery, or None when no stage has a deadline: read stage by stage,
+    `each` at most from each (`oldest`: the oldest, in entry order along index
+    `ix_enrollment_stage_entered`), so that no read walks every late enrollment nationwide."""
+    parts = []
     for (vid, days), stages in _deadline_days(versions).items():
         for stage in stages:
-            late = (
-                select(Enrollment.id)
-                .where(
-                    visible,
-                    Enrollment.status == EnrollmentStatus.ACTIVE,
-                    Enrollment.pathway_version_id == vid,
-                    Enrollment.stage == stage,
-                    Enrollment.stage_entered_at <= now - timedelta(days=days),
-                )
-                .limit(keyset.CAP + 1 - found)
-                .subquery()
+            part = select(
+                Enrollment.id, (_DayNumber(Enrollment.stage_entered_at) + days).label("due")
+            ).where(
+                visible,
+                Enrollment.status == EnrollmentStatus.ACTIVE,
+                Enrollment.pathway_version_id == vid,
+                Enrollment.stage == stage,
+                Enrollment.stage_entered_at <= now - timedelta(days=days),
             )
-            found += conn.execute(select(func.count()).select_from(late)).scalar_one()
-            if found > keyset.CAP:
-                return keyset.Count(keyset.CAP, False)
-    return keyset.Count(found)
+            if oldest:
+                part = part.order_by(Enrollment.stage_entered_at, Enrollment.id)
+            parts.append(select(part.limit(each).subquery()))
+    return union_all(*parts).subquery() if parts else None
 
 
 def overdue(
-    rt: Runtime, who: Actor, *, limit: int = 10, now: datetime | None = None
+    rt: Runtime,
+    who: Actor,
+    *,
+    limit: int = 10,
+    now: datetime | None = None,
+    view: View | None = None,
 ) -> tuple[list[Overdue], keyset.Count]:
     """The oldest passed deadlines `who` may see (who, which stage, since when) and how many
-    there are in all, counted up to `keyset.CAP`. The oldest are read per stage with a
-    deadline, each in its entry order (index `ix_enrollment_stage_entered`), `limit` at most
-    from each, and merged: no deadline is computed for every late enrollment."""
+    there are in all, counted up to `keyset.CAP`: a count that stops at the cap, the oldest
+    `limit` of each stage merged, then the names of the rows shown."""
     now = now or utcnow()
-    with rt.reading() as conn:
-        _teach_fold(conn)
-        versions = _versions(rt, conn)
-        visible = visible_to(conn, who)
-        total = _overdue_count(conn, visible, versions, now)
-        base, _ = _selection(visible, Filters(), versions, now, rt.engine.dialect.name)
-        parts = [
-            select(
-                base.where(
-                    Enrollment.status == EnrollmentStatus.ACTIVE,
-                    Enrollment.pathway_version_id == vid,
-                    Enrollment.stage == stage,
-                    Enrollment.stage_entered_at <= now - timedelta(days=days),
-                )
-                .order_by(Enrollment.stage_entered_at, Enrollment.id)
-                .limit(limit)
-                .subquery()
-            )
-            for (vid, days), stages in _deadline_days(versions).items()
-            for stage in stages
-        ]
-        found = conn.execute(union_all(*parts)).all() if parts else []
+    with viewing(rt, who, view) as v:
+        counted = _late(v.visible, v.versions, now, keyset.CAP + 1, oldest=False)
+        if counted is None:
+            return [], keyset.Count(0)
+        capped = select(counted.c.id).limit(keyset.CAP + 1).subquery()
+        n = v.conn.execute(select(func.count()).select_from(capped)).scalar_one()
+        late = _late(v.visible, v.versions, now, limit, oldest=True)
+        ids = v.conn.execute(
+            select(late.c.id).order_by(late.c.due, late.c.id).limit(limit)
+        ).scalars()
+        found = v.conn.execute(
+            select(*_ROW)
+            .join(Person, Person.id == Enrollment.participant_id)
+            .join(Organisation, Organisation.id == Enrollment.structure_id)
+            .where(Enrollment.id.in_(list(ids)))
+        ).all()
+    total = keyset.Count(min(n, keyset.CAP), n <= keyset.CAP)
+    versions = v.versions
     deadline = {
         r.id: as_utc(r.stage_entered_at)
         + timedelta(days=versions[r.pathway_version_id].pathway.stage(r.stage).deadline_days or 0)
         for r in found
     }
-    rows = sorted(found, key=lambda r: (deadline[r.id], r.id))[:limit]
+    rows = sorted(found, key=lambda r: (deadline[r.id], r.id))
     out = []
     for r in rows:
         version = versions[r.pathway_version_id]
@@ -935,26 +1023,28 @@ def overdue(
                 r.structure_name,
                 version.title,
                 stage.title,
-                as_utc(r.stage_entered_at) + timedelta(days=stage.deadline_days or 0),
+                deadline[r.id],
             )
         )
     return out, total
 
 
-def _reached_structures(who: Actor) -> Any:
+def _reached_structures(conn: Any, who: Actor, seen: Reach | None = None) -> Any:
     return select(Organisation.slug, Organisation.name).where(
         Organisation.kind == OrganisationKind.STRUCTURE,
-        Organisation.id.in_(access.structures_reached(who.person_id)),
+        in_reach(conn, who, Organisation.id, seen),
     )
 
 
-def listed_structures(conn: Any, who: Actor) -> tuple[list[tuple[str, str]], bool]:
+def listed_structures(
+    conn: Any, who: Actor, seen: Reach | None = None
+) -> tuple[list[tuple[str, str]], bool]:
     """(slug, name) of the structures `who` reaches, by name, when a form may list them; else
     none and True (more than `LISTED_STRUCTURES`: the form asks for a name)."""
     structures = [
         (slug, name)
         for slug, name in conn.execute(
-            _reached_structures(who)
+            _reached_structures(conn, who, seen)
             .order_by(Organisation.name, Organisation.id)
             .limit(LISTED_STRUCTURES + 1)
         )
@@ -964,12 +1054,12 @@ def listed_structures(conn: Any, who: Actor) -> tuple[list[tuple[str, str]], boo
     return structures, False
 
 
-def choices(rt: Runtime, who: Actor) -> Choices:
+def choices(rt: Runtime, who: Actor, view: View | None = None) -> Choices:
     """The structures `who` reaches (up to `LISTED_STRUCTURES`, else none and `many`) and the
     published pathways with their stages."""
-    with rt.reading() as conn:
-        structures, many = listed_structures(conn, who)
-        versions = _versions(rt, conn)
+    with viewing(rt, who, view) as v:
+        structures, many = listed_structures(v.conn, who, v.reach)
+        versions = v.versions
     pathways: dict[str, str] = {}
     stages: dict[str, dict[str, StageChoice]] = {}
     for v in versions.values():  # oldest version first: the newest title wins
@@ -994,7 +1084,7 @@ def structure_named(rt: Runtime, who: Actor, typed: str) -> str | None:
         _teach_fold(conn)
         dialect = rt.engine.dialect.name
         found = conn.execute(
-            _reached_structures(who)
+            _reached_structures(conn, who)
             .where(_names_structure(typed, dialect))
             .order_by(Organisation.name, Organisation.id)
             .limit(6)
@@ -1069,88 +1159,100 @@ structure filter reaches the others)."""
 
 
 def network_overview(
-    rt: Runtime, who: Actor, *, now: datetime | None = None, limit: int = OVERVIEW_STRUCTURES
+    rt: Runtime,
+    who: Actor,
+    *,
+    now: datetime | None = None,
+    limit: int = OVERVIEW_STRUCTURES,
+    view: View | None = None,
 ) -> list[NetworkOverview]:
     """For a network admin, each network they administer: its first `limit` structures (by
     name) with their active participants per pathway and stage and their overdue deadlines,
     and how many structures it has in all. Counts cover what the admin may read (the
-    network's pathways) at the structures shown, active enrollments only: a fixed number of
-    queries, each bounded by those structures' current participants. (Badges per structure
-    are the indicators' figures: counting a big structure's three years of badges here cost
-    a quarter of a second at national scale.)"""
+    network's pathways) at the structures shown, active enrollments only: one query per
+    network and one for the counts, each bounded by those structures' current participants.
+    (Badges per structure are the indicators' figures: counting a big structure's three
+    years of badges here cost a quarter of a second at national scale.)"""
     if not who.is_staff or who.person_id is None:
         return []
     now = now or utcnow()
-    with rt.reading() as conn:
+    with viewing(rt, who, view) as v:
+        conn, versions = v.conn, v.versions
+        if not v.reach.networks:
+            return []
         networks = conn.execute(
             select(Organisation.id, Organisation.slug, Organisation.name)
-            .where(Organisation.slug.in_(access.networks_administered(who.person_id)))
+            .where(Organisation.id.in_(sorted(v.reach.networks.values())))
             .order_by(Organisation.name)
         ).all()
-        if not networks:
-            return []
         in_network = (
-            select(Membership.network_id, Organisation.id, Organisation.slug, Organisation.name)
+            select(
+                Membership.network_id,
+                Organisation.id,
+                Organisation.slug,
+                Organisation.name,
+                func.count().over().label("size"),
+            )
             .join(Organisation, Organisation.id == Membership.structure_id)
             .where(Organisation.kind == OrganisationKind.STRUCTURE)
         )
         members = []
         sizes: dict[int, int] = {}
         for n in networks:
-            members += conn.execute(
+            found = conn.execute(
                 in_network.where(Membership.network_id == n.id)
                 .order_by(Organisation.name, Organisation.id)
                 .limit(limit)
             ).all()
-            sizes[n.id] = conn.execute(
-                select(func.count())
-                .select_from(Membership)
-                .join(Organisation, Organisation.id == Membership.structure_id)
-                .where(
-                    Membership.network_id == n.id,
-                    Organisation.kind == OrganisationKind.STRUCTURE,
-                )
-            ).scalar_one()
-        shown = sorted({m.id for m in members})
-        versions = _versions(rt, conn)
+            members += [m[:4] for m in found]
+            sizes[n.id] = found[0].size if found else 0
+        shown = sorted({m[1] for m in members})
         slugs = [n.slug for n in networks]
-        base = (
-            select(
-                Enrollment.structure_id,
-                PathwayVersion.network,
-                Enrollment.pathway_version_id,
-                Enrollment.stage,
-                func.count(),
-            )
-            .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
-            .where(
-                Enrollment.structure_id.in_(shown),
-                visible_to(conn, who),
-                PathwayVersion.network.in_(slugs),
-                Enrollment.status == EnrollmentStatus.ACTIVE,
-            )
-            .group_by(
-                Enrollment.structure_id,
-                PathwayVersion.network,
-                Enrollment.pathway_version_id,
-                Enrollment.stage,
-            )
+        late_one = case((_overdue(versions, now), 1), else_=0)
+        counts = (
+            conn.execute(
+                select(
+                    Enrollment.structure_id,
+                    PathwayVersion.network,
+                    Enrollment.pathway_version_id,
+                    Enrollment.stage,
+                    func.count(),
+                    func.sum(late_one),
+                )
+                .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
+                .where(
+                    Enrollment.structure_id.in_(shown),
+                    v.visible,
+                    PathwayVersion.network.in_(slugs),
+                    Enrollment.status == EnrollmentStatus.ACTIVE,
+                )
+                .group_by(
+                    Enrollment.structure_id,
+                    PathwayVersion.network,
+                    Enrollment.pathway_version_id,
+                    Enrollment.stage,
+                )
+            ).all()
+            if shown
+            else []
         )
-        counts = conn.execute(base).all() if shown else []
-        late = conn.execute(base.where(_overdue(versions, now))).all() if shown else []
     per_stage: dict[tuple[int, str], dict[tuple[str, str], StageCount]] = {}
-    for sid, net, vid, stage, n in counts:
-        v = versions[vid]
-        key = (v.pathway_id, stage)
+    late_by: dict[tuple[int, str], int] = {}
+    for sid, net, vid, stage, n, late in counts:
+        version = versions[vid]
+        key = (version.pathway_id, stage)
         found = per_stage.setdefault((sid, net), {})
         before = found.get(key)
-        title = v.pathway.stage(stage).title
+        title = version.pathway.stage(stage).title
         found[key] = StageCount(
-            v.pathway_id, v.title, stage, title, n + (before.count if before else 0)
+            version.pathway_id, version.title, stage, title, n + (before.count if before else 0)
         )
-    late_by: dict[tuple[int, str], int] = {}
-    for sid, net, _vid, _stage, n in late:
-        late_by[(sid, net)] = late_by.get((sid, net), 0) + n
+        late_by[(sid, net)] = late_by.get((sid, net), 0) + int(late or 0)
+    order = {
+        (version.pathway_id, s.id): i
+        for version in versions.values()
+        for i, s in enumerate(version.pathway.stages)
+    }
     out = []
     for n in networks:
         structures = []
@@ -1158,11 +1260,6 @@ def network_overview(
             if network_id != n.id:
                 continue
             stages = list(per_stage.get((sid, n.slug), {}).values())
-            order = {
-                (v.pathway_id, s.id): i
-                for v in versions.values()
-                for i, s in enumerate(v.pathway.stages)
-            }
             stages.sort(
                 key=lambda c: (fold(c.pathway_title), order.get((c.pathway_id, c.stage), 0))
             )

@@ -27,6 +27,26 @@ CAP = 1000
 MAX_CURSOR = 400
 """Longest cursor accepted (a few keys, each short)."""
 
+MAX_SKIP = 10_000
+"""Rows a numbered page (`page=`, OFFSET) may skip: reading past them costs every row before
+(0.6 s at national scale for a network admin's last page); deeper, a list is walked with its
+`next` cursors."""
+
+
+def skipped(page: int, per_page: int, after: str | None = None) -> int:
+    """The rows page `page` skips (none when a cursor `after` says where to start); past
+    `MAX_SKIP`, InvalidInput that says to follow the cursors instead."""
+    if after is not None:
+        return 0
+    skip = (page - 1) * per_page
+    if skip > MAX_SKIP:
+        raise InvalidInput(
+            f"page : la page {page} commence après les {Count(MAX_SKIP)} premiers éléments ; "
+            "au-delà, suivez le lien `next` de chaque page (paramètre `after`), au même coût à "
+            "toute profondeur"
+        )
+    return skip
+
 
 class Count(int):
     """A number of rows, or `CAP` when there are more (`exact` false). An int, so it compares

@@ -550,7 +550,7 @@ def listing(
         rows = session.execute(
             query.order_by(Delivery.id.desc())
             .limit(per_page)
-            .offset(0 if after is not None else (page - 1) * per_page)
+            .offset(keyset.skipped(page, per_page, after))
         ).scalars()
         return [
             DeliveryRow(

@@ -77,7 +77,7 @@ def participants(
         rows = session.execute(
             query.order_by(*keyset.order(_BY_NAME))
             .limit(per_page + 1)
-            .offset(0 if after is not None else (page - 1) * per_page)
+            .offset(keyset.skipped(page, per_page, after))
         ).all()
     more = len(rows) > per_page
     rows = rows[:per_page]

@@ -25,13 +25,13 @@ from engine.store.tables import (
     BadgeRequest,
     BadgeSetting,
     Committee,
-    CommitteeMember,
     Evidence,
     EvidenceFile,
     Membership,
     Organisation,
     Person,
     Review,
+    full_name,
 )
 
 
@@ -151,11 +151,7 @@ def _view(
     person = session.get(Person, req.participant_id)
     structure = session.get(Organisation, req.structure_id) if req.structure_id else None
     committee = session.get(Committee, req.committee_id) if req.committee_id else None
-    setting = (
-        session.get(BadgeSetting, (req.structure_id, bc.id))
-        if req.structure_id and (req.structure_id, bc.id) not in session.info.get("no_setting", ())
-        else None
-    )
+    setting = session.get(BadgeSetting, (req.structure_id, bc.id)) if req.structure_id else None
     criteria = bc.criteria
     if setting is not None and setting.criteria_note:
         criteria += f"\n\nAdaptation de la structure : {setting.criteria_note}"
@@ -270,98 +266,123 @@ def listing(
     per_page: int = 20,
     committee_id: int | None = None,
     after: str | None = None,
+    view: Any = None,
 ) -> Page:
     """Requests the caller may see: a participant's own; a staff member's structures', their
     committees' agendas, and their networks' requests in network mode. `after` (a page's
-    `next`) gives the page after it; the total is counted up to `keyset.CAP`; a page's
-    people, structures, committees and settings are read in one query each."""
-    with rt.unit_of_work() as session:
-        query = select(BadgeRequest, BadgeClass).join(
-            BadgeClass, BadgeClass.id == BadgeRequest.badge_class_id
-        )
-        if who.is_participant:
-            query = query.where(BadgeRequest.participant_id == who.person_id)
-        elif who.is_staff:
-            from engine.services.dashboard import administered_networks, members_of
+    `next`) gives the page after it; the total is counted up to `keyset.CAP`; a page is one
+    query with its people, structures, committees and settings. `view`: a dashboard's
+    (`dashboard.View`), whose connection and reach it shares."""
+    from engine.services import dashboard
 
-            # the caller's structures and committees read first, as ids: an index on the
-            # structure (or the committee) drives the list, not a scan of every request with
-            # that status; a network admin's branch is an uncorrelated subquery
-            staffed = list(session.execute(access.structures_staffed(who.person_id)).scalars())
-            committees = list(
-                session.execute(
-                    select(CommitteeMember.committee_id).where(
-                        CommitteeMember.person_id == who.person_id
-                    )
-                ).scalars()
-            )
+    with dashboard.viewing(rt, who, view) as v:
+        conn = v.conn
+        where: list[Any] = []
+        if who.is_participant:
+            where.append(BadgeRequest.participant_id == who.person_id)
+        elif who.is_staff:
+            # the caller's structures and committees as ids: an index on the structure (or
+            # the committee) drives the list, not a scan of every request with that status;
+            # a network admin's branch is an uncorrelated subquery
+            seen = v.reach
             branches = [
-                and_(BadgeClass.network == net, BadgeRequest.structure_id.in_(members_of(nid)))
-                for net, nid in administered_networks(session, who.person_id).items()
+                and_(
+                    BadgeClass.network == net,
+                    BadgeRequest.structure_id.in_(dashboard.members_of(nid)),
+                )
+                for net, nid in seen.networks.items()
             ]
-            if staffed:
-                branches.append(BadgeRequest.structure_id.in_(staffed))
-            if committees:
-                branches.append(BadgeRequest.committee_id.in_(committees))
-            query = query.where(or_(*branches) if branches else false())
+            if seen.staffed:
+                branches.append(BadgeRequest.structure_id.in_(seen.staffed))
+            if seen.committees:
+                branches.append(BadgeRequest.committee_id.in_(seen.committees))
+            where.append(or_(*branches) if branches else false())
         elif not who.is_system:
             raise Forbidden(access.refusal(Action.REQUEST_READ, who))
         if status:
-            query = query.where(BadgeRequest.status == status)
+            where.append(BadgeRequest.status == status)
         if committee_id is not None:
-            query = query.where(BadgeRequest.committee_id == committee_id)
-        counted = keyset.count(session, query)
+            where.append(BadgeRequest.committee_id == committee_id)
+        counted = keyset.count(
+            conn,
+            select(BadgeRequest.id)
+            .join(BadgeClass, BadgeClass.id == BadgeRequest.badge_class_id)
+            .where(*where),
+        )
         if after is not None:
-            query = query.where(keyset.after(_OLDEST, keyset.decode(after, 2)))
-        rows = session.execute(
-            query.order_by(*keyset.order(_OLDEST))
+            where.append(keyset.after(_OLDEST, keyset.decode(after, 2)))
+        rows = conn.execute(
+            select(
+                BadgeRequest.id,
+                BadgeRequest.participant_id,
+                BadgeRequest.enrollment_id,
+                BadgeRequest.origin,
+                BadgeRequest.mode,
+                BadgeRequest.committee_id,
+                BadgeRequest.narrative,
+                BadgeRequest.status,
+                BadgeRequest.submitted_at,
+                BadgeRequest.decided_at,
+                BadgeRequest.decision_reason,
+                BadgeRequest.assertion_id,
+                BadgeClass.slug,
+                BadgeClass.name.label("badge_name"),
+                BadgeClass.criteria,
+                Person.given_name,
+                Person.family_name,
+                Organisation.name.label("structure_name"),
+                Committee.name.label("committee_name"),
+                BadgeSetting.criteria_note,
+            )
+            .join(BadgeClass, BadgeClass.id == BadgeRequest.badge_class_id)
+            .outerjoin(Person, Person.id == BadgeRequest.participant_id)
+            .outerjoin(Organisation, Organisation.id == BadgeRequest.structure_id)
+            .outerjoin(Committee, Committee.id == BadgeRequest.committee_id)
+            .outerjoin(
+                BadgeSetting,
+                and_(
+                    BadgeSetting.structure_id == BadgeRequest.structure_id,
+                    BadgeSetting.badge_class_id == BadgeRequest.badge_class_id,
+                ),
+            )
+            .where(*where)
+            .order_by(*keyset.order(_OLDEST))
             .limit(per_page + 1)
-            .offset(0 if after is not None else (page - 1) * per_page)
+            .offset(keyset.skipped(page, per_page, after))
         ).all()
-        more = len(rows) > per_page
-        rows = rows[:per_page]
-        held = _preload(session, [req for req, _ in rows])  # the session keeps weak refs
-        items = [_view(rt, session, req, bc, detail=False) for req, bc in rows]
-        del held
-    last = rows[-1][0] if more and rows else None
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    items = [_listed(r) for r in rows]
+    last = rows[-1] if more and rows else None
     cursor = keyset.encode([last.submitted_at, last.id]) if last is not None else None
     return Page(items, page, per_page, int(counted), counted.exact, cursor)
 
 
-def _preload(session: Session, requests: list[BadgeRequest]) -> list[Any]:
-    """Read what `_view` gets of each request (its person, structure, committee and the
-    structure's setting of the badge) in one query per kind: `session.get` then finds them
-    in the session instead of asking the database once per row, while the caller holds
-    what this returns."""
-    people = {r.participant_id for r in requests}
-    structures = {r.structure_id for r in requests if r.structure_id}
-    committees = {r.committee_id for r in requests if r.committee_id}
-    held: list[Any] = []
-    if people:
-        held += session.execute(select(Person).where(Person.id.in_(people))).scalars().all()
-    if structures:
-        held += (
-            session.execute(select(Organisation).where(Organisation.id.in_(structures)))
-            .scalars()
-            .all()
-        )
-        pairs = {(r.structure_id, r.badge_class_id) for r in requests if r.structure_id}
-        found = (
-            session.execute(
-                select(BadgeSetting).where(
-                    BadgeSetting.structure_id.in_({s for s, _ in pairs}),
-                    BadgeSetting.badge_class_id.in_({b for _, b in pairs}),
-                )
-            )
-            .scalars()
-            .all()
-        )
-        held += found
-        seen = {(f.structure_id, f.badge_class_id) for f in found}
-        for pair in pairs - seen:  # none: remember it, or `get` would ask for each
-            session.info.setdefault("no_setting", set()).add(pair)
-    if committees:
-        held += (
-            session.execute(select(Committee).where(Committee.id.in_(committees))).scalars().all()
-        )
-    return held
+def _listed(r: Any) -> RequestView:
+    """A row of `listing` as the list shows it (no evidence, reviews or waits)."""
+    criteria = r.criteria
+    if r.criteria_note:
+        criteria += f"\n\nAdaptation de la structure : {r.criteria_note}"
+    return RequestView(
+        id=r.id,
+        badge=r.slug,
+        badge_name=r.badge_name,
+        criteria=criteria,
+        participant_id=r.participant_id,
+        participant_name=full_name(r.given_name or "", r.family_name or ""),
+        structure=r.structure_name,
+        enrollment_id=r.enrollment_id,
+        origin=r.origin,
+        origin_label=Origin(r.origin).label,
+        mode=r.mode,
+        mode_label=MODE_LABELS.get(r.mode, r.mode),
+        committee_id=r.committee_id,
+        committee_name=r.committee_name,
+        narrative=r.narrative,
+        status=r.status,
+        status_label=RequestStatus(r.status).label,
+        submitted_at=r.submitted_at,
+        decided_at=r.decided_at,
+        decision_reason=r.decision_reason,
+        assertion_id=r.assertion_id,
+    )

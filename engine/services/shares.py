@@ -218,7 +218,7 @@ def feed(
             query.add_columns(Share.id)
             .order_by(*keyset.order(_NEWEST))
             .limit(per_page + 1)
-            .offset(0 if after is not None else (page - 1) * per_page)
+            .offset(keyset.skipped(page, per_page, after))
         ).all()
     more = len(rows) > per_page
     rows = rows[:per_page]

@@ -131,3 +131,23 @@ def test_a_cursor_the_list_did_not_give_is_refused_in_french(sato) -> None:
     for bad in ["nope", keyset.encode([1, 2]), "A" * 500]:
         with pytest.raises(InvalidInput, match="curseur"):
             dashboard.enrollments(sato, admin, after=bad)
+
+
+def test_numbered_pages_stop_where_offset_gets_dear_and_cursors_go_on(sato, monkeypatch) -> None:
+    made = _enroll(sato, [f"P{i}" for i in range(7)])
+    admin = actor(sato, NETWORK_ADMIN)
+    monkeypatch.setattr(keyset, "MAX_SKIP", 4)
+    assert [r.id for r in dashboard.enrollments(sato, admin, page=3, per_page=2).items] == sorted(
+        made, reverse=True
+    )[4:6]
+    with pytest.raises(InvalidInput, match="la page 4 commence après les 4 premiers.*`after`"):
+        dashboard.enrollments(sato, admin, page=4, per_page=2)
+    with pytest.raises(InvalidInput, match="la page 4"):
+        dashboard.board(sato, actor(sato, CIP), Filters(), page=4, per_page=2, now=NOW)
+    page, seen = dashboard.enrollments(sato, admin, per_page=2), []
+    while True:
+        seen += [r.id for r in page.items]
+        if page.next is None:
+            break
+        page = dashboard.enrollments(sato, admin, per_page=2, after=page.next)
+    assert seen == sorted(made, reverse=True)
