@@ -29,6 +29,7 @@ from engine.services import (
 from engine.services import enrollments as e
 from engine.services.access import Action, Actor
 from engine.services.dashboard import SORTS, STATUS_LABELS, Filters
+from engine.statuses import EnrollmentStatus
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,7 +64,7 @@ class Search:
             structure=self.structure,
             pathway=pathway,
             stage=(pathway, stage) if stage else None,
-            status=self.statut if self.statut in STATUS_LABELS else "",
+            status=_status(self.statut),
             overdue=self.echeance == "1",
             ready=self.pret == "1",
             sort=self.tri if self.tri in SORTS else "nom",
@@ -76,6 +77,18 @@ class Search:
     def active(self) -> bool:
         """Whether anything but the order narrows the list."""
         return any(v for k, v in self.__dict__.items() if k != "tri")
+
+
+ALL_STATUSES = "tous"
+"""The board's `statut` for every status: without one it lists the participants in progress
+(a structure's finished parcours pile up over the years; a CIP's day is about the others)."""
+
+
+def _status(statut: str) -> str:
+    """The service's status filter for the address's `statut`: in progress by default."""
+    if statut == ALL_STATUSES:
+        return ""
+    return statut if statut in STATUS_LABELS else EnrollmentStatus.ACTIVE.value
 
 
 def board_url(**params: Any) -> str:
@@ -119,20 +132,25 @@ def _board_page(
     after: str | None = None,
 ) -> Response:
     rt = _rt(request)
-    try:
-        listing = dashboard.board(
-            rt, who, search.filters(), page=page, per_page=PER_PAGE, after=after
-        )
-    except InvalidInput:
-        if after is None:
-            raise
-        return _go(board_url(**search.params()))  # a stale or mangled cursor: from the start
-    choices = dashboard.choices(rt, who)
-    if not choices.structures and not choices.many and listing.total == 0 and not search.active:
-        with rt.unit_of_work() as s:
-            if shares.partner_organisations(s, who.person_id):
-                return _go("/partenaire")
-    late, late_total = dashboard.overdue(rt, who, limit=10)
+    with dashboard.viewing(rt, who) as view:  # the page's lists share one reading
+        try:
+            listing = dashboard.board(
+                rt, who, search.filters(), page=page, per_page=PER_PAGE, after=after, view=view
+            )
+        except InvalidInput:
+            if after is None:
+                raise
+            return _go(board_url(**search.params()))  # a stale or mangled cursor: from the start
+        choices = dashboard.choices(rt, who, view)
+        nothing = not choices.structures and not choices.many and listing.total == 0
+        if nothing and not search.active:
+            with rt.unit_of_work() as s:
+                if shares.partner_organisations(s, who.person_id):
+                    return _go("/partenaire")
+        late, late_total = dashboard.overdue(rt, who, limit=10, view=view)
+        networks = dashboard.network_overview(rt, who, view=view)
+        to_evaluate = request_views.listing(rt, who, per_page=10, view=view)
+        mine = committees.mine(rt, who, view)
     params = search.params()
     return _page(
         request,
@@ -151,9 +169,9 @@ def _board_page(
         statuses=STATUS_LABELS,
         late=late,
         late_total=late_total,
-        networks=dashboard.network_overview(rt, who),
-        to_evaluate=request_views.listing(rt, who, per_page=10),
-        committees=committees.mine(rt, who),
+        networks=networks,
+        to_evaluate=to_evaluate,
+        committees=mine,
         typed=typed or {},
         error=error,
     )

@@ -98,7 +98,9 @@ def test_cip_walks_a_participant_through_two_stages_and_the_participant_sees_the
         link = page.locator("#lien-participant").inner_text().strip()
         assert link.startswith(base + "/lien/")
 
-        page.goto(base + "/tableau-de-bord")
+        page.goto(base + "/tableau-de-bord")  # the board lists the parcours in progress
+        expect(page.get_by_role("status")).to_contain_text("Aucun participant en cours")
+        page.get_by_role("link", name="tous les parcours, terminés compris").click()
         expect(page.get_by_role("link", name="Awa Diallo")).to_be_visible()
         page.get_by_role("link", name="Atelier découverte (parcours de test)").first.click()
         expect(page.locator("figure .schema-etroit svg")).to_be_visible()
