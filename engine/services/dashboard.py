@@ -134,19 +134,11 @@ def reach(db: Any, who: Actor) -> Reach:
     """`who`'s `Reach` (empty but for staff): their roles and seats in one statement."""
     if not who.is_staff or who.person_id is None:
         return Reach()
-    roles = (
-        select(StaffRole.role, StaffRole.organisation_id, Organisation.slug)
-        .join(Organisation, Organisation.id == StaffRole.organisation_id)
-        .where(StaffRole.person_id == who.person_id)
-    )
-    seats = select(literal(_SEAT, String()), CommitteeMember.committee_id, null()).where(
-        CommitteeMember.person_id == who.person_id
-    )
     team = {role.value for role in access.STAFF}
     staffed: dict[int, None] = {}
     networks: dict[str, int] = {}
     committees: list[int] = []
-    for role, oid, slug in db.execute(union_all(roles, seats)):
+    for role, oid, slug in db.execute(_REACH, {"pid": who.person_id}):
         if role == _SEAT:
             committees.append(oid)
         elif role == Role.NETWORK_ADMIN.value:
@@ -158,6 +150,17 @@ def reach(db: Any, who: Actor) -> Reach:
 
 _SEAT = "committee-seat"
 """The role column of `reach`'s rows that are committee seats."""
+
+_REACH = union_all(
+    select(StaffRole.role, StaffRole.organisation_id, Organisation.slug)
+    .join(Organisation, Organisation.id == StaffRole.organisation_id)
+    .where(StaffRole.person_id == bindparam("pid")),
+    select(literal(_SEAT, String()), CommitteeMember.committee_id, null()).where(
+        CommitteeMember.person_id == bindparam("pid")
+    ),
+)
+"""A person's roles (role, organisation, its slug) and committee seats (`_SEAT`, committee):
+built once, as the statements of every page that reads `reach`."""
 
 
 def visible_to(
@@ -493,6 +496,19 @@ class View:
     def visible(self) -> Any:
         """`visible_to`, for this page."""
         return visible_to(self.conn, self.who, self.reach, self.versions)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """What `visible` depends on, hashable: statements built on it may be kept."""
+        mine = self.who.person_id if self.who.is_participant else None
+        return (
+            self.who.kind,
+            mine,
+            self.reach.staffed,
+            tuple(self.reach.networks.items()),
+            tuple(sorted(self.versions)),
+            self.conn.dialect.name,
+        )
 
 
 @contextmanager
@@ -951,13 +967,12 @@ class Overdue:
     deadline: datetime
 
 
-def _late(
-    visible: Any, versions: dict[int, _Version], now: datetime, each: int, *, oldest: bool
-) -> Any:
+def _late(visible: Any, versions: dict[int, _Version], each: int, *, oldest: bool) -> Any:
     """The visible enrollments past their stage's deadline, with their deadline as a day
     number (`due`), as a subquery, or None when no stage has a deadline: read stage by stage,
     `each` at most from each (`oldest`: the oldest, in entry order along index
-    `ix_enrollment_stage_entered`), so that no read walks every late enrollment nationwide."""
+    `ix_enrollment_stage_entered`), so that no read walks every late enrollment nationwide.
+    Each stage's cutoff is a parameter (`_cutoffs`): the statement holds for any day."""
     parts = []
     for (vid, days), stages in _deadline_days(versions).items():
         for stage in stages:
@@ -968,12 +983,44 @@ def _late(
                 Enrollment.status == EnrollmentStatus.ACTIVE,
                 Enrollment.pathway_version_id == vid,
                 Enrollment.stage == stage,
-                Enrollment.stage_entered_at <= now - timedelta(days=days),
+                Enrollment.stage_entered_at <= bindparam(f"cut_{vid}_{days}"),
             )
             if oldest:
                 part = part.order_by(Enrollment.stage_entered_at, Enrollment.id)
             parts.append(select(part.limit(each).subquery()))
     return union_all(*parts).subquery() if parts else None
+
+
+def _cutoffs(versions: dict[int, _Version], now: datetime) -> dict[str, datetime]:
+    """The parameters of `_late`: for each deadline, the latest entry that has passed it."""
+    return {
+        f"cut_{vid}_{days}": now - timedelta(days=days) for vid, days in _deadline_days(versions)
+    }
+
+
+_OVERDUE: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+"""`_overdue_reads`' statements by who reads (their reach) and the pathways: built once for
+a staff member's visits (two unions of a select per stage with a deadline; building them,
+and SQLAlchemy's key for its cache of compiled statements, cost as much as running them)."""
+
+
+def _overdue_reads(v: View, limit: int) -> tuple[Any, Any] | None:
+    """(count of the late ones up to `keyset.CAP` + 1, ids of the `limit` oldest), or None
+    when no stage has a deadline."""
+    if not _deadline_days(v.versions):
+        return None
+    key = (v.key, limit)
+    if key not in _OVERDUE:
+        counted = _late(v.visible, v.versions, keyset.CAP + 1, oldest=False)
+        capped = select(counted.c.id).limit(keyset.CAP + 1).subquery()
+        late = _late(v.visible, v.versions, limit, oldest=True)
+        if len(_OVERDUE) >= 512:
+            _OVERDUE.clear()
+        _OVERDUE[key] = (
+            select(func.count()).select_from(capped),
+            select(late.c.id).order_by(late.c.due, late.c.id).limit(limit),
+        )
+    return _OVERDUE[key]
 
 
 def overdue(
@@ -989,20 +1036,17 @@ def overdue(
     `limit` of each stage merged, then the names of the rows shown."""
     now = now or utcnow()
     with viewing(rt, who, view) as v:
-        counted = _late(v.visible, v.versions, now, keyset.CAP + 1, oldest=False)
-        if counted is None:
+        reads = _overdue_reads(v, limit)
+        if reads is None:
             return [], keyset.Count(0)
-        capped = select(counted.c.id).limit(keyset.CAP + 1).subquery()
-        n = v.conn.execute(select(func.count()).select_from(capped)).scalar_one()
-        late = _late(v.visible, v.versions, now, limit, oldest=True)
-        ids = v.conn.execute(
-            select(late.c.id).order_by(late.c.due, late.c.id).limit(limit)
-        ).scalars()
+        cutoffs = _cutoffs(v.versions, now)
+        n = v.conn.execute(reads[0], cutoffs).scalar_one()
+        ids = list(v.conn.execute(reads[1], cutoffs).scalars())
         found = v.conn.execute(
             select(*_ROW)
             .join(Person, Person.id == Enrollment.participant_id)
             .join(Organisation, Organisation.id == Enrollment.structure_id)
-            .where(Enrollment.id.in_(list(ids)))
+            .where(Enrollment.id.in_(ids))
         ).all()
     total = keyset.Count(min(n, keyset.CAP), n <= keyset.CAP)
     versions = v.versions
@@ -1169,7 +1213,7 @@ def network_overview(
     """For a network admin, each network they administer: its first `limit` structures (by
     name) with their active participants per pathway and stage and their overdue deadlines,
     and how many structures it has in all. Counts cover what the admin may read (the
-    network's pathways) at the structures shown, active enrollments only: one query per
+    network's pathways) at the structures shown, active enrollments only: two queries per
     network and one for the counts, each bounded by those structures' current participants.
     (Badges per structure are the indicators' figures: counting a big structure's three
     years of badges here cost a quarter of a second at national scale.)"""
@@ -1186,26 +1230,24 @@ def network_overview(
             .order_by(Organisation.name)
         ).all()
         in_network = (
-            select(
-                Membership.network_id,
-                Organisation.id,
-                Organisation.slug,
-                Organisation.name,
-                func.count().over().label("size"),
-            )
+            select(Membership.network_id, Organisation.id, Organisation.slug, Organisation.name)
             .join(Organisation, Organisation.id == Membership.structure_id)
             .where(Organisation.kind == OrganisationKind.STRUCTURE)
         )
         members = []
         sizes: dict[int, int] = {}
         for n in networks:
-            found = conn.execute(
+            # the first by name along index ix_organisation_kind_name, not a sort of thousands
+            members += conn.execute(
                 in_network.where(Membership.network_id == n.id)
                 .order_by(Organisation.name, Organisation.id)
                 .limit(limit)
             ).all()
-            members += [m[:4] for m in found]
-            sizes[n.id] = found[0].size if found else 0
+            sizes[n.id] = conn.execute(
+                select(func.count()).select_from(
+                    in_network.where(Membership.network_id == n.id).subquery()
+                )
+            ).scalar_one()
         shown = sorted({m[1] for m in members})
         slugs = [n.slug for n in networks]
         late_one = case((_overdue(versions, now), 1), else_=0)
@@ -1221,8 +1263,9 @@ def network_overview(
                 )
                 .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
                 .where(
+                    # what the admin may read: each network's pathways at the structures
+                    # shown for it (its members; other pairs are read but not shown)
                     Enrollment.structure_id.in_(shown),
-                    v.visible,
                     PathwayVersion.network.in_(slugs),
                     Enrollment.status == EnrollmentStatus.ACTIVE,
                 )

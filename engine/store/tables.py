@@ -53,6 +53,8 @@ class TableModel(SQLModel):
 class Organisation(TableModel, table=True):
     """A network, a structure (SIAE) or a partner (GEIQ, ADIE, company)."""
 
+    __table_args__ = (Index("ix_organisation_kind_name", "kind", "name", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(unique=True, max_length=80)
     kind: str = Field(max_length=20)
