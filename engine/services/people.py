@@ -56,22 +56,19 @@ def participants(
 ) -> tuple[list[ParticipantRow], keyset.Count, str | None]:
     """The participants of the caller's structures (not erased), by name; the total counted
     up to `keyset.CAP`, and the cursor of the next page (`after`), None on the last."""
-    with rt.unit_of_work() as session:
+    with rt.reading() as session:
         # a network admin reaches thousands of structures: their networks' as subqueries
         # hashed once, not a list of ids that would cost more to send than the page
         reached = dashboard.in_reach(session, who, Person.structure_id)
+        kept = [Person.kind == PersonKind.PARTICIPANT, Person.erased_at.is_(None), reached]
+        total = keyset.count(session, select(Person.id).where(*kept))  # no join to count
         query = (
             select(
                 Person.id, Person.given_name, Person.family_name, Person.email, Organisation.name
             )
             .join(Organisation, Organisation.id == Person.structure_id)
-            .where(
-                Person.kind == PersonKind.PARTICIPANT,
-                Person.erased_at.is_(None),
-                reached,
-            )
+            .where(*kept)
         )
-        total = keyset.count(session, query)
         if after is not None:
             query = query.where(keyset.after(_BY_NAME, keyset.decode(after, 3)))
         rows = session.execute(
