@@ -532,13 +532,21 @@ def _deadline_days(versions: dict[int, _Version]) -> dict[tuple[int, int], list[
     return out
 
 
-def _overdue(versions: dict[int, _Version], now: datetime) -> Any:
-    """Active enrollments past their stage's deadline, as SQL on the indexed entry time."""
+def _cut(vid: int, days: int, now: datetime | None) -> Any:
+    """The latest entry into version `vid`'s stages with a deadline of `days` that has passed
+    it, as a parameter named as `_cutoffs` names it; without `now`, given at execution."""
+    name = f"cut_{vid}_{days}"
+    return bindparam(name) if now is None else bindparam(name, now - timedelta(days=days))
+
+
+def _overdue(versions: dict[int, _Version], now: datetime | None) -> Any:
+    """Active enrollments past their stage's deadline, as SQL on the indexed entry time;
+    without `now`, the cutoffs are `_cutoffs`' parameters."""
     groups = [
         and_(
             Enrollment.pathway_version_id == vid,
             Enrollment.stage.in_(stages),
-            Enrollment.stage_entered_at <= now - timedelta(days=days),
+            Enrollment.stage_entered_at <= _cut(vid, days, now),
         )
         for (vid, days), stages in _deadline_days(versions).items()
     ]
@@ -983,7 +991,7 @@ def _late(visible: Any, versions: dict[int, _Version], each: int, *, oldest: boo
                 Enrollment.status == EnrollmentStatus.ACTIVE,
                 Enrollment.pathway_version_id == vid,
                 Enrollment.stage == stage,
-                Enrollment.stage_entered_at <= bindparam(f"cut_{vid}_{days}"),
+                Enrollment.stage_entered_at <= _cut(vid, days, None),
             )
             if oldest:
                 part = part.order_by(Enrollment.stage_entered_at, Enrollment.id)
@@ -1197,6 +1205,40 @@ class NetworkOverview:
     """How many structures the network has in all."""
 
 
+_COUNTS: dict[tuple[Any, ...], Any] = {}
+"""`_stage_counts`' statements by reader and structures shown: built once for an admin's
+visits (its deadline conditions, one per stage, cost more to build than to run)."""
+
+
+def _stage_counts(versions: dict[int, _Version], shown: list[int], slugs: list[str]) -> Any:
+    """Active enrollments and the late among them, per structure, network, version and stage,
+    at the structures `shown`, on the networks `slugs`' pathways: what the admin may read,
+    since each network's structures are shown for it only (other pairs are read, not shown).
+    The deadlines' cutoffs are `_cutoffs`' parameters."""
+    return (
+        select(
+            Enrollment.structure_id,
+            PathwayVersion.network,
+            Enrollment.pathway_version_id,
+            Enrollment.stage,
+            func.count(),
+            func.sum(case((_overdue(versions, None), 1), else_=0)),
+        )
+        .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
+        .where(
+            Enrollment.structure_id.in_(shown),
+            PathwayVersion.network.in_(slugs),
+            Enrollment.status == EnrollmentStatus.ACTIVE,
+        )
+        .group_by(
+            Enrollment.structure_id,
+            PathwayVersion.network,
+            Enrollment.pathway_version_id,
+            Enrollment.stage,
+        )
+    )
+
+
 OVERVIEW_STRUCTURES = 12
 """Structures of a network the dashboard sums up (a network has hundreds: the board's
 structure filter reaches the others)."""
@@ -1250,35 +1292,12 @@ def network_overview(
             ).scalar_one()
         shown = sorted({m[1] for m in members})
         slugs = [n.slug for n in networks]
-        late_one = case((_overdue(versions, now), 1), else_=0)
-        counts = (
-            conn.execute(
-                select(
-                    Enrollment.structure_id,
-                    PathwayVersion.network,
-                    Enrollment.pathway_version_id,
-                    Enrollment.stage,
-                    func.count(),
-                    func.sum(late_one),
-                )
-                .join(PathwayVersion, PathwayVersion.id == Enrollment.pathway_version_id)
-                .where(
-                    # what the admin may read: each network's pathways at the structures
-                    # shown for it (its members; other pairs are read but not shown)
-                    Enrollment.structure_id.in_(shown),
-                    PathwayVersion.network.in_(slugs),
-                    Enrollment.status == EnrollmentStatus.ACTIVE,
-                )
-                .group_by(
-                    Enrollment.structure_id,
-                    PathwayVersion.network,
-                    Enrollment.pathway_version_id,
-                    Enrollment.stage,
-                )
-            ).all()
-            if shown
-            else []
-        )
+        key = (v.key, tuple(shown), tuple(slugs))
+        if key not in _COUNTS:
+            if len(_COUNTS) >= 512:
+                _COUNTS.clear()
+            _COUNTS[key] = _stage_counts(versions, shown, slugs)
+        counts = conn.execute(_COUNTS[key], _cutoffs(versions, now)).all() if shown else []
     per_stage: dict[tuple[int, str], dict[tuple[str, str], StageCount]] = {}
     late_by: dict[tuple[int, str], int] = {}
     for sid, net, vid, stage, n, late in counts:
