@@ -26,7 +26,16 @@ MAX_PAGE = 100_000
 """Pages of a list: more than any list holds, small enough for an OFFSET in any database."""
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
-PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Numéro de page, à partir de 1")]
+PageNo = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=MAX_PAGE,
+        description="Numéro de page, à partir de 1 ; dans une liste qui donne un curseur "
+        "(`next`), une page ne commence pas au-delà des 10 000 premiers éléments : suivez "
+        "alors `next` (paramètre `after`)",
+    ),
+]
 After = Annotated[
     str | None,
     Query(

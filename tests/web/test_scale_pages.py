@@ -44,6 +44,19 @@ def test_the_api_lists_follow_their_cursors_without_repeats(web, client) -> None
     assert client.get("/api/v1/enrollments?after=%00").status_code == 422
 
 
+def test_a_numbered_page_past_the_offset_limit_is_refused_in_french(
+    web, client, monkeypatch
+) -> None:
+    _enroll(web, [f"Loin{i}" for i in range(5)])
+    login(client)
+    monkeypatch.setattr(keyset, "MAX_SKIP", 2)
+    assert len(client.get("/api/v1/enrollments?per_page=2&page=2").json()["items"]) == 2
+    deep = client.get("/api/v1/enrollments?per_page=2&page=3")
+    assert deep.status_code == 422
+    assert "la page 3 commence après les 2 premiers éléments" in deep.text
+    assert "`after`" in deep.text
+
+
 def test_the_board_pages_on_with_suivant_and_says_when_it_stopped_counting(
     web, client, monkeypatch
 ) -> None:
