@@ -31,6 +31,14 @@ from engine.store.database import database_url, make_engine
 
 PG_URL = os.environ.get("PARCOURS_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+BROWSER_BACKENDS = BACKENDS if os.environ.get("PARCOURS_TEST_BROWSER_BOTH") else BACKENDS[-1:]
+"""Where the browser tests (those that start Chromium) run: on PostgreSQL when it is there,
+else on SQLite; on both with PARCOURS_TEST_BROWSER_BOTH=1. A page walked in Chromium checks
+the page (its layout on a phone, axe-core, its scripts, the flow through it); what the
+services and the API do is tested on both databases without a browser, and every page is
+rendered over the demo's data on both (tests/web/test_every_page.py). A browser test costs
+5 to 35 s per database: on both they were most of the suite's time. See
+`pytest_generate_tests`."""
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -279,6 +287,21 @@ def sato(rt: Runtime) -> Runtime:
         add_staff(s, OTHER_CIP, "Jean", "Durand", [("autre-siae", "cip")])
         add_staff(s, NETWORK_ADMIN, "Anne", "Réseau", [("sato", "network_admin")])
     return rt
+
+
+# --- browser tests on one database ----------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that drives Chromium gets `db_url` on BROWSER_BACKENDS only, through a
+    parametrize mark: pytest applies the marks first, and leaves out of the fixtures' own
+    params (`db_url`'s BACKENDS) an argument a mark names."""
+    names = metafunc.fixturenames
+    if "chromium_process" in names and "db_url" in names:
+        metafunc.definition.add_marker(
+            pytest.mark.parametrize("db_url", BROWSER_BACKENDS, indirect=True)
+        )
 
 
 # --- order ---------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Every page of the web app, as the people who use it reach it, on a phone (390 px) in a real
 Chromium, over the demo's living structure (`parcours demo`: participants half-way and late,
 requests waiting, a committee vote pending, deliveries sent and one abandoned): each page
-passes axe-core and never scrolls sideways.
+passes axe-core and never scrolls sideways. Chromium walks it on one database (BROWSER_BACKENDS,
+tests/conftest.py); every database answers each visit over HTTP, each page rendered over the
+demo's data.
 
 The list of pages is the app's: every GET route answering HTML outside /api and /ob must be
 walked by a visit below, or listed in SKIPPED with the reason; a new page fails
@@ -14,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
@@ -35,7 +38,7 @@ from engine.store.tables import (
     Enrollment,
     Person,
 )
-from tests.conftest import BACKENDS, PG_URL
+from tests.conftest import BACKENDS, BROWSER_BACKENDS, PG_URL
 from tests.third_party import free_port, serving
 from tests.web.accessibility import assert_accessible
 from tests.web.chromium import WatchedBrowser
@@ -366,6 +369,40 @@ def _sign_in(page: Page, site: Site, who: str | None) -> None:
     assert "/connexion" not in page.url, f"{who} n'a pas pu se connecter"
 
 
+def _signed_in(site: Site, who: str | None) -> httpx.Client:
+    """A client of its own (cookies), signed in as `who` by the same forms as in Chromium."""
+    client = httpx.Client(base_url=site.base, follow_redirects=True, timeout=30)
+    if who in (PARTICIPANT, SUPPORTER):
+        token = site.ids["link" if who == PARTICIPANT else "supporter_link"]()
+        client.post(f"/lien/{token}").raise_for_status()
+    elif who is not None:
+        signed = client.post("/connexion", data={"email": who, "password": DEMO_PASSWORD})
+        assert "/connexion" not in signed.url.path, f"{who} n'a pas pu se connecter"
+    return client
+
+
+@pytest.mark.parametrize("visit", VISITS, ids=[v.name for v in VISITS])
+def test_the_page_answers_over_the_demo_on_every_database(
+    visit: Visit, site: Site, request: pytest.FixtureRequest
+) -> None:
+    """What the walk in Chromium asserts of the answer, on every database: the page renders
+    over the demo's data (its reads run on SQLite and PostgreSQL alike) where it should."""
+    if visit.route in XFAIL:
+        request.applymarker(pytest.mark.xfail(reason=XFAIL[visit.route], strict=False))
+    client = _signed_in(site, visit.who)
+    try:
+        url = visit.url(site)
+        answer = client.get(url)
+    finally:
+        client.close()
+    assert answer.status_code == visit.status, f"{url} : {answer.status_code}"
+    assert answer.headers["content-type"].startswith("text/html"), url
+    regex, _, _ = compile_path(visit.route)
+    path = answer.url.path
+    assert regex.match(path), f"{url} a mené à {path}, pas à {visit.route}"
+
+
+@pytest.mark.parametrize("demo_url", BROWSER_BACKENDS, indirect=True)
 @pytest.mark.parametrize("visit", VISITS, ids=[v.name for v in VISITS])
 def test_the_page_is_accessible_and_fits_a_phone(
     visit: Visit, site: Site, chromium: WatchedBrowser, request: pytest.FixtureRequest
