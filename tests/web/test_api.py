@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from engine.api.app import create_app
 from engine.services import accounts
 from engine.store.database import POOL_SIZE
-from engine.store.tables import AuditEvent, Evidence
+from engine.store.tables import AuditEvent, Evidence, EvidenceFile
 from tests.conftest import CIP, OTHER_CIP
 from tests.web.conftest import BASE, login
 
@@ -160,6 +160,30 @@ def test_evidence_upload_checks_the_file_and_writes_nothing_when_bad(client, web
         f"/api/v1/enrollments/{eid}/advance", json={"trigger": "valider-atelier"}, headers=h
     )
     assert done.status_code == 200 and done.json()["to_stage"] == "emploi"
+
+
+def test_an_evidence_file_is_served_to_its_structure_and_to_no_other(client, web) -> None:
+    csrf = login(client)
+    eid = _enroll(client, csrf)
+    h = {"X-CSRF-Token": csrf}
+    client.post(f"/api/v1/enrollments/{eid}/advance", json={"trigger": "demarrer"}, headers=h)
+    png = _png()
+    sent = client.post(
+        f"/api/v1/enrollments/{eid}/evidence",
+        data={"kind": "fiche-atelier"},
+        files={"file": ("fiche atelier.png", png, "image/png")},
+        headers=h,
+    )
+    assert sent.status_code == 201
+    with web.unit_of_work() as s:
+        (file_id,) = s.execute(select(EvidenceFile.id)).scalars()
+    shown = client.get(f"/pieces/{file_id}")
+    assert shown.status_code == 200 and shown.content == png
+    assert shown.headers["content-type"] == "image/png"
+    assert shown.headers["x-content-type-options"] == "nosniff"
+    other = client.__class__(client.app, base_url=str(client.base_url))
+    login(other, OTHER_CIP)
+    assert other.get(f"/pieces/{file_id}").status_code in (403, 404)
 
 
 def test_gdpr_export_then_erasure(client, web) -> None:
