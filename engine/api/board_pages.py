@@ -157,6 +157,7 @@ def _board_page(
         "board.html",
         who,
         status=status,
+        actions=view.reach.capabilities(who),
         listing=listing,
         search=search,
         params=params,

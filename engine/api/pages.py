@@ -19,7 +19,7 @@ from engine.errors import Forbidden, Unauthenticated
 from engine.services import (
     access,
 )
-from engine.services.access import Actor
+from engine.services.access import Action, Actor
 
 Text = Annotated[Note, Form()]
 Csrf = Annotated[Token, Form()]
@@ -60,9 +60,21 @@ def _who(request: Request, kind: str | None = None) -> Actor:
     return principal
 
 
-def _page(request: Request, name: str, who: Actor | None, status: int = 200, **ctx: Any):
+def _page(
+    request: Request,
+    name: str,
+    who: Actor | None,
+    status: int = 200,
+    *,
+    actions: frozenset[Action] | None = None,
+    **ctx: Any,
+):
+    """Render page `name` with its menu: what `who` may do (`actions` when the route has it
+    already, else `access.capabilities`)."""
     can: frozenset[str] = frozenset()
-    if who is not None:
+    if actions is not None:
+        can = frozenset(a.value for a in actions)
+    elif who is not None:
         with _rt(request).reading() as conn:
             can = frozenset(a.value for a in access.capabilities(conn, who))
     ctx.update(who=who, u=request.app.state.urls, events=EVENTS, can=can)

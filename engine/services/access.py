@@ -673,9 +673,12 @@ def actor_for(db: Any, ref: str | int) -> Actor:
     return Actor(row.id, ActorKind(row.kind), full_name(row.given_name, row.family_name), row.email)
 
 
-def capabilities(db: Any, actor: Actor) -> frozenset[Action]:
+def capabilities(
+    db: Any, actor: Actor, held: frozenset[Role] | None = None, seated: bool | None = None
+) -> frozenset[Action]:
     """The actions `actor` may perform somewhere: what a menu offers. Whether they may on a
-    given thing is still `ensure`'s to say."""
+    given thing is still `ensure`'s to say. `held` (a staff member's roles) and `seated`
+    (whether they sit on a committee): the caller's, when it has read them already."""
     rules = PERMISSIONS.items()
     if actor.is_system:
         return frozenset(a for a, r in rules if r.system)
@@ -688,18 +691,23 @@ def capabilities(db: Any, actor: Actor) -> frozenset[Action]:
         return frozenset(public)
     from engine.store.tables import CommitteeMember
 
-    held = {
-        Role(r)
-        for r in db.execute(
-            select(StaffRole.role).where(StaffRole.person_id == actor.person_id)
-        ).scalars()
-    }
-    member = (
-        db.execute(
-            select(CommitteeMember.committee_id).where(CommitteeMember.person_id == actor.person_id)
-        ).first()
-        is not None
-    )
+    if held is None:
+        held = frozenset(
+            Role(r)
+            for r in db.execute(
+                select(StaffRole.role).where(StaffRole.person_id == actor.person_id)
+            ).scalars()
+        )
+    member = seated
+    if member is None:
+        member = (
+            db.execute(
+                select(CommitteeMember.committee_id).where(
+                    CommitteeMember.person_id == actor.person_id
+                )
+            ).first()
+            is not None
+        )
     admin = Role.NETWORK_ADMIN in held
     return frozenset(
         public

@@ -128,6 +128,12 @@ class Reach:
     networks: dict[str, int] = field(default_factory=dict)
     """slug -> organisation id."""
     committees: tuple[int, ...] = ()
+    roles: frozenset[Role] = frozenset()
+    """Every role they hold, anywhere (what `access.capabilities` reads)."""
+
+    def capabilities(self, who: Actor) -> frozenset[access.Action]:
+        """`access.capabilities` of `who` (whose reach this is), without reading again."""
+        return access.capabilities(None, who, self.roles, bool(self.committees))
 
 
 def reach(db: Any, who: Actor) -> Reach:
@@ -138,14 +144,22 @@ def reach(db: Any, who: Actor) -> Reach:
     staffed: dict[int, None] = {}
     networks: dict[str, int] = {}
     committees: list[int] = []
+    roles: set[Role] = set()
     for role, oid, slug in db.execute(_REACH, {"pid": who.person_id}):
         if role == _SEAT:
             committees.append(oid)
-        elif role == Role.NETWORK_ADMIN.value:
+            continue
+        roles.add(Role(role))
+        if role == Role.NETWORK_ADMIN.value:
             networks[slug] = oid
         elif role in team:
             staffed[oid] = None
-    return Reach(tuple(sorted(staffed)), dict(sorted(networks.items())), tuple(sorted(committees)))
+    return Reach(
+        tuple(sorted(staffed)),
+        dict(sorted(networks.items())),
+        tuple(sorted(committees)),
+        frozenset(roles),
+    )
 
 
 _SEAT = "committee-seat"

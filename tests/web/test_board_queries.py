@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from engine.pathways.model import Pathway
+from engine.services import access, dashboard
 from engine.services import enrollments as e
 from engine.services.accounts import set_password
 from engine.services.pathways import publish
@@ -92,3 +93,12 @@ def test_the_board_lists_the_parcours_in_progress_unless_asked_for_all(
     assert '<option value="tous" selected>Tous</option>' in every
     done = client.get("/tableau-de-bord?statut=completed").text
     assert "Bruno Test" in done and "Amina Test" not in done
+
+
+@pytest.mark.parametrize("who", [CIP, NETWORK_ADMIN])
+def test_the_dashboards_menu_offers_what_access_says_without_reading_again(web, who) -> None:
+    someone = actor(web, who)
+    with web.reading() as conn:
+        assert dashboard.reach(conn, someone).capabilities(someone) == access.capabilities(
+            conn, someone
+        )
