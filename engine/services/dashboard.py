@@ -513,14 +513,19 @@ class View:
 
     @property
     def key(self) -> tuple[Any, ...]:
-        """What `visible` depends on, hashable: statements built on it may be kept."""
+        """What `visible` and the pathways' deadlines are made of, by value and hashable:
+        statements built on them may be kept, whatever database (or process's test) they
+        were built for."""
         mine = self.who.person_id if self.who.is_participant else None
+        deadlines = _deadline_days(self.versions)
         return (
             self.who.kind,
             mine,
             self.reach.staffed,
             tuple(self.reach.networks.items()),
-            tuple(sorted(self.versions)),
+            self.reach.committees,
+            tuple(sorted((v.id, v.network) for v in self.versions.values())),
+            tuple(sorted((k, tuple(stages)) for k, stages in deadlines.items())),
             self.conn.dialect.name,
         )
 

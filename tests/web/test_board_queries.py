@@ -14,10 +14,13 @@ from engine.pathways.model import Pathway
 from engine.services import access, dashboard
 from engine.services import enrollments as e
 from engine.services.accounts import set_password
+from engine.services.organisations import add_staff, upsert_organisation
 from engine.services.pathways import publish
+from engine.services.runtime import Runtime
+from engine.store.database import make_engine
 from engine.store.tables import utcnow
-from tests.conftest import CIP, NETWORK_ADMIN, SYSTEM, actor
-from tests.web.conftest import PASSWORD, login
+from tests.conftest import CIP, NETWORK_ADMIN, SYSTEM, actor, initialised
+from tests.web.conftest import PASSWORD, WORKFLOWS, login
 
 DEADLINED = {
     "id": "sato-accueil",
@@ -102,3 +105,31 @@ def test_the_dashboards_menu_offers_what_access_says_without_reading_again(web, 
         assert dashboard.reach(conn, someone).capabilities(someone) == access.capabilities(
             conn, someone
         )
+
+
+def test_statements_kept_between_visits_follow_each_databases_pathways(web, tmp_path) -> None:
+    """The overdue and overview statements are kept per reader and pathways: two databases
+    whose pathway versions share ids but not deadlines get each their own."""
+    other = initialised(
+        Runtime(make_engine(f"sqlite:///{tmp_path / 'autre.sqlite'}"), workflows=WORKFLOWS)
+    )
+    with other.unit_of_work() as s:  # the same team as `web`'s, so the same ids
+        for slug, name, kind in [
+            ("sato-interim", "SATO Intérim", "ETTI"),
+            ("sato-eiti", "EiTi", "EiTi"),
+        ]:
+            upsert_organisation(s, slug, name, "structure", structure_kind=kind, networks=["sato"])
+        add_staff(s, CIP, "Claire", "Martin", [("sato-interim", "cip"), ("sato-eiti", "cip")])
+    later = {**DEADLINED, "stages": [{**DEADLINED["stages"][0], "deadline_days": 60}]}
+    later["stages"].append(DEADLINED["stages"][1])
+    for rt, pathway, days_ago in [(web, DEADLINED, 20), (other, later, 90)]:
+        publish(rt, Pathway.model_validate(pathway), "test", by=SYSTEM)
+        at = utcnow() - timedelta(days=days_ago)
+        who = e.Participant("Test", "Tard")
+        e.enroll(rt, "sato-accueil", "sato-interim", who, by=actor(rt, CIP), now=at)
+    try:
+        for rt in (web, other):
+            late, total = dashboard.overdue(rt, actor(rt, CIP))
+            assert total == 1 and [o.participant for o in late] == ["Test Tard"]
+    finally:
+        other.engine.dispose()
