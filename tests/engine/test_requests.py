@@ -369,3 +369,29 @@ def test_a_network_adds_a_conflict_of_interest_rule_by_publishing_its_file(inae:
         inae, rid, by=actor(inae, "encadrant@regie-pessac.example"), approve=True, reason="Oui"
     )
     assert done.status == "approved"
+
+
+def test_a_participant_asks_with_a_photo_that_their_structure_sees_and_no_other(inae) -> None:
+    """The participant's own form sends the request and its photo together (one
+    transaction); the photo is shown to their structure's staff and to the committee that
+    evaluates it, to no other structure's staff."""
+    from engine.services.evidence import open_file
+
+    _crossed(inae)  # the committee that evaluates the badge
+    lina = _lina(inae)
+    photo = _png()
+    rid = requests.submit(
+        inae,
+        "inae.ponctualite",
+        by=actor(inae, lina),
+        narrative="À l'heure tous les jours",
+        file=check("pointage.png", photo),
+    )
+    cip = actor(inae, PESSAC_CIP)
+    (evidence,) = request_views.get(inae, rid, by=cip).evidence
+    assert evidence["filename"] == "pointage.png" and evidence["file"]
+    assert open_file(inae, evidence["file"], cip).content == photo
+    assert open_file(inae, evidence["file"], actor(inae, lina)).content == photo
+    assert open_file(inae, evidence["file"], actor(inae, LIMOGES_CIP)).content == photo  # juror
+    with pytest.raises(Forbidden):
+        open_file(inae, evidence["file"], actor(inae, CVL_DIR))
