@@ -142,44 +142,18 @@ def get(rt: Runtime, request_id: int, *, by: Actor) -> RequestView:
     with rt.unit_of_work() as session:
         req, bc = load(session, request_id)
         access.ensure(session, by, Action.REQUEST_READ, target(req, bc))
-        return _view(rt, session, req, bc, detail=True)
+        return _detailed(rt, session, req, bc)
 
 
-def _view(
-    rt: Runtime, session: Session, req: BadgeRequest, bc: BadgeClass, *, detail: bool
-) -> RequestView:
-    person = session.get(Person, req.participant_id)
-    structure = session.get(Organisation, req.structure_id) if req.structure_id else None
-    committee = session.get(Committee, req.committee_id) if req.committee_id else None
-    setting = session.get(BadgeSetting, (req.structure_id, bc.id)) if req.structure_id else None
-    criteria = bc.criteria
-    if setting is not None and setting.criteria_note:
-        criteria += f"\n\nAdaptation de la structure : {setting.criteria_note}"
-    view = RequestView(
-        id=req.id,  # type: ignore[arg-type]
-        badge=bc.slug,
-        badge_name=bc.name,
-        criteria=criteria,
-        participant_id=req.participant_id,
-        participant_name=person.display_name if person else "",
-        structure=structure.name if structure else None,
-        enrollment_id=req.enrollment_id,
-        origin=req.origin,
-        origin_label=Origin(req.origin).label,
-        mode=req.mode,
-        mode_label=MODE_LABELS.get(req.mode, req.mode),
-        committee_id=req.committee_id,
-        committee_name=committee.name if committee else None,
-        narrative=req.narrative,
-        status=req.status,
-        status_label=RequestStatus(req.status).label,
-        submitted_at=req.submitted_at,
-        decided_at=req.decided_at,
-        decision_reason=req.decision_reason,
-        assertion_id=req.assertion_id,
-    )
-    if not detail:
-        return view
+def _detailed(rt: Runtime, session: Session, req: BadgeRequest, bc: BadgeClass) -> RequestView:
+    """The request as `listing` reads it (one query), with its reviews, evidence and what it
+    still waits for."""
+    row = session.execute(
+        select(*_LISTED)
+        .join(BadgeClass, BadgeClass.id == BadgeRequest.badge_class_id)
+        .where(BadgeRequest.id == req.id)
+    ).one()
+    view = _listed(row)
     reviews = session.execute(
         select(Review, Person.given_name, Person.family_name)
         .join(Person, Person.id == Review.person_id)
