@@ -228,18 +228,6 @@ def in_reach(db: Any, who: Actor, structure: Any, seen: Reach | None = None) -> 
     return or_(*branches) if branches else false()
 
 
-def administered_networks(db: Any, person_id: int | None) -> dict[str, int]:
-    """The networks `person_id` administers: slug -> organisation id."""
-    return {
-        slug: nid
-        for slug, nid in db.execute(
-            select(Organisation.slug, Organisation.id).where(
-                Organisation.slug.in_(access.networks_administered(person_id))
-            )
-        )
-    }
-
-
 def members_of(network_id: int) -> Any:
     """The ids of a network's member organisations, as an uncorrelated subquery."""
     return select(Membership.structure_id).where(Membership.network_id == network_id)
