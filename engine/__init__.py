@@ -8,8 +8,7 @@ services are loaded on first use.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.errors import (
     Conflict,
@@ -20,6 +19,7 @@ from engine.errors import (
     ParcoursError,
 )
 from engine.hookspecs import GateCheck, hookimpl
+from engine.lazy import attach
 from engine.roles import Role
 
 if TYPE_CHECKING:
@@ -64,14 +64,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'engine' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(__name__, _LAZY, __all__)

@@ -8,8 +8,9 @@ needs.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine.lazy import attach
 
 if TYPE_CHECKING:
     from engine.networks.loader import load_network_file, load_network_text
@@ -25,14 +26,4 @@ _LAZY = {
 __all__ = ["NetworkDefinition", "load_network_file", "load_network_text"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'engine.networks' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(__name__, _LAZY, __all__)
