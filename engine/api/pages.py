@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 
+from engine import history
 from engine.api import auth
 from engine.api.params import (
     BadgeId,
@@ -25,26 +26,6 @@ Text = Annotated[Note, Form()]
 Csrf = Annotated[Token, Form()]
 ShortForm = Annotated[BadgeId, Form()]
 """An identifier in a form: a badge, a pathway, a structure, a trigger, a role."""
-
-EVENTS = {
-    "enrolled": "Entrée dans le parcours",
-    "transition": "Passage d'étape",
-    "exit": "Sortie",
-    "evidence": "Pièce justificative",
-    "badge_issued": "Badge délivré",
-    "badge_revoked": "Badge révoqué",
-    "badge_requested": "Demande de badge",
-    "badge_review": "Avis sur une demande de badge",
-    "badge_request_decided": "Décision sur une demande de badge",
-    "badge_request_withdrawn": "Demande de badge retirée",
-    "committee_decision": "Décision de comité",
-    "migration": "Changement de version",
-    "erased": "Données effacées",
-    "link_requested": "Demande d'un nouveau lien par le participant",
-    "inbound_event": "Événement d'une plateforme partenaire",
-    "participants_imported": "Import de participants",
-    "group_award": "Badge d'une action collective",
-}
 
 
 def _rt(request: Request):
@@ -77,7 +58,7 @@ def _page(
     elif who is not None:
         with _rt(request).reading() as conn:
             can = frozenset(a.value for a in access.capabilities(conn, who))
-    ctx.update(who=who, u=request.app.state.urls, events=EVENTS, can=can)
+    ctx.update(who=who, u=request.app.state.urls, events=history.LABELS, can=can)
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 

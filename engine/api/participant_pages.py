@@ -11,8 +11,9 @@ import segno
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from engine import history
 from engine.api import auth
-from engine.api.pages import EVENTS, Csrf, ShortForm, _go, _home_of, _page, _rt, _who
+from engine.api.pages import Csrf, ShortForm, _go, _home_of, _page, _rt, _who
 from engine.api.params import (
     AssertionId,
     Email,
@@ -214,7 +215,9 @@ def _my_page(request: Request, who: Actor, **extra: Any) -> HTMLResponse:
         earned += held
         # what they did on the parcours; not their own requests for a link
         done = [
-            h for h in ev.history(rt, row.id, by=who) if h.kind in EVENTS and h.kind not in _OWN
+            h
+            for h in ev.history(rt, row.id, by=who)
+            if h.kind in history.LABELS and h.kind not in _OWN
         ]
         parcours.append((row, ev.status(rt, row.id, by=who), done, held))
     clr, stages = _enrollment_facts(rt, [row.id for row in mine])

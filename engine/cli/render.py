@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine import exits
 from engine.dates import day
 from engine.gates import roles_text
+from engine.history import label
 
 if TYPE_CHECKING:
     from engine.services.enrollment_views import HistoryEntry, Status
-
-KIND_LABELS = {
-    "enrolled": "inscription",
-    "transition": "passage",
-    "migration": "migration de version",
-    "evidence": "pièce justificative",
-    "committee_decision": "décision de comité",
-    "badge_issued": "badge délivré",
-}
 
 
 def status_text(st: Status) -> str:
@@ -48,23 +41,28 @@ def history_text(entries: list[HistoryEntry], names: dict[str, str] | None = Non
     names = names or {}
     lines = []
     for e in entries:
-        what = KIND_LABELS.get(e.kind, e.kind)
+        what = label(e.kind)
+        details = e.details or {}
         if e.kind == "transition":
-            what += f" {e.from_stage} → {e.to_stage} ({e.trigger})"
+            what += f" : {e.from_stage} → {e.to_stage} ({e.trigger})"
         elif e.kind == "enrolled":
-            what += f" en {e.to_stage}"
+            what += f" : {e.to_stage}"
         elif e.kind == "migration":
-            what += f" {e.from_stage} → {e.to_stage}"
-        elif e.kind == "evidence" and e.details:
-            what += f" « {e.details.get('kind')} »"
-        elif e.kind == "committee_decision" and e.details:
-            verdict = "favorable" if e.details.get("approved") else "défavorable"
+            what += f" : {e.from_stage} → {e.to_stage}"
+        elif e.kind == "evidence" and details:
+            what += f" « {details.get('kind')} »"
+        elif e.kind == "committee_decision" and details:
+            verdict = "favorable" if details.get("approved") else "défavorable"
             what += f" {verdict} sur {e.trigger}"
+        elif e.kind == "badge_requested" and details.get("badge"):
+            what += f" : {names.get(details['badge'], details['badge'])}"
+        elif e.kind == exits.EVENT and (left := exits.recorded(details.get("outcome"), None, None)):
+            what += f" : {left.label}"
         line = f"  {day(e.at)}  {what} — par {e.actor}"
         if e.note:
             line += f" — « {e.note} »"
         lines.append(line)
-        awarded = (e.details or {}).get("awarded") or []
+        awarded = details.get("awarded") or []
         for badge in awarded:
             lines.append(f"               🏅 {names.get(badge, badge)}")
     return "\n".join(lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from engine import history
 from engine.cli.app import main
 
 WORKFLOWS = Path(__file__).parents[2] / "workflows"
@@ -31,14 +33,25 @@ def test_demo_prints_stages_badges_and_deciders(capsys, tmp_path) -> None:
     assert "Awa Diallo — Femmes et métallurgie" in out
     assert "Yannick Le Bihan — EiTi" in out
     assert out.count("parcours terminé") == 2
-    assert "passage interim → professionnalisation (signer-contrat-pro) — par Hélène Kerbrat" in out
+    assert (
+        "Passage d'étape : interim → professionnalisation (signer-contrat-pro) "
+        "— par Hélène Kerbrat" in out
+    )
     assert "🏅 J'ai des compétences pour travailler en entreprise" in out
     assert "🏅 EiTi phase 2 : activité structurée" in out
-    assert "décision de comité favorable sur valider-autonomie — par Hélène Kerbrat" in out
+    assert "Décision de comité favorable sur valider-autonomie — par Hélène Kerbrat" in out
     assert "durée minimale en Stage d'immersion (PMSMP) : 10 jours, 5 écoulés" in out
     assert "INAÉ : la CIP de Pessac ne peut pas voter — conflit d'intérêts" in out
     assert "INAÉ : comité croisé — badge délivré (3 avis favorables, 0 défavorable" in out
     assert "Centre-Val de Loire : Sam Girard obtient « Entretien des espaces verts »" in out
+    # Every kind of event the stories leave on a parcours is named in French, here as on the
+    # pages: a kind added without its name would show its code to a CIP.
+    with sqlite3.connect(tmp_path / "demo.sqlite") as db:
+        kinds = {k for (k,) in db.execute("SELECT kind FROM auditevent WHERE enrollment_id > 0")}
+    assert {"enrolled", "transition", "exit", "badge_requested"} <= kinds
+    assert sorted(kinds - set(history.LABELS)) == []
+    code, out, err = run(capsys, "--db", str(tmp_path / "demo.sqlite"), "history", "3")
+    assert "Sortie : Formation qualifiante ou pré-qualifiante — par Claire Martin" in out, err
     # Running it again starts from a fresh database rather than failing on duplicates.
     assert run(capsys, "demo", "--path", str(tmp_path / "demo.sqlite"))[0] == 0
 
@@ -142,8 +155,8 @@ def test_a_cip_enrolls_and_advances_from_the_command_line(capsys, tmp_path) -> N
     assert "✗ pièce justificative manquante : Convention PMSMP" in out
     code, out, _ = run(capsys, *db, "history", "1")
     assert (
-        "passage decouverte → immersion (commencer-immersion) — par Claire Martin — « PMSMP »"
-        in out
+        "Passage d'étape : decouverte → immersion (commencer-immersion) — par Claire Martin "
+        "— « PMSMP »" in out
     )
 
 
