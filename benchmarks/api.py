@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # not benchmarks/: its transitions.py would shadow the library
 
+from benchmarks import machine  # noqa: E402
 from engine.services import access, accounts, badges  # noqa: E402
 from engine.services import enrollments as e  # noqa: E402
 from engine.services.bootstrap import initialise  # noqa: E402
@@ -253,16 +254,6 @@ def run(name: str, url: str, rate: float, n: int, warm: int, workers: int) -> No
     server.wait(timeout=10)
 
 
-def _machine_speed() -> float:
-    """Seconds for a fixed pure-Python loop: this shared machine's speed moves by half again
-    between runs minutes apart, and every figure here moves with it."""
-    start = time.process_time()
-    total = 0
-    for i in range(5_000_000):
-        total += i
-    return time.process_time() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=200)
@@ -276,7 +267,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         os.environ["PARCOURS_SERVE_THREADS"] = str(args.threads)
-    print(f"Machine: a reference Python loop (5 million additions) took {_machine_speed():.2f} s")
+    print(machine.said())
     if args.db != "postgresql":
         with tempfile.TemporaryDirectory() as tmp:
             run(

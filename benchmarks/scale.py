@@ -515,6 +515,8 @@ def main() -> None:
     )
     ap.add_argument("--pg", default=PG)
     args = ap.parse_args()
+    from benchmarks import machine
+
     contexts, names = [], []
     for scale in (args.reference, args.scale):
         name = f"parcours_scale_{str(scale).replace('.', '_')}"
@@ -531,7 +533,9 @@ def main() -> None:
             file=sys.stderr,
             flush=True,
         )
+    print(machine.said(), file=sys.stderr, flush=True)
     small, big = measure(contexts, args.requests)
+    speed = machine.said()
     for ctx, name in zip(contexts, names, strict=True):
         ctx["rt"].engine.dispose()
         if not (args.keep or args.reuse):
@@ -547,6 +551,7 @@ def main() -> None:
             f"| {label} | {a[0]:.1f} / {a[1]:.1f} ms | {b[0]:.1f} / {b[1]:.1f} ms "
             f"| {b[0] / a[0]:.2f}x |"
         )
+    print(f"\n{speed} after the measures")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from fastapi import Path, Query
 from pydantic import AfterValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from engine.services import keyset
 from engine.services.access import Action
 
 MAX_ID = 2**31 - 1
@@ -32,8 +33,8 @@ PageNo = Annotated[
         ge=1,
         le=MAX_PAGE,
         description="Numéro de page, à partir de 1 ; dans une liste qui donne un curseur "
-        "(`next`), une page ne commence pas au-delà des 10 000 premiers éléments : suivez "
-        "alors `next` (paramètre `after`)",
+        f"(`next`), une page ne commence pas au-delà des {keyset.Count(keyset.MAX_SKIP)} "
+        "premiers éléments : suivez alors `next` (paramètre `after`)",
     ),
 ]
 After = Annotated[

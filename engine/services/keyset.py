@@ -27,10 +27,12 @@ CAP = 1000
 MAX_CURSOR = 400
 """Longest cursor accepted (a few keys, each short)."""
 
-MAX_SKIP = 10_000
-"""Rows a numbered page (`page=`, OFFSET) may skip: reading past them costs every row before
-(0.6 s at national scale for a network admin's last page); deeper, a list is walked with its
-`next` cursors."""
+MAX_SKIP = CAP
+"""Rows a numbered page (`page=`, OFFSET) may skip: as far as a list counts (« plus de
+1 000 »), no further. Skipping reads every row before the page, and at national scale each
+of those rows is a probe of its structure's membership (a network admin's 10,000 rows touch
+3,300 structures): 2.5 ms for 2,000 rows, 7.7 ms for 10,000, 0.6 s for the last page. Past
+it, a list is walked with its `next` cursors, which cost the same at any depth."""
 
 
 def skipped(page: int, per_page: int, after: str | None = None) -> int:
