@@ -23,6 +23,7 @@ from engine.errors import Conflict, GateRefused, InvalidInput, NotFound
 from engine.exits import Exit
 from engine.machine import machine_for
 from engine.openbadges.urls import PublicUrls
+from engine.pathways.model import Pathway
 from engine.roles import Role
 from engine.services import access, events, issuing, privacy
 from engine.services.access import Action, Actor, Target
@@ -209,35 +210,65 @@ def enroll(
         )
         session.add(enrollment)
         session.flush()
-        issued = issuing.issue(
+        audit = started(
             rt,
             session,
-            pathway.stage(pathway.initial).awards.on_enter,
-            basis=issuing.Basis.PATHWAY,
-            recipient_id=person.id,  # type: ignore[arg-type]
+            pathway,
+            version=pv.version,
+            enrollment_id=enrollment.id,  # type: ignore[arg-type]
+            person_id=person.id,  # type: ignore[arg-type]
             structure_id=org.id,  # type: ignore[arg-type]
-            enrollment_id=enrollment.id,
-            actor_id=by.person_id,
+            by=by,
             now=now,
             held=held_badges(session, person.id),  # type: ignore[arg-type]
             email=person.email,
+            note=note,
         )
-        session.add(
-            AuditEvent(
-                enrollment_id=enrollment.id,
-                at=now,
-                actor_id=by.person_id,
-                kind="enrolled",
-                to_stage=pathway.initial,
-                note=note,
-                details={"version": pv.version, "awarded": [b for _, b, _ in issued]},
-            )
-        )
-        events.collect(
-            session,
-            events.StageEntered(enrollment.id, pathway_id, pathway.initial, now),  # type: ignore[arg-type]
-        )
+        session.add(AuditEvent(**audit))
         return enrollment.id  # type: ignore[return-value]
+
+
+def started(
+    rt: Runtime,
+    db: Session,
+    pathway: Pathway,
+    *,
+    version: int,
+    enrollment_id: int,
+    person_id: int,
+    structure_id: int,
+    by: Actor,
+    now: datetime,
+    held: frozenset[str] | None,
+    email: str | bool | None = False,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """What starting a pathway entails beside the enrollment's row, for `enroll` and the
+    participant import alike: the initial stage's badges and the StageEntered event. Returns
+    the `enrolled` audit row, for the caller to write alone or with others in one insert."""
+    issued = issuing.issue(
+        rt,
+        db,
+        pathway.stage(pathway.initial).awards.on_enter,
+        basis=issuing.Basis.PATHWAY,
+        recipient_id=person_id,
+        structure_id=structure_id,
+        enrollment_id=enrollment_id,
+        actor_id=by.person_id,
+        now=now,
+        held=held,
+        email=email,
+    )
+    events.collect(db, events.StageEntered(enrollment_id, pathway.id, pathway.initial, now))
+    return {
+        "enrollment_id": enrollment_id,
+        "at": now,
+        "actor_id": by.person_id,
+        "kind": "enrolled",
+        "to_stage": pathway.initial,
+        "note": note,
+        "details": {"version": version, "awarded": [b for _, b, _ in issued]},
+    }
 
 
 def advance(

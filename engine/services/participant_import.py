@@ -35,7 +35,7 @@ from sqlmodel import Session
 
 from engine.errors import DefinitionInvalid, Forbidden, InvalidInput, NotFound, Problem
 from engine.openbadges.identity import normalise_phone
-from engine.services import access, events, issuing
+from engine.services import access, enrollments
 from engine.services.access import Action, Actor, Target
 from engine.services.runtime import Runtime
 from engine.statuses import EnrollmentStatus, PersonKind
@@ -785,30 +785,20 @@ def _enroll(
     for (outcome, line), eid in zip(todo, ids, strict=True):
         outcome.enrollment_id = eid
         pv = pathways[line.pathway]  # type: ignore[index]
-        pathway = rt.pathway(session, pv.id)  # type: ignore[arg-type]
-        issued = issuing.issue(
-            rt,
-            session,
-            pathway.stage(pathway.initial).awards.on_enter,
-            basis=issuing.Basis.PATHWAY,
-            recipient_id=outcome.person_id,  # type: ignore[arg-type]
-            structure_id=structure_id,
-            enrollment_id=eid,
-            actor_id=by.person_id,
-            now=now,
-            held=frozenset() if outcome.status == CREATED else None,
-        )
         audits.append(
-            {
-                "enrollment_id": eid,
-                "at": now,
-                "actor_id": by.person_id,
-                "kind": "enrolled",
-                "to_stage": pathway.initial,
-                "details": {"version": pv.version, "awarded": [b for _, b, _ in issued]},
-            }
+            enrollments.started(
+                rt,
+                session,
+                rt.pathway(session, pv.id),  # type: ignore[arg-type]
+                version=pv.version,
+                enrollment_id=eid,
+                person_id=outcome.person_id,  # type: ignore[arg-type]
+                structure_id=structure_id,
+                by=by,
+                now=now,
+                held=frozenset() if outcome.status == CREATED else None,
+            )
         )
-        events.collect(session, events.StageEntered(eid, pv.pathway_id, pathway.initial, now))
     conn.execute(insert(AuditEvent), audits)
     return ids
 
