@@ -76,11 +76,14 @@ def revocations(slug: str, request: Request) -> Response:
 
 
 def _kept(request: Request, doc: public_documents.Document) -> Response:
-    """A kept public document, or 304 when the client holds this version."""
-    headers = public_documents.headers(doc)
-    if public_documents.matches(request.headers.get("if-none-match"), doc.etag):
+    """A kept public document (gzipped for a client that accepts it), or 304 when the client
+    holds this version."""
+    status, body, headers = public_documents.response(
+        doc, request.headers.get("if-none-match"), request.headers.get("accept-encoding")
+    )
+    if status == 304:
         return Response(status_code=304, headers=headers)
-    return Response(doc.body, media_type=doc.media_type, headers=headers)
+    return Response(body, media_type=doc.media_type, headers=headers)
 
 
 @router.get(

@@ -3,6 +3,7 @@ RevocationList and Endorsement, exactly as verifiers and backpacks fetch them.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -136,15 +137,18 @@ def revoked(a: Assertion, urls: PublicUrls) -> dict[str, Any]:
     }
 
 
-def revocation_list(org: Organisation, revoked_rows: list[Assertion], urls: PublicUrls) -> dict:
+def revocation_list(
+    org: Organisation, revoked: Sequence[tuple[str, str | None]], urls: PublicUrls
+) -> dict:
+    """`revoked`: (assertion id, reason) of each revoked badge."""
     return {
         "@context": CONTEXT,
         "type": "RevocationList",
         "id": urls.revocations(org.slug),
         "issuer": urls.issuer(org.slug),
         "revokedAssertions": [
-            {"id": urls.assertion(a.id), "revocationReason": a.revocation_reason or ""}
-            for a in revoked_rows
+            {"id": urls.assertion(assertion_id), "revocationReason": reason or ""}
+            for assertion_id, reason in revoked
         ],
     }
 

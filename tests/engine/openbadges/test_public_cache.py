@@ -88,3 +88,50 @@ def test_a_kept_document_is_rebuilt_once_its_age_has_passed(issued, monkeypatch)
     assert issued.client.get(LIST).content == first.content
     monkeypatch.setattr(public_documents, "MAX_AGE", 0.0)
     assert "ailleurs" in issued.client.get(LIST).text
+
+
+def test_a_large_document_is_sent_gzipped_to_a_client_that_accepts_it(issued, monkeypatch) -> None:
+    """A revocation list grows with the issuer's revocations (10.8 MB for 86,000): sent
+    gzipped, with its own ETag, to a client that accepts it; as it is to one that does not."""
+    badges.revoke(issued.rt, issued.assertion, "Erreur", by=actor(issued.rt, DIRECTRICE))
+    monkeypatch.setattr(public_documents, "GZIP_FROM", 0)  # one revocation: a small list
+    plain = issued.client.get(LIST, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    packed = issued.client.get(LIST, headers={"Accept-Encoding": "br, gzip;q=0.8"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(plain.content)
+    assert packed.content == plain.content  # the same document, once unpacked
+    assert packed.headers["etag"] != plain.headers["etag"]
+    assert packed.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
+    refused = issued.client.get(LIST, headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers
+    # either tag names the document: a 304 whichever representation the client holds
+    for etag in (plain.headers["etag"], packed.headers["etag"]):
+        again = issued.client.get(LIST, headers={"If-None-Match": etag})
+        assert again.status_code == 304
+
+
+def test_one_thread_builds_a_document_while_the_others_wait_for_it(issued) -> None:
+    """At 100 requests/s, each request arriving during a 3 s build used to start one."""
+    import threading
+    import time
+
+    calls = []
+
+    def build() -> tuple[bytes, str]:
+        calls.append(1)
+        time.sleep(0.2)
+        return b"{}", "application/ld+json"
+
+    got = []
+    threads = [
+        threading.Thread(
+            target=lambda: got.append(public_documents._document(issued.rt, ("essai",), build))
+        )
+        for _ in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(got) == 6 and len({id(d) for d in got}) == 1
