@@ -11,15 +11,11 @@ a warm-up that is not counted.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -28,7 +24,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # not benchmarks/: its transitions.py would shadow the library
 
-from benchmarks import machine  # noqa: E402
+from benchmarks import machine, paced  # noqa: E402
 from engine.services import access, accounts, badges  # noqa: E402
 from engine.services import enrollments as e  # noqa: E402
 from engine.services.bootstrap import initialise  # noqa: E402
@@ -40,12 +36,6 @@ PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 CIP = "cip@bench.example"
 WORKFLOWS = ROOT / "tests" / "data" / "workflows"  # atelier-decouverte: "demarrer" needs a CIP
 PAGES = 200
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _setup(url: str, n: int) -> tuple[Runtime, list[int], str, list[str]]:
@@ -77,181 +67,24 @@ def _setup(url: str, n: int) -> tuple[Runtime, list[int], str, list[str]]:
     return rt, ids[:-PAGES], token, assertions
 
 
-class _Wire:
-    """A lean HTTP/1.1 keep-alive client on asyncio streams. httpx's AsyncClient took 2 to 9 ms
-    of CPU per request here once many were in flight: more than the server, on the same two
-    cores. Requests are bytes made in advance; responses are read by Content-Length (or
-    chunks) and only their status is kept."""
-
-    def __init__(self, port: int, size: int = 64) -> None:
-        self.port = port
-        self.idle: asyncio.Queue = asyncio.Queue()
-        self.made = 0
-        self.size = size
-
-    async def _connection(self):
-        if self.idle.empty() and self.made < self.size:
-            self.made += 1
-            return await asyncio.open_connection("127.0.0.1", self.port)
-        return await self.idle.get()
-
-    async def send(self, request: bytes) -> int:
-        reader, writer = await self._connection()
-        try:
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            headers = head.lower()
-            if b"transfer-encoding: chunked" in headers:
-                while size := int((await reader.readline()).strip(), 16):
-                    await reader.readexactly(size + 2)
-                await reader.readline()
-            else:
-                at = headers.index(b"content-length:") + 15
-                await reader.readexactly(int(headers[at : headers.index(b"\r\n", at)]))
-        except BaseException:
-            writer.close()
-            self.made -= 1
-            raise
-        self.idle.put_nowait((reader, writer))
-        return status
-
-
-def _request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
-    lines += [f"{k}: {v}" for k, v in headers.items()]
-    if body or method == "POST":
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-def _paced(
-    port: int, requests: list[bytes], rate: float, warm: int
-) -> tuple[float, list[float], int, float]:
-    """Send each request at its slot (i / rate seconds after start), from one asyncio loop;
-    latency from the slot time, so a server that falls behind shows it in p99 (no coordinated
-    omission). The first `warm` requests are sent the same way but not counted: they open the
-    connections and fill the server's pools and caches, as a running server has them. Also
-    returns the client's CPU seconds per request: what the load generator took from the cores
-    the server runs on."""
-    return asyncio.run(_paced_async(port, requests, rate, warm))
-
-
-async def _paced_async(
-    port: int, requests: list[bytes], rate: float, warm: int
-) -> tuple[float, list[float], int, float]:
-    latencies: list[float] = [0.0] * len(requests)
-    errors = 0
-    wire = _Wire(port)
-    cpu = time.process_time()
-    start = time.perf_counter() + 0.2
-
-    async def one(i: int, request: bytes) -> None:
-        nonlocal errors
-        slot = start + i / rate
-        await asyncio.sleep(max(0.0, slot - time.perf_counter()))
-        try:
-            failed = await asyncio.wait_for(wire.send(request), 30) >= 400
-        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
-            failed = True  # an overloaded server may drop a connection
-        latencies[i] = time.perf_counter() - slot
-        errors += failed and i >= warm
-
-    await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
-    elapsed = time.perf_counter() - (start + warm / rate)
-    cpu = (time.process_time() - cpu) / len(requests)
-    return (len(requests) - warm) / elapsed, latencies[warm:], errors, cpu
-
-
-def _cpu_seconds(names: tuple[str, ...], root: int | None = None) -> float:
-    """CPU seconds used so far by the processes named `names` or descended from `root`, read
-    from /proc (0 where there is none): what the server and the database cost per request."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text_ = stat.read_text()
-        except OSError:
-            continue
-        name = text_[text_.index("(") + 1 : text_.rindex(")")]
-        fields = text_[text_.rindex(")") + 2 :].split()
-        pid = int(stat.parent.name)
-        parents[pid] = int(fields[1])
-        if name in names or root is not None:
-            used[pid] = (int(fields[11]) + int(fields[12])) / ticks
-    if root is None:
-        return sum(used.values())
-
-    def under(pid: int) -> bool:
-        while pid > 1:
-            if pid == root:
-                return True
-            pid = parents.get(pid, 0)
-        return False
-
-    return sum(cpu for pid, cpu in used.items() if under(pid))
-
-
-def _measure(
-    label: str, server: subprocess.Popen, port: int, requests: list[bytes], rate: float, warm: int
-) -> None:
-    """One paced run, then its figures and what each request cost in CPU: in the server's
-    processes, in PostgreSQL's and in this client."""
-    before = _cpu_seconds((), server.pid), _cpu_seconds(("postgres",))
-    rps, lat, errors, client = _paced(port, requests, rate, warm)
-    spent = [
-        (now - then) * 1000 / len(requests)
-        for now, then in zip(
-            (_cpu_seconds((), server.pid), _cpu_seconds(("postgres",))), before, strict=False
-        )
-    ]
-    q = statistics.quantiles(lat, n=100)
-    print(
-        f"  {label:<24} {rps:5.0f} req/s  p50 {q[49] * 1000:7.1f} ms  p99 {q[98] * 1000:7.1f} ms"
-        f"  errors {errors}  CPU ms/req: server {spent[0]:.2f}, postgres {spent[1]:.2f}, "
-        f"client {client * 1000:.2f}"
-    )
-
-
 def run(name: str, url: str, rate: float, n: int, warm: int, workers: int) -> None:
     _, ids, token, assertions = _setup(url, n + warm + PAGES)
-    port = _port()
-    # the server in its own process, as `parcours serve` runs it: client threads here must not
-    # share its GIL
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "parcours"),
-            *("--db", url, "serve", "--port", str(port), "--workers", str(workers)),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PARCOURS_WORKFLOWS": str(WORKFLOWS)},
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("parcours serve did not start") from None
-            time.sleep(0.1)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    print(
-        f"{name}, {workers} worker(s): {n} requests each after {warm} not counted, public "
-        f"page over {len(assertions)} badges, target {rate:.0f} req/s"
-    )
-    body = json.dumps({"trigger": "demarrer"}).encode()
-    advance = [_request("POST", f"/api/v1/enrollments/{i}/advance", headers, body) for i in ids]
-    _measure("advance (POST)", server, port, advance, rate, warm)
-    page = [_request("GET", f"/badges/{assertions[i % len(assertions)]}", {}) for i in ids]
-    _measure("public badge page (GET)", server, port, page, rate, warm)
-    # what staff read most: where an enrollment stands and what each next step still needs
-    status = [_request("GET", f"/api/v1/enrollments/{i}", headers) for i in ids]
-    _measure("enrollment status (GET)", server, port, status, rate, warm)
-    server.terminate()
-    server.wait(timeout=10)
+    with paced.served(url, workers, {"PARCOURS_WORKFLOWS": str(WORKFLOWS)}) as (server, port):
+        print(
+            f"{name}, {workers} worker(s): {n} requests each after {warm} not counted, public "
+            f"page over {len(assertions)} badges, target {rate:.0f} req/s"
+        )
+        body = json.dumps({"trigger": "demarrer"}).encode()
+        advance = [
+            paced.request("POST", f"/api/v1/enrollments/{i}/advance", headers, body) for i in ids
+        ]
+        paced.measure("advance (POST)", server, port, advance, rate, warm)
+        page = [paced.request("GET", f"/badges/{assertions[i % len(assertions)]}", {}) for i in ids]
+        paced.measure("public badge page (GET)", server, port, page, rate, warm)
+        # what staff read most: where an enrollment stands and what each next step still needs
+        status = [paced.request("GET", f"/api/v1/enrollments/{i}", headers) for i in ids]
+        paced.measure("enrollment status (GET)", server, port, status, rate, warm)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py [--scale 0.01] [--reference 0.001] [--requests 200]
         [--no-indexes] [--keep | --reuse] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+        [--rate 100 [--rate-requests 1000] [--workers 2]]
 
 Loads two PostgreSQL databases through the project's own schema (its Alembic migrations, then
 the three networks' files and the pathways of `workflows/`), fills them by COPY at `--scale`
@@ -15,7 +16,11 @@ The data is skewed as the IAE is: structure sizes follow a long tail (the bigges
 all enrollments, ~3,100 at national scale, ~500 of them active), all structures belong to
 SATO (one network admin sees everything: the worst case), shares and deliveries cluster on
 a few partners. A structure's CIP and SATO's admin are the two staff members measured.
-`--no-indexes` leaves out the indexes of migrations 0016 to 0019 (`scale_indexes`): the "before".
+`--no-indexes` leaves out the indexes of migrations 0016 to 0020 (`scale_indexes`): the "before".
+
+`--rate 100` then paces a few operations (`RATED`) at that many requests per second against
+`parcours serve --workers 2` on each database in turn, as production serves them: achieved
+rate, p50 and p99 from each request's slot, and errors (a 409 on a public GET among them).
 """
 
 from __future__ import annotations
@@ -43,14 +48,13 @@ START = NOW - timedelta(days=3 * 365)
 
 
 def scale_indexes() -> list[str]:
-    """The indexes of migrations 0016_scale_indexes, 0017_wide_lists, 0018_folded_names and
-    0019_organisation_names, as DDL."""
+    """The indexes of migrations 0016_scale_indexes to 0020_revoked_badges, as DDL."""
     return [
         "CREATE INDEX IF NOT EXISTS ix_share_org_shared ON share (organisation_id, shared_at, id)",
         "CREATE INDEX IF NOT EXISTS ix_delivery_network_status_id "
         "ON delivery (network, status, id)",
-        "CREATE INDEX IF NOT EXISTS ix_assertion_issuer_revoked "
-        "ON assertion (issuer_id, revoked_at)",
+        "CREATE INDEX IF NOT EXISTS ix_assertion_revoked ON assertion (issuer_id, revoked_at) "
+        "INCLUDE (id, revocation_reason, status_index) WHERE revoked_at IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS ix_assertion_enrollment_held "
         "ON assertion (enrollment_id, revoked_at, badge_class_id, recipient_id)",
         "CREATE INDEX IF NOT EXISTS ix_enrollment_structure_id_id ON enrollment (structure_id, id)",
@@ -428,15 +432,12 @@ def _client(rt, ctx: dict):
     from fastapi.testclient import TestClient
 
     from engine.api.app import create_app
-    from engine.services import accounts
 
-    for email in ["cip@mesure.example", "admin@mesure.example", "geiq@mesure.example"]:
-        accounts.set_password(rt, email, PASSWORD)
-    cookies = {
-        who: accounts.login(rt, f"{who}@mesure.example", PASSWORD)
-        for who in ["cip", "admin", "geiq"]
-    }
+    cookies = _cookies(rt)
     client = TestClient(create_app(rt, "http://parcours.test"), base_url="http://parcours.test")
+    # the server's work, in-process: unpacking a gzipped answer is the client's (10.8 MB for
+    # the national revocation list); what sending it costs shows in the paced run (`--rate`)
+    client.headers["Accept-Encoding"] = "identity"
     return client, cookies, operations(rt, ctx)
 
 
@@ -472,6 +473,73 @@ def measure(contexts: list[dict], requests: int) -> list[dict[str, tuple[float, 
             )
         said = " / ".join(f"{o[label][0]:.1f} ms (HTTP {o[label][2]})" for o in out)
         print(f"  {label}: {said}", file=sys.stderr, flush=True)
+    return out
+
+
+def _cookies(rt) -> dict[str, str]:
+    """The session cookies of the three people measured."""
+    from engine.services import accounts
+
+    for email in ["cip@mesure.example", "admin@mesure.example", "geiq@mesure.example"]:
+        accounts.set_password(rt, email, PASSWORD)
+    return {
+        who: accounts.login(rt, f"{who}@mesure.example", PASSWORD)
+        for who in ["cip", "admin", "geiq"]
+    }
+
+
+RATED = [
+    ("enrollments list, page 1 (CIP)", "cip", "/api/v1/enrollments"),
+    ("partner feed, since 30 days (GEIQ)", "geiq", "/api/v1/partner/feed?since={since}"),
+    ("dashboard page (CIP)", "cip", "/tableau-de-bord"),
+    ("OB 2.0 revocation list (public)", "", "/ob/v2/issuers/sato/revocations"),
+    ("OB 3.0 credential, first fetch (public)", "", "/ob/v3/credentials/{fresh}"),
+]
+"""What `--rate` paces: the lists that fell behind at national scale before this work (the
+CIP's enrollments, the partner feed), a page, and public documents; each credential is one
+never fetched before (a random badge: signed at its first fetch)."""
+
+
+def at_rate(
+    ctx: dict, rate: float, requests: int, warm: int, workers: int
+) -> dict[str, tuple[float, float, float, int]]:
+    """Each operation of `RATED` paced at `rate` against `parcours serve --workers` on the
+    database of `ctx`: achieved requests/s, p50 and p99 in ms, errors (HTTP 4xx/5xx)."""
+    from benchmarks import paced
+
+    rt = ctx["rt"]
+    cookies = _cookies(rt)
+    wanted_ids = requests + warm
+    with rt.engine.connect() as c:
+        # a random sample of badges: the pages PostgreSQL's SYSTEM sampling picks, shuffled
+        rows = c.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'assertion'"))
+        share = min(100.0, 300.0 * wanted_ids / max(1.0, rows.scalar_one()))
+        fresh = list(
+            c.execute(
+                text(
+                    f"SELECT id FROM assertion TABLESAMPLE SYSTEM ({share:.6f}) "
+                    "WHERE revoked_at IS NULL"
+                )
+            ).scalars()
+        )
+    random.shuffle(fresh)
+    fresh = fresh[:wanted_ids]
+    since = (NOW - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S")
+    url = rt.engine.url.render_as_string(hide_password=False)
+    out = {}
+    with paced.served(url, workers, {"PARCOURS_WORKFLOWS": str(ROOT / "workflows")}) as (
+        server,
+        port,
+    ):
+        for label, who, path in RATED:
+            headers = {"Accept-Encoding": "gzip"}  # as browsers and HTTP libraries send
+            if who:
+                headers["Cookie"] = f"parcours_session={cookies[who]}"
+            wanted = [
+                paced.request("GET", path.format(since=since, fresh=fresh[i % len(fresh)]), headers)
+                for i in range(wanted_ids)
+            ]
+            out[label] = paced.measure(label, server, port, wanted, rate, warm)
     return out
 
 
@@ -514,6 +582,14 @@ def main() -> None:
         "--reuse", action="store_true", help="measure the databases a --keep run left, unloaded"
     )
     ap.add_argument("--pg", default=PG)
+    ap.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="then pace some operations at this many requests/s against parcours serve",
+    )
+    ap.add_argument("--rate-requests", type=int, default=1000, help="counted, per operation")
+    ap.add_argument("--workers", type=int, default=2, help="parcours serve --workers")
     args = ap.parse_args()
     from benchmarks import machine
 
@@ -536,6 +612,12 @@ def main() -> None:
     print(machine.said(), file=sys.stderr, flush=True)
     small, big = measure(contexts, args.requests)
     speed = machine.said()
+    rated = []
+    for ctx, scale in zip(contexts, (args.reference, args.scale), strict=True):
+        if args.rate:
+            print(f"scale {scale}, {args.rate:g} req/s:", file=sys.stderr, flush=True)
+            warm = max(50, args.rate_requests // 5)
+            rated.append(at_rate(ctx, args.rate, args.rate_requests, warm, args.workers))
     for ctx, name in zip(contexts, names, strict=True):
         ctx["rt"].engine.dispose()
         if not (args.keep or args.reuse):
@@ -551,6 +633,19 @@ def main() -> None:
             f"| {label} | {a[0]:.1f} / {a[1]:.1f} ms | {b[0]:.1f} / {b[1]:.1f} ms "
             f"| {b[0] / a[0]:.2f}x |"
         )
+    if rated:
+        print(
+            f"\n| operation ({args.rate:g} req/s paced, {args.rate_requests} requests, "
+            f"{args.workers} workers) | {args.reference:g}: req/s, p50 / p99 "
+            f"| {args.scale:g}: req/s, p50 / p99 | errors |"
+        )
+        print("|---|---|---|---|")
+        for label in rated[0]:
+            a, b = rated[0][label], rated[1][label]
+            print(
+                f"| {label} | {a[0]:.0f}, {a[1]:.1f} / {a[2]:.1f} ms "
+                f"| {b[0]:.0f}, {b[1]:.1f} / {b[2]:.1f} ms | {a[3]} / {b[3]} |"
+            )
     print(f"\n{speed} after the measures")
 
 
