@@ -502,9 +502,10 @@ never fetched before (a random badge: signed at its first fetch)."""
 
 def at_rate(
     ctx: dict, rate: float, requests: int, warm: int, workers: int
-) -> dict[str, tuple[float, float, float, int]]:
+) -> dict[str, tuple[float, float, float, int, float]]:
     """Each operation of `RATED` paced at `rate` against `parcours serve --workers` on the
-    database of `ctx`: achieved requests/s, p50 and p99 in ms, errors (HTTP 4xx/5xx)."""
+    database of `ctx`: achieved requests/s, p50 and p99 in ms, errors (HTTP 4xx/5xx), and the
+    CPU ms per request of the server and PostgreSQL together."""
     from benchmarks import paced
 
     rt = ctx["rt"]
@@ -637,14 +638,15 @@ def main() -> None:
         print(
             f"\n| operation ({args.rate:g} req/s paced, {args.rate_requests} requests, "
             f"{args.workers} workers) | {args.reference:g}: req/s, p50 / p99 "
-            f"| {args.scale:g}: req/s, p50 / p99 | errors |"
+            f"| {args.scale:g}: req/s, p50 / p99 | errors | CPU ms/request (server + PostgreSQL) |"
         )
-        print("|---|---|---|---|")
+        print("|---|---|---|---|---|")
         for label in rated[0]:
             a, b = rated[0][label], rated[1][label]
             print(
                 f"| {label} | {a[0]:.0f}, {a[1]:.1f} / {a[2]:.1f} ms "
-                f"| {b[0]:.0f}, {b[1]:.1f} / {b[2]:.1f} ms | {a[3]} / {b[3]} |"
+                f"| {b[0]:.0f}, {b[1]:.1f} / {b[2]:.1f} ms | {a[3]} / {b[3]} "
+                f"| {a[4]:.1f} / {b[4]:.1f} |"
             )
     print(f"\n{speed} after the measures")
 
