@@ -26,7 +26,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event, func, select
@@ -71,9 +71,7 @@ class Document:
 _kept: weakref.WeakKeyDictionary[Runtime, OrderedDict[tuple, Document]] = (
     weakref.WeakKeyDictionary()
 )
-_building: weakref.WeakKeyDictionary[Runtime, dict[tuple, threading.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
+_building: weakref.WeakKeyDictionary[Runtime, dict[tuple, _Flight]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -123,50 +121,69 @@ def _stamp(rt: Runtime, slug: str) -> tuple[int, str]:
     return org_id, f"{latest}/{seen}"
 
 
+@dataclass
+class _Flight:
+    """A document being built: the requests that need it wait for it, or for its error."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    doc: Document | None = None
+    error: BaseException | None = None
+
+
 def _document(
     rt: Runtime, key: tuple, build: Callable[[], tuple[bytes, str]], now: float | None = None
 ) -> Document:
+    """The document kept under `key`, built when missing or older than `MAX_AGE`. One
+    request builds it; the others wait for that build (and share its error) rather than each
+    start their own; while a document only too old is rebuilt, they are served the old one."""
     now = time.monotonic() if now is None else now
     with _lock:
-        found = _fresh(rt, key, now)
+        kept = _kept.setdefault(rt, OrderedDict())
+        found = kept.get(key)
+        flights = _building.setdefault(rt, {})
+        flight = flights.get(key)
         if found is not None:
-            return found
-        building = _building.setdefault(rt, {}).setdefault(key, threading.Lock())
-    with building:  # one thread builds this document; the others wait for it
+            kept.move_to_end(key)
+            if now - found.built < MAX_AGE or flight is not None:
+                return found
+        building = flight is None
+        if building:
+            flight = flights[key] = _Flight()
+    assert flight is not None
+    if not building:
+        flight.done.wait()
+        if flight.error is not None:
+            raise flight.error
+        assert flight.doc is not None
+        return flight.doc
+    try:
+        flight.doc = _built(build, now)
         with _lock:
-            found = _fresh(rt, key, now)
-        if found is not None:
-            return found
-        try:
-            body, media_type = build()
-            packed = gzip.compress(body, 6, mtime=0) if len(body) >= GZIP_FROM else None
-            doc = Document(
-                body,
-                '"' + hashlib.sha256(body).hexdigest()[:32] + '"',
-                media_type,
-                now,
-                packed if packed is not None and len(packed) <= 0.8 * len(body) else None,
-            )
-            with _lock:
-                kept = _kept.setdefault(rt, OrderedDict())
-                kept[key] = doc
-                kept.move_to_end(key)
-                while len(kept) > KEPT:
-                    kept.popitem(last=False)
-        finally:
-            with _lock:
-                _building.get(rt, {}).pop(key, None)
-    return doc
+            kept[key] = flight.doc
+            kept.move_to_end(key)
+            while len(kept) > KEPT:
+                kept.popitem(last=False)
+        return flight.doc
+    except BaseException as exc:
+        flight.error = exc
+        raise
+    finally:
+        with _lock:
+            if flights.get(key) is flight:
+                del flights[key]
+        flight.done.set()
 
 
-def _fresh(rt: Runtime, key: tuple, now: float) -> Document | None:
-    """The document kept under `key` if younger than `MAX_AGE` (the caller holds `_lock`)."""
-    kept = _kept.setdefault(rt, OrderedDict())
-    found = kept.get(key)
-    if found is None or now - found.built >= MAX_AGE:
-        return None
-    kept.move_to_end(key)
-    return found
+def _built(build: Callable[[], tuple[bytes, str]], now: float) -> Document:
+    body, media_type = build()
+    packed = gzip.compress(body, 6, mtime=0) if len(body) >= GZIP_FROM else None
+    return Document(
+        body,
+        '"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+        media_type,
+        now,
+        packed if packed is not None and len(packed) <= 0.8 * len(body) else None,
+    )
 
 
 def revocation_list(rt: Runtime, slug: str, u: PublicUrls) -> Document:
@@ -206,43 +223,46 @@ def forget(rt: Runtime) -> None:
         _kept.pop(rt, None)
 
 
-def matches(if_none_match: str | None, doc: Document) -> bool:
-    """Whether a request's `If-None-Match` names this document, in either representation
-    (or `*`)."""
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether a request's `If-None-Match` names this ETag (or `*`)."""
     if not if_none_match:
         return False
     sent = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-    return "*" in sent or doc.etag in sent or doc.gzip_etag in sent
+    return "*" in sent or etag in sent
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether an `Accept-Encoding` header admits gzip (`gzip` or `*`, not with q=0)."""
+    """Whether an `Accept-Encoding` header admits gzip: its weight if listed (`gzip` or
+    `x-gzip`), else that of `*`; a weight of 0 refuses it (RFC 9110, 12.5.3)."""
+    weights: dict[str, float] = {}
     for part in (accept_encoding or "").split(","):
-        coding, _, params = part.partition(";")
-        if coding.strip().lower() in ("gzip", "x-gzip", "*"):
-            q = params.strip().lower()
-            if not q.startswith("q="):
-                return True
-            try:
-                return float(q[2:]) > 0
-            except ValueError:
-                return False
-    return False
+        coding, *params = (p.strip() for p in part.split(";"))
+        if not coding:
+            continue
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value.strip())
+                except ValueError:
+                    weight = 0.0
+        weights[coding.lower()] = weight
+    for coding in ("gzip", "x-gzip"):
+        if coding in weights:
+            return weights[coding] > 0
+    return weights.get("*", 0.0) > 0
 
 
 def response(
     doc: Document, if_none_match: str | None, accept_encoding: str | None
 ) -> tuple[int, bytes, dict[str, str]]:
-    """Status, body and headers for `doc`: 304 when the client holds it, else the body,
-    gzipped for a client that accepts it."""
+    """Status, body and headers for `doc`: the body, gzipped for a client that accepts it, or
+    304 when the client holds the representation it would be sent."""
     packed = doc.gzipped is not None and accepts_gzip(accept_encoding)
-    headers = {
-        "ETag": doc.gzip_etag if packed else doc.etag,
-        "Cache-Control": CACHE_CONTROL,
-    }
-    if doc.gzipped is not None:
-        headers["Vary"] = "Accept-Encoding"
-    if matches(if_none_match, doc):
+    etag = doc.gzip_etag if packed else doc.etag
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+    if matches(if_none_match, etag):
         return 304, b"", headers
     if packed:
         headers["Content-Encoding"] = "gzip"

@@ -105,10 +105,38 @@ def test_a_large_document_is_sent_gzipped_to_a_client_that_accepts_it(issued, mo
     assert packed.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
     refused = issued.client.get(LIST, headers={"Accept-Encoding": "gzip;q=0"})
     assert "content-encoding" not in refused.headers
-    # either tag names the document: a 304 whichever representation the client holds
-    for etag in (plain.headers["etag"], packed.headers["etag"]):
-        again = issued.client.get(LIST, headers={"If-None-Match": etag})
-        assert again.status_code == 304
+    # each representation has its tag: a 304 for the one the client would be sent
+    again = issued.client.get(
+        LIST, headers={"If-None-Match": plain.headers["etag"], "Accept-Encoding": "identity"}
+    )
+    assert again.status_code == 304 and again.headers["etag"] == plain.headers["etag"]
+    again = issued.client.get(
+        LIST, headers={"If-None-Match": packed.headers["etag"], "Accept-Encoding": "gzip"}
+    )
+    assert again.status_code == 304 and again.headers["etag"] == packed.headers["etag"]
+    other = issued.client.get(
+        LIST, headers={"If-None-Match": plain.headers["etag"], "Accept-Encoding": "gzip"}
+    )
+    assert other.status_code == 200 and other.headers["content-encoding"] == "gzip"
+
+
+def test_accept_encoding_is_read_as_http_says() -> None:
+    for header, gzipped in [
+        ("gzip, deflate", True),
+        ("br;q=1.0, gzip;q=0.8, *;q=0.1", True),
+        ("*", True),
+        ("identity", False),
+        ("", False),
+        (None, False),
+        ("gzip;q=0", False),
+        ("gzip ; q=0, *", False),
+        ("*, gzip;q=0", False),  # a coding named overrides `*`
+        ("*;q=0.5, gzip;q=0", False),
+        ("gzip;level=1;q=0", False),
+        ("*;q=0", False),
+        ("x-gzip", True),
+    ]:
+        assert public_documents.accepts_gzip(header) is gzipped, header
 
 
 def test_one_thread_builds_a_document_while_the_others_wait_for_it(issued) -> None:
@@ -135,3 +163,53 @@ def test_one_thread_builds_a_document_while_the_others_wait_for_it(issued) -> No
     for t in threads:
         t.join()
     assert len(calls) == 1 and len(got) == 6 and len({id(d) for d in got}) == 1
+
+
+def test_a_failed_build_fails_the_requests_waiting_for_it_without_building_again(issued) -> None:
+    import threading
+    import time
+
+    calls, failed = [], []
+
+    def build() -> tuple[bytes, str]:
+        calls.append(1)
+        time.sleep(0.2)
+        raise RuntimeError("base indisponible")
+
+    def ask() -> None:
+        try:
+            public_documents._document(issued.rt, ("en panne",), build)
+        except RuntimeError as exc:
+            failed.append(str(exc))
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and failed == ["base indisponible"] * 6
+
+
+def test_a_document_only_too_old_is_served_while_it_is_built_again(issued) -> None:
+    """Rebuilt every `MAX_AGE` (60 s) in each process: the requests meanwhile do not wait."""
+    import threading
+    import time
+
+    old = public_documents._document(issued.rt, ("vieux",), lambda: (b"1", "text/plain"), 0.0)
+    late = public_documents.MAX_AGE + 1
+
+    def slow() -> tuple[bytes, str]:
+        time.sleep(0.3)
+        return b"2", "text/plain"
+
+    def never() -> tuple[bytes, str]:
+        raise AssertionError("built twice")
+
+    rebuilding = threading.Thread(
+        target=public_documents._document, args=(issued.rt, ("vieux",), slow, late)
+    )
+    rebuilding.start()
+    time.sleep(0.1)
+    assert public_documents._document(issued.rt, ("vieux",), never, late) is old
+    rebuilding.join()
+    assert public_documents._document(issued.rt, ("vieux",), never, late).body == b"2"
