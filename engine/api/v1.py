@@ -63,7 +63,7 @@ Phone = Annotated[
 ]
 Context = line(40)
 """A learning context of an evidence (AFEST, PMSMP...)."""
-Reason = text(500)
+Reason = text(badges.REASON_MAX)
 PerPage = Annotated[int, Query(ge=1, le=100, description="Éléments par page (100 au plus)")]
 
 

@@ -145,6 +145,11 @@ def current_versions(session: Session, slugs: list[str]) -> dict[str, tuple[int,
     return found
 
 
+REASON_MAX = 500
+"""Characters a revocation's reason may hold: it is published in the issuer's revocation list
+and held in the index of revoked badges (an entry of PostgreSQL's is 2,704 bytes at most)."""
+
+
 def revoke(
     rt: Runtime, assertion_id: str, reason: str, *, by: Actor, now: datetime | None = None
 ) -> None:
@@ -152,6 +157,10 @@ def revoke(
     now = now or utcnow()
     if not reason.strip():
         raise InvalidInput("motif : une raison de révocation est obligatoire")
+    if len(reason.strip()) > REASON_MAX:
+        raise InvalidInput(
+            f"motif : {REASON_MAX} caractères au plus ({len(reason.strip())} donnés)"
+        )
     with rt.unit_of_work() as session:
         badge = load(session, assertion_id)
         if badge.revoked:

@@ -86,6 +86,10 @@ def test_an_expired_badge_says_so(issued, u) -> None:
 def test_revocation_needs_a_reason_and_staff_of_the_structure(issued) -> None:
     with pytest.raises(InvalidInput, match="motif"):
         badges.revoke(issued.rt, issued.assertion, "  ", by=actor(issued.rt, DIRECTRICE))
+    # the reason is published, and held in the index of revoked badges: bounded everywhere
+    # (from the command line as from the API), not refused by PostgreSQL's index
+    with pytest.raises(InvalidInput, match="motif : 500 caractères au plus"):
+        badges.revoke(issued.rt, issued.assertion, "я" * 1500, by=actor(issued.rt, DIRECTRICE))
     with pytest.raises(Forbidden):
         badges.revoke(issued.rt, issued.assertion, "erreur", by=actor(issued.rt, OTHER_CIP))
     assert (
