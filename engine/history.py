@@ -26,5 +26,5 @@ LABELS: dict[str, str] = {
 
 
 def label(kind: str) -> str:
-    """The French name of `kind`; a kind this version does not know keeps its code."""
-    return LABELS.get(kind, kind)
+    """The French name of `kind`; « Événement » for a kind this version does not know."""
+    return LABELS.get(kind, "Événement")

@@ -113,7 +113,6 @@ def _play(rt: Runtime, url: str, where: str, command: str) -> str:
     finally:
         demo.close()
     with rt.unit_of_work() as session:
-        names = {slug: entry.name for slug, entry in rt.catalogue(session).items()}
         deciders = {d.enrollment_id for d in session.execute(select(CommitteeDecision)).scalars()}
         staff = session.execute(select(Person).where(Person.kind == "staff")).scalars().all()
     operator = Actor.system()  # the one running `parcours demo` reads every story
@@ -127,7 +126,7 @@ def _play(rt: Runtime, url: str, where: str, command: str) -> str:
             + (" — parcours terminé" if st.status == "completed" else "")
         )
         out.append("Historique (qui a décidé quoi, et quand) :")
-        out.append(history_text(history(rt, eid, by=operator), names))
+        out.append(history_text(history(rt, eid, by=operator)))
         out.append(f"Badges obtenus ({len(st.badges)}) : " + ", ".join(st.badges))
         if st.exit:
             out.append(f"Sortie : {st.exit.said}")

@@ -181,11 +181,7 @@ def history(enrollment: int, by: CheckedBy = None) -> None:
     from engine.services import enrollment_views as svc
 
     def body() -> None:
-        rt = state.runtime()
-        entries = svc.history(rt, enrollment, by=actor(by))
-        with rt.unit_of_work() as s:
-            names = {k: v.name for k, v in rt.catalogue(s).items()}
-        typer.echo(history_text(entries, names))
+        typer.echo(history_text(svc.history(state.runtime(), enrollment, by=actor(by))))
 
     run(body)
 

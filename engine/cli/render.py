@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine import exits
 from engine.dates import day
 from engine.gates import roles_text
 from engine.history import label
@@ -37,32 +36,15 @@ def _state(status: str) -> str:
     return {"completed": "parcours terminé", "withdrawn": "sorti du parcours"}.get(status, status)
 
 
-def history_text(entries: list[HistoryEntry], names: dict[str, str] | None = None) -> str:
-    names = names or {}
+def history_text(entries: list[HistoryEntry]) -> str:
+    """One line per event, as the enrollment's page shows it: what happened (with titles and
+    names, `HistoryEntry.what`), who did it, the note; then the badges it issued."""
     lines = []
     for e in entries:
-        what = label(e.kind)
-        details = e.details or {}
-        if e.kind == "transition":
-            what += f" : {e.from_stage} → {e.to_stage} ({e.trigger})"
-        elif e.kind == "enrolled":
-            what += f" : {e.to_stage}"
-        elif e.kind == "migration":
-            what += f" : {e.from_stage} → {e.to_stage}"
-        elif e.kind == "evidence" and details:
-            what += f" « {details.get('kind')} »"
-        elif e.kind == "committee_decision" and details:
-            verdict = "favorable" if details.get("approved") else "défavorable"
-            what += f" {verdict} sur {e.trigger}"
-        elif e.kind == "badge_requested" and details.get("badge"):
-            what += f" : {names.get(details['badge'], details['badge'])}"
-        elif e.kind == exits.EVENT and (left := exits.recorded(details.get("outcome"), None, None)):
-            what += f" : {left.label}"
+        what = label(e.kind) + (f" {e.what}" if e.what else "")
         line = f"  {day(e.at)}  {what} — par {e.actor}"
         if e.note:
             line += f" — « {e.note} »"
         lines.append(line)
-        awarded = details.get("awarded") or []
-        for badge in awarded:
-            lines.append(f"               🏅 {names.get(badge, badge)}")
+        lines.extend(f"               🏅 {name}" for name in e.awarded)
     return "\n".join(lines)

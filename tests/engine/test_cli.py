@@ -34,12 +34,16 @@ def test_demo_prints_stages_badges_and_deciders(capsys, tmp_path) -> None:
     assert "Yannick Le Bihan — EiTi" in out
     assert out.count("parcours terminé") == 2
     assert (
-        "Passage d'étape : interim → professionnalisation (signer-contrat-pro) "
-        "— par Hélène Kerbrat" in out
+        "Passage d'étape « Entrer en contrat de professionnalisation avec le GEIQ » : Mission "
+        "d'intérim et préqualification (SATO Intérim) → Contrat de professionnalisation (GEIQ "
+        "industrie) ; sortie : CDI (Emploi durable)" in out
     )
     assert "🏅 J'ai des compétences pour travailler en entreprise" in out
     assert "🏅 EiTi phase 2 : activité structurée" in out
-    assert "Décision de comité favorable sur valider-autonomie — par Hélène Kerbrat" in out
+    assert (
+        "Décision de comité avis favorable sur « Valider l'autonomie et la sortie de l'EiTi » "
+        "— par Hélène Kerbrat" in out
+    )
     assert "durée minimale en Stage d'immersion (PMSMP) : 10 jours, 5 écoulés" in out
     assert "INAÉ : la CIP de Pessac ne peut pas voter — conflit d'intérêts" in out
     assert "INAÉ : comité croisé — badge délivré (3 avis favorables, 0 défavorable" in out
@@ -51,7 +55,7 @@ def test_demo_prints_stages_badges_and_deciders(capsys, tmp_path) -> None:
     assert {"enrolled", "transition", "exit", "badge_requested"} <= kinds
     assert sorted(kinds - set(history.LABELS)) == []
     code, out, err = run(capsys, "--db", str(tmp_path / "demo.sqlite"), "history", "3")
-    assert "Sortie : Formation qualifiante ou pré-qualifiante — par Claire Martin" in out, err
+    assert "Sortie enregistrée : Formation qualifiante ou pré-qualifiante (Sortie positive)" in out
     # Running it again starts from a fresh database rather than failing on duplicates.
     assert run(capsys, "demo", "--path", str(tmp_path / "demo.sqlite"))[0] == 0
 
@@ -155,8 +159,8 @@ def test_a_cip_enrolls_and_advances_from_the_command_line(capsys, tmp_path) -> N
     assert "✗ pièce justificative manquante : Convention PMSMP" in out
     code, out, _ = run(capsys, *db, "history", "1")
     assert (
-        "Passage d'étape : decouverte → immersion (commencer-immersion) — par Claire Martin "
-        "— « PMSMP »" in out
+        "Passage d'étape « Commencer le stage d'immersion » : Jeu de piste en entreprises → "
+        "Stage d'immersion (PMSMP) — par Claire Martin — « PMSMP »" in out
     )
 
 
