@@ -110,7 +110,11 @@ def load(url: str, scale: float, indexes: bool) -> dict:
 
     rng = random.Random(2026)
     rt = Runtime(make_engine(url), workflows=ROOT / "workflows")
-    initialise(rt)
+    initialise(rt)  # the schema's newest version, indexes included
+    if not indexes:
+        with rt.engine.begin() as c:
+            for ddl in scale_indexes():  # "CREATE INDEX IF NOT EXISTS name ON ..."
+                c.exec_driver_sql(f"DROP INDEX IF EXISTS {ddl.split()[5]}")
     n_enr = max(2000, int(1_000_000 * scale))
     n_struct = max(40, int(4000 * scale))
     n_partner = max(10, int(217 * scale))

@@ -26,7 +26,7 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, insert, select, text
 
@@ -160,10 +160,11 @@ def bench_floor(url: str, n: int, *, pooled: bool) -> float:
 class BareWrites:
     """What a transition must write, done bare: the stage update, one badge and one audit row
     in one transaction, on a held connection. Separates the cost of the writes from Parcours'
-    own reads and logic. Each write moves its enrollment to another stage (s1 and s2 in turn),
-    with a new entry time and revision, as a transition does: rewriting a row with the values
-    it holds would spare the database the index entries a real move rewrites (SQLite skips
-    them, PostgreSQL makes it a HOT update), a floor lower than any transition's."""
+    own reads and logic. Each write moves its enrollment to another stage (s1 and s2 in turn)
+    with its next revision, as a transition does: rewriting a row with the values it holds
+    would spare the database the index entries a real move rewrites (SQLite skips them,
+    PostgreSQL makes it a HOT update), a floor lower than any transition's. Times are `NOW`,
+    as the timed transitions'."""
 
     def __init__(self, url: str):
         self.engine = make_engine(url)
@@ -179,7 +180,6 @@ class BareWrites:
         )
         self.state: dict[int, tuple[str, int]] = {}
         """Each enrollment's stage and revision as the last write left them."""
-        self.writes = 0
         self.conn = self.engine.connect()
         self.badge_class = self.conn.execute(text("SELECT id FROM badgeclass LIMIT 1")).scalar()
         self.conn.rollback()  # end the read's implicit transaction before timing
@@ -198,8 +198,7 @@ class BareWrites:
         for eid in eids:
             stage, rev = self.state.get(eid, ("s1", 1))
             dest = "s2" if stage == "s1" else "s1"
-            self.writes += 1
-            at = NOW + timedelta(seconds=self.writes)
+            at = NOW
             with conn.begin():
                 moved = conn.execute(
                     self.update_stage,
