@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import Form, Request
 from fastapi.responses import RedirectResponse
 
-from engine import history
 from engine.api import auth
 from engine.api.params import (
     BadgeId,
@@ -58,7 +57,7 @@ def _page(
     elif who is not None:
         with _rt(request).reading() as conn:
             can = frozenset(a.value for a in access.capabilities(conn, who))
-    ctx.update(who=who, u=request.app.state.urls, events=history.LABELS, can=can)
+    ctx.update(who=who, u=request.app.state.urls, can=can)
     return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 

@@ -154,13 +154,11 @@ def revoke(
     rt: Runtime, assertion_id: str, reason: str, *, by: Actor, now: datetime | None = None
 ) -> None:
     """Withdraw a badge, with its reason, audited; its pages, lists and status bits say so."""
-    now = now or utcnow()
-    if not reason.strip():
+    now, reason = now or utcnow(), reason.strip()
+    if not reason:
         raise InvalidInput("motif : une raison de révocation est obligatoire")
-    if len(reason.strip()) > REASON_MAX:
-        raise InvalidInput(
-            f"motif : {REASON_MAX} caractères au plus ({len(reason.strip())} donnés)"
-        )
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(f"motif : {REASON_MAX} caractères au plus ({len(reason)} donnés)")
     with rt.unit_of_work() as session:
         badge = load(session, assertion_id)
         if badge.revoked:
@@ -170,7 +168,7 @@ def revoke(
         changed = session.execute(
             update(Assertion)
             .where(Assertion.id == assertion_id, Assertion.revoked_at.is_(None))
-            .values(revoked_at=now, revocation_reason=reason.strip())
+            .values(revoked_at=now, revocation_reason=reason)
         ).rowcount
         if changed != 1:
             raise Conflict("le badge vient d'être révoqué par quelqu'un d'autre")
@@ -180,7 +178,7 @@ def revoke(
                 at=now,
                 actor_id=actor_id,
                 kind="badge_revoked",
-                note=reason.strip(),
+                note=reason,
                 details={"assertion": assertion_id, "badge": badge.badge_class.slug},
             )
         )

@@ -12,9 +12,10 @@ from another process (two revocations committed out of order, an erasure's new r
 rebuilt once `MAX_AGE` has passed.
 
 A revocation list grows with the issuer's revocations (10.8 MB for 86,000 at national
-scale): it is kept gzipped too, and sent so to clients that accept it (2.0 MB), and one
-thread builds a document while the others wait for it, instead of each building its own
-(at 100 requests/s, every request arriving during a 3 s build started one)."""
+scale): it is kept gzipped too, and sent so to clients that accept it (2.0 MB). One request
+builds a document while the others wait for it, or are served the previous one when it was
+only too old, instead of each building its own (at 100 requests/s, every request arriving
+during a 3 s build started one)."""
 
 from __future__ import annotations
 
