@@ -19,8 +19,8 @@ from engine.services.accounts import set_password
 from engine.services.runtime import Runtime
 from tests.conftest import CIP, DIRECTRICE, NETWORK_ADMIN
 from tests.third_party import free_port, serving
-from tests.web.accessibility import assert_accessible
 from tests.web.conftest import PASSWORD
+from tests.web.phone import PHONE, assert_checked
 from tests.web.test_browser import _shot, browser  # noqa: F401  (the Chromium fixture)
 from tests.web.test_outbox import Mailbox
 
@@ -40,15 +40,8 @@ def mailbox(monkeypatch) -> Iterator[Mailbox]:
     controller.stop()
 
 
-def _checked(page: Page) -> None:
-    """No sideways scrolling at 390 px, no axe-core violation."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"la page défile de côté : {width} px de large pour 390 px"
-    assert_accessible(page)
-
-
 def _phone(browser) -> Page:  # noqa: F811
-    return browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    return browser.new_context(viewport=PHONE).new_page()
 
 
 def _login(page: Page, base: str, email: str, password: str = PASSWORD) -> None:
@@ -78,7 +71,7 @@ def test_a_network_admin_sets_up_a_structure_its_cip_and_a_committee(
         _login(admin, base, NETWORK_ADMIN)
         admin.goto(base + "/administration")
         expect(admin.get_by_role("heading", name="Administration", level=1)).to_be_visible()
-        _checked(admin)
+        assert_checked(admin)
 
         # an identifier already taken: refused, what was typed is still there
         form = admin.locator("form", has=admin.get_by_role("heading", name="Ajouter une structure"))
@@ -89,7 +82,7 @@ def test_a_network_admin_sets_up_a_structure_its_cip_and_a_committee(
         expect(form.get_by_role("alert")).to_contain_text("« sato-interim » est déjà pris")
         expect(form.get_by_label("Nom de la structure")).to_have_value("Atelier du Port")
         expect(form.get_by_label("Type de structure")).to_have_value("ACI")
-        _checked(admin)
+        assert_checked(admin)
         form.get_by_label("Identifiant (facultatif)").fill("")
         form.get_by_role("button", name="Ajouter la structure").click()
         expect(admin.get_by_role("status")).to_have_text("Structure ajoutée au réseau.")
@@ -97,7 +90,7 @@ def test_a_network_admin_sets_up_a_structure_its_cip_and_a_committee(
         expect(structures.get_by_role("heading", name="Atelier du Port")).to_be_visible()
         admin.reload()  # a reload sends nothing again
         expect(structures.get_by_role("heading", name="Atelier du Port")).to_have_count(1)
-        _checked(admin)
+        assert_checked(admin)
         _shot(admin, "admin-1-structure", backend)
 
         # her account: she will choose her password herself
@@ -109,7 +102,7 @@ def test_a_network_admin_sets_up_a_structure_its_cip_and_a_committee(
         admin.get_by_role("button", name="Ajouter", exact=True).click()
         expect(admin.get_by_role("status")).to_contain_text("une invitation")
         expect(admin.get_by_role("heading", name="Nina Le Goff")).to_be_visible()
-        _checked(admin)
+        assert_checked(admin)
         _shot(admin, "admin-2-equipe", backend)
 
         # a committee of the new structure, with Nina on it
@@ -129,7 +122,7 @@ def test_a_network_admin_sets_up_a_structure_its_cip_and_a_committee(
         committee.get_by_role("button", name="Ajouter au comité Commission de l'Atelier").click()
         expect(admin.get_by_role("status")).to_have_text("Membre ajouté au comité.")
         expect(committee.get_by_role("listitem").filter(has_text="Nina Le Goff")).to_be_visible()
-        _checked(admin)
+        assert_checked(admin)
         _shot(admin, "admin-3-comite", backend)
 
         # Nina's mailbox: the invitation; she chooses a password and signs in
@@ -140,22 +133,22 @@ def test_a_network_admin_sets_up_a_structure_its_cip_and_a_committee(
         nina = _phone(browser)
         nina.goto(_link_in(invitation))
         expect(nina.get_by_text("Bonjour Nina")).to_be_visible()
-        _checked(nina)
+        assert_checked(nina)
         nina.get_by_label("Nouveau mot de passe").fill(NINAS_PASSWORD)
         nina.get_by_label("Le même, encore une fois").fill("autre chose encore")
         nina.get_by_role("button", name="Enregistrer le mot de passe").click()
         expect(nina.get_by_role("alert")).to_contain_text("les deux saisies diffèrent")
-        _checked(nina)
+        assert_checked(nina)
         nina.get_by_label("Nouveau mot de passe").fill(NINAS_PASSWORD)
         nina.get_by_label("Le même, encore une fois").fill(NINAS_PASSWORD)
         nina.get_by_role("button", name="Enregistrer le mot de passe").click()
         expect(nina.get_by_role("status")).to_contain_text("Mot de passe enregistré")
-        _checked(nina)
+        assert_checked(nina)
         _login(nina, base, NINA, NINAS_PASSWORD)
         expect(nina).to_have_url(base + "/tableau-de-bord")
         nina.goto(_link_in(invitation))  # used: it opens nothing any more
         expect(nina.get_by_role("alert")).to_contain_text("n'est plus valable")
-        _checked(nina)
+        assert_checked(nina)
 
 
 def test_a_forgotten_password_and_a_directors_refusal(
@@ -171,7 +164,7 @@ def test_a_forgotten_password_and_a_directors_refusal(
         page = _phone(browser)
         page.goto(base + "/connexion")
         page.get_by_role("link", name="Mot de passe oublié ?").click()
-        _checked(page)
+        assert_checked(page)
         answers = []
         for email in ("personne@example.org", CIP):
             page.goto(base + "/mot-de-passe-oublie")
@@ -179,7 +172,7 @@ def test_a_forgotten_password_and_a_directors_refusal(
             page.get_by_role("button", name="Recevoir un lien").click()
             answers.append(page.get_by_role("status").inner_text())
         assert answers[0] == answers[1]  # nothing tells whether the address has an account
-        _checked(page)
+        assert_checked(page)
         _shot(page, "admin-4-oubli", backend)
         assert outbox.work(web) == (1, 0)
         [reset] = mailbox.messages
@@ -195,12 +188,12 @@ def test_a_forgotten_password_and_a_directors_refusal(
 
         # « Mon compte »: a token shown once, then revoked
         page.goto(base + "/mon-compte")
-        _checked(page)
+        assert_checked(page)
         page.get_by_label("Nom du jeton").fill("Tableur de suivi")
         page.get_by_role("button", name="Créer le jeton").click()
         token = page.locator("#nouveau-jeton").inner_text().strip()
         assert accounts.from_api_token(web, token) is not None
-        _checked(page)
+        assert_checked(page)
         _shot(page, "admin-5-jeton", backend)
         page.reload()
         expect(page.locator("#nouveau-jeton")).to_have_count(0)  # shown once
@@ -208,7 +201,7 @@ def test_a_forgotten_password_and_a_directors_refusal(
         page.get_by_role("button", name="Révoquer le jeton Tableur de suivi").click()
         expect(page.get_by_role("status")).to_contain_text("Jeton révoqué")
         assert accounts.from_api_token(web, token) is None
-        _checked(page)
+        assert_checked(page)
 
         # a director has no structure form, and a forged one is refused
         set_password(web, DIRECTRICE, PASSWORD)
@@ -216,7 +209,7 @@ def test_a_forgotten_password_and_a_directors_refusal(
         _login(director, base, DIRECTRICE)
         director.goto(base + "/administration")
         expect(director.get_by_role("button", name="Ajouter la structure")).to_have_count(0)
-        _checked(director)
+        assert_checked(director)
         director.evaluate(
             """() => {
                 const form = document.createElement("form");
@@ -234,4 +227,4 @@ def test_a_forgotten_password_and_a_directors_refusal(
             }"""
         )
         expect(director.get_by_text("vous ne pouvez pas ajouter une structure")).to_be_visible()
-        _checked(director)
+        assert_checked(director)

@@ -16,7 +16,8 @@ from tests.conftest import NETWORK_ADMIN
 from tests.engine.test_siae_import import TOKEN, FakePlatform, _server, _structures, platform  # noqa: F401  (the fake platform)
 from tests.third_party import free_port, serving
 from tests.web.conftest import PASSWORD
-from tests.web.test_admin_browser import _checked, _login, _phone
+from tests.web.phone import assert_checked
+from tests.web.test_admin_browser import _login, _phone
 from tests.web.test_browser import _shot, browser  # noqa: F401  (the Chromium fixture)
 
 
@@ -44,7 +45,7 @@ def test_a_network_admin_records_siret_and_imports_from_les_emplois(
         expect(form.get_by_role("alert")).to_contain_text("clé de contrôle fausse")
         expect(form.get_by_label("SIRET (facultatif)")).to_have_value("732 829 320 00075")
         expect(form.get_by_label("Département (facultatif)")).to_have_value("29")
-        _checked(admin)
+        assert_checked(admin)
         form.get_by_label("SIRET (facultatif)").fill("732 829 320 00074")
         form.get_by_role("button", name="Ajouter la structure").click()
         expect(admin.get_by_role("status")).to_have_text("Structure ajoutée au réseau.")
@@ -53,7 +54,7 @@ def test_a_network_admin_records_siret_and_imports_from_les_emplois(
         )
         expect(card).to_contain_text("73282932000074")
         expect(card).to_contain_text("29")
-        _checked(admin)
+        assert_checked(admin)
 
         # the import: a dry run (checked by default), then the real one
         section = admin.locator("#emplois-inclusion")
@@ -69,7 +70,7 @@ def test_a_network_admin_records_siret_and_imports_from_les_emplois(
         expect(section).to_contain_text("entreprise adaptée : pas une SIAE")
         expect(section).to_contain_text("à créer")
         assert TOKEN not in admin.content()  # never sent back
-        _checked(admin)
+        assert_checked(admin)
         _shot(admin, "admin-iae-1-essai", backend)
         assert set(_structures(web)) == {"73282932000074"}
 
@@ -80,7 +81,7 @@ def test_a_network_admin_records_siret_and_imports_from_les_emplois(
         expect(
             admin.locator("#structures").get_by_role("heading", name="Recyclerie de Morlaix")
         ).to_be_visible()
-        _checked(admin)
+        assert_checked(admin)
         _shot(admin, "admin-iae-2-import", backend)
         assert len(_structures(web)) == 4
 
@@ -90,4 +91,4 @@ def test_a_network_admin_records_siret_and_imports_from_les_emplois(
         section.get_by_role("button", name="Importer").click()
         expect(section.get_by_role("alert")).to_contain_text("jeton refusé")
         expect(section.get_by_label("Département", exact=True)).to_have_value("29")
-        _checked(admin)
+        assert_checked(admin)

@@ -24,8 +24,8 @@ from engine.services.runtime import Runtime
 from engine.store.tables import utcnow
 from tests.conftest import CIP, NETWORK_ADMIN, SYSTEM, actor, initialised, templated
 from tests.third_party import free_port, serving
-from tests.web.accessibility import assert_accessible
 from tests.web.conftest import PASSWORD
+from tests.web.phone import PHONE, assert_checked
 from tests.web.test_browser import _shot, browser  # noqa: F401  (the Chromium fixture)
 
 METAL = "sato-femmes-metallurgie"
@@ -40,12 +40,6 @@ def rt(db_engine: Engine) -> Runtime:
     has none)."""
     runtime = initialised(Runtime(db_engine))
     return runtime
-
-
-def _checked(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"la page défile de côté : {width} px de large pour 390 px"
-    assert_accessible(page)
 
 
 def _login(page: Page, base: str, email: str) -> None:
@@ -119,7 +113,7 @@ def test_a_cip_finds_a_late_participant_by_part_of_their_name_and_opens_their_pa
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with serving(create_app(web, base), port):
-        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page = browser.new_context(viewport=PHONE).new_page()
         _login(page, base, CIP)
         late = page.locator("section", has=page.get_by_role("heading", name="Échéances dépassées"))
         expect(late.get_by_role("heading")).to_have_text("Échéances dépassées (1)")
@@ -127,7 +121,7 @@ def test_a_cip_finds_a_late_participant_by_part_of_their_name_and_opens_their_pa
         expect(late.get_by_role("link", name="Élodie Lefèvre")).to_be_visible()
         expect(page.get_by_role("heading", name="Où en est chacun (3)")).to_be_visible()
         expect(page.get_by_text("Élodie Pessac")).to_have_count(0)  # INAÉ's, not Claire's
-        _checked(page)
+        assert_checked(page)
         _shot(page, "tableau-1-liste", backend)
 
         search = page.get_by_role("search", name="Rechercher des participants")
@@ -142,13 +136,13 @@ def test_a_cip_finds_a_late_participant_by_part_of_their_name_and_opens_their_pa
         expect(rows.first).to_contain_text("échéance dépassée le")
         expect(search.get_by_label("Participant")).to_have_value("lefe")
         expect(search.get_by_label("Échéance dépassée")).to_be_checked()
-        _checked(page)
+        assert_checked(page)
         _shot(page, "tableau-2-recherche", backend)
 
         rows.first.get_by_role("link", name="Élodie Lefèvre").click()
         expect(page).to_have_url(f"{base}/parcours/{people['elodie']}")
         expect(page.get_by_role("heading", name="Élodie Lefèvre", level=1)).to_be_visible()
-        _checked(page)
+        assert_checked(page)
 
 
 def test_a_refused_enrollment_shows_why_beside_what_was_typed(
@@ -159,7 +153,7 @@ def test_a_refused_enrollment_shows_why_beside_what_was_typed(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with serving(create_app(web, base), port):
-        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page = browser.new_context(viewport=PHONE).new_page()
         _login(page, base, CIP)
         form = page.locator("form[action='/inscriptions']")
         form.get_by_label("Parcours").select_option(METAL)
@@ -173,7 +167,7 @@ def test_a_refused_enrollment_shows_why_beside_what_was_typed(
         expect(form.get_by_label("Nom", exact=True)).to_have_value("Diallo")
         expect(form.get_by_label("Structure")).to_have_value("sato-interim")
         expect(form.get_by_label("Parcours")).to_have_value(METAL)
-        _checked(page)
+        assert_checked(page)
         # corrected, it goes through and lands on the new parcours (a reload sends nothing)
         form.get_by_label("Prénom").fill("Aminata")
         form.get_by_role("button", name="Inscrire").click()
@@ -202,7 +196,7 @@ def test_a_network_admin_sees_their_structures_not_another_networks(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with serving(create_app(web, base), port):
-        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page = browser.new_context(viewport=PHONE).new_page()
         _login(page, base, admin)
         overview = page.locator(
             "section", has=page.get_by_role("heading", name=f"Réseau {network}")
@@ -211,7 +205,7 @@ def test_a_network_admin_sees_their_structures_not_another_networks(
         expect(page.get_by_role("heading", name=not_theirs)).to_have_count(0)
         card = overview.locator("li", has=page.get_by_role("heading", name=theirs))
         expect(card).to_contain_text("1 échéance dépassée")
-        _checked(page)
+        assert_checked(page)
         _shot(page, f"tableau-reseau-{network.split()[0].lower()}", backend)
         card.get_by_role("link", name="1 échéance dépassée").click()
         asked = parse_qs(urlparse(page.url).query)
@@ -220,7 +214,7 @@ def test_a_network_admin_sees_their_structures_not_another_networks(
         expect(rows).to_have_count(1)
         expect(rows.first).to_contain_text(theirs)
         expect(page.get_by_role("search").get_by_label("Échéance dépassée")).to_be_checked()
-        _checked(page)
+        assert_checked(page)
 
 
 def test_past_a_list_s_length_a_structure_is_typed_by_name_on_a_phone(
@@ -235,14 +229,14 @@ def test_past_a_list_s_length_a_structure_is_typed_by_name_on_a_phone(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with serving(create_app(web, base), port):
-        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page = browser.new_context(viewport=PHONE).new_page()
         _login(page, base, CIP)
         search = page.get_by_role("search", name="Rechercher des participants")
         search.get_by_label("SIAE").fill("interim")
         search.get_by_role("button").first.click()
         expect(page.locator("#liste")).to_be_visible()
         assert parse_qs(urlparse(page.url).query)["structure"] == ["interim"]
-        _checked(page)
+        assert_checked(page)
         form = page.locator("form[action='/inscriptions']")
         form.get_by_label("Parcours").select_option(METAL)
         form.get_by_label("Structure").fill("SATO")
@@ -250,17 +244,17 @@ def test_past_a_list_s_length_a_structure_is_typed_by_name_on_a_phone(
         form.get_by_label("Nom", exact=True).fill("Le Goff")
         form.get_by_role("button", name="Inscrire").click()
         expect(page.get_by_role("alert")).to_contain_text("désigne plusieurs structures")
-        _checked(page)
+        assert_checked(page)
         page.locator("form[action='/inscriptions']").get_by_label("Structure").fill("intérim")
         page.locator("form[action='/inscriptions']").get_by_role("button", name="Inscrire").click()
         expect(page.get_by_role("heading", name="Nina Le Goff", level=1)).to_be_visible()
         # the group award page asks for the structure too, then finds people by name
         page.goto(base + "/action-collective")
         expect(page.get_by_text("Indiquez la structure où l'action a eu lieu.")).to_be_visible()
-        _checked(page)
+        assert_checked(page)
         page.get_by_label("Structure").fill("intérim")
         page.get_by_role("button", name="Afficher").click()
         page.get_by_label("Nom du participant (facultatif)").fill("goff")
         page.get_by_role("button", name="Afficher").click()
         expect(page.get_by_role("checkbox", name="Nina Le Goff")).to_be_visible()
-        _checked(page)
+        assert_checked(page)

@@ -19,6 +19,7 @@ from tests.third_party import free_port, serving
 from tests.web.accessibility import assert_accessible
 from tests.web.chromium import CHROMIUM, FLAGS, WatchedBrowser
 from tests.web.conftest import PASSWORD
+from tests.web.phone import PHONE, assert_fits
 
 __all__ = ["CHROMIUM", "FLAGS", "WatchedBrowser", "browser"]
 
@@ -51,7 +52,7 @@ def test_cip_walks_a_participant_through_two_stages_and_the_participant_sees_the
     proof.write_bytes(buffer.getvalue())
 
     with serving(create_app(web, base), port):
-        staff = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+        staff = browser.new_context(viewport=PHONE)  # a phone
         page = staff.new_page()
         page.goto(base + "/")
         expect(page).to_have_url(base + "/connexion")
@@ -106,7 +107,7 @@ def test_cip_walks_a_participant_through_two_stages_and_the_participant_sees_the
         expect(page.locator("figure .schema-etroit svg")).to_be_visible()
         _shot(page, "6-schema-du-parcours", backend)
 
-        participant = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        participant = browser.new_context(viewport=PHONE).new_page()
         participant.goto(link)
         _shot(participant, "7-lien", backend)
         participant.get_by_role("button", name="Ouvrir mon espace").click()
@@ -179,7 +180,7 @@ def test_requests_committees_partners_and_the_support_form_in_the_browser(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with serving(create_app(web, base), port):
-        me = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        me = browser.new_context(viewport=PHONE).new_page()
         me.goto(f"{base}/lien/{link_token}")
         me.get_by_role("button", name="Ouvrir mon espace").click()
         me.get_by_label("Badge", exact=True).select_option("sato.ponctualite")
@@ -191,7 +192,7 @@ def test_requests_committees_partners_and_the_support_form_in_the_browser(
         expect(me.get_by_role("link", name="planning.jpg")).to_be_visible()
         request_url = me.url
 
-        cip = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        cip = browser.new_context(viewport=PHONE).new_page()
         _login(cip, base, CIP)
         cip.get_by_role("link", name="Ponctualité — Awa Diallo").click()
         cip.get_by_role("button", name="Enregistrer mon avis").click()  # no reason: refused
@@ -211,7 +212,7 @@ def test_requests_committees_partners_and_the_support_form_in_the_browser(
         me.get_by_role("link", name="Voir le badge délivré").click()
         expect(me.get_by_role("status")).to_contain_text("Badge authentique")
 
-        member = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        member = browser.new_context(viewport=PHONE).new_page()
         _login(member, base, "badges@inae.example")
         member.get_by_role("link", name="Comité croisé Nouvelle-Aquitaine").click()
         assert member.request.get(cip.url).status == 403  # Awa's request is not on its agenda
@@ -221,7 +222,7 @@ def test_requests_committees_partners_and_the_support_form_in_the_browser(
         expect(member.get_by_role("link", name="Ponctualité et assiduité")).to_be_visible()
         _shot(member, "12-comite", backend)
 
-        geiq = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        geiq = browser.new_context(viewport=PHONE).new_page()
         _login(geiq, base, "gwen@geiq.example")
         expect(
             geiq.get_by_role("heading", name="Badges partagés avec mon organisation")
@@ -229,7 +230,7 @@ def test_requests_committees_partners_and_the_support_form_in_the_browser(
         expect(geiq.get_by_role("cell", name="Règles de sécurité en atelier")).to_be_visible()
         _shot(geiq, "13-partenaire", backend)
 
-        anon = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        anon = browser.new_context(viewport=PHONE).new_page()
         anon.goto(base + "/soutenir/inae.badgeons-iae")
         anon.get_by_label("Prénom").fill("Camille")
         anon.get_by_label("Nom", exact=True).fill("Roy")
@@ -255,7 +256,7 @@ def test_requests_committees_partners_and_the_support_form_in_the_browser(
         anon.get_by_role("button", name="Ouvrir mon espace").click()
         expect(anon.get_by_role("heading", name="Vos données personnelles")).to_be_visible()
         expect(anon.get_by_role("link", name="Badgeons l'IAE", exact=False)).to_be_visible()
-        assert anon.evaluate("document.documentElement.scrollWidth") <= 390
+        assert_fits(anon)
         _shot(anon, "15-mes-donnees", backend)
 
 
@@ -274,7 +275,7 @@ def test_a_director_disables_a_leavers_account_after_confirming(web, browser, db
         _login(claire, base, CIP)
         expect(claire.get_by_role("heading", name="Mes participants")).to_be_visible()
 
-        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page = browser.new_context(viewport=PHONE).new_page()
         _login(page, base, DIRECTRICE)
         page.get_by_role("link", name="Équipe").click()
         disable = page.get_by_role("button", name="Désactiver le compte de Claire Martin")

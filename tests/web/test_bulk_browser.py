@@ -13,7 +13,8 @@ from engine.services.runtime import Runtime
 from tests.conftest import CIP, ENCADRANT
 from tests.third_party import free_port, serving
 from tests.web.conftest import PASSWORD
-from tests.web.test_admin_browser import _checked, _login, _phone
+from tests.web.phone import assert_checked
+from tests.web.test_admin_browser import _login, _phone
 from tests.web.test_browser import _shot, browser  # noqa: F401  (the Chromium fixture)
 
 BAD = "prénom;nom;e-mail;année de naissance\nAwa;Diallo;awa@exemple.org;1994\nYannick;;;1788\n"
@@ -38,7 +39,7 @@ def test_a_cip_imports_a_list_and_the_encadrant_awards_the_group(
         _login(claire, base, CIP)
         claire.goto(base + "/participants/import")
         expect(claire.get_by_role("heading", name="Importer des participants")).to_be_visible()
-        _checked(claire)
+        assert_checked(claire)
         claire.get_by_label("Structure").select_option(label="SATO Intérim")
         claire.get_by_label("Fichier CSV ou XLSX").set_input_files(str(bad))
         claire.get_by_role("button", name="Essayer sans rien écrire").click()
@@ -47,24 +48,24 @@ def test_a_cip_imports_a_list_and_the_encadrant_awards_the_group(
         expect(problems.get_by_role("row")).to_have_count(3)
         expect(problems).to_contain_text("obligatoire")
         expect(problems).to_contain_text("« 1788 »")
-        _checked(claire)
+        assert_checked(claire)
         _shot(claire, "import-1-problemes", backend)
 
         claire.get_by_label("Structure").select_option(label="SATO Intérim")
         claire.get_by_label("Fichier CSV ou XLSX").set_input_files(str(good))
         claire.get_by_role("button", name="Essayer sans rien écrire").click()
         expect(claire.get_by_role("status")).to_contain_text("2 participant(s) à créer")
-        _checked(claire)
+        assert_checked(claire)
         _shot(claire, "import-2-essai", backend)
         claire.get_by_role("button", name="Importer ces 2 ligne(s)").click()
         expect(claire.get_by_role("status")).to_contain_text("2 participant(s) créé(s)")
-        _checked(claire)
+        assert_checked(claire)
 
         marc = _phone(browser)
         _login(marc, base, ENCADRANT)
         marc.goto(base + "/action-collective")
         expect(marc.get_by_role("heading", name="Badge d'une action collective")).to_be_visible()
-        _checked(marc)
+        assert_checked(marc)
         marc.get_by_label("Badge", exact=True).select_option(label="Jeu de piste en entreprises")
         marc.get_by_label("Titre de l'action").fill("Jeu de piste à Kergaradec")
         marc.get_by_label("Ce que le groupe a fait").fill("Quatre entreprises visitées.")
@@ -75,5 +76,5 @@ def test_a_cip_imports_a_list_and_the_encadrant_awards_the_group(
         expect(marc.get_by_role("status")).to_contain_text(
             "Badge « Jeu de piste en entreprises » délivré à 2 participant(s)."
         )
-        _checked(marc)
+        assert_checked(marc)
         _shot(marc, "action-collective-2", backend)

@@ -24,8 +24,8 @@ from engine.services.runtime import Runtime
 from engine.store.tables import Enrollment, Evidence, MagicLink, utcnow
 from tests.conftest import CIP, DIRECTRICE, ENCADRANT, actor, initialised, templated
 from tests.third_party import free_port, serving
-from tests.web.accessibility import assert_accessible
 from tests.web.conftest import BASE, PASSWORD
+from tests.web.phone import PHONE, assert_checked
 from tests.web.test_browser import _shot, browser  # noqa: F401  (the Chromium fixture)
 
 PATHWAY = "sato-femmes-metallurgie"
@@ -100,14 +100,8 @@ def _committee(rt: Runtime) -> None:
         committees.add_member(rt, cid, member, by=director)
 
 
-def _fits_the_phone(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"la page défile de côté : {width} px de large pour 390 px"
-
-
 def _checked(page: Page, name: str, backend: str) -> None:
-    _fits_the_phone(page)
-    assert_accessible(page)
+    assert_checked(page)
     _shot(page, f"parcours-jour-{name}", backend)
 
 
@@ -143,7 +137,7 @@ def test_committee_votes_on_the_web_unlock_the_step_and_a_cip_works_the_evidence
     base = f"http://127.0.0.1:{port}"
 
     with serving(create_app(sato, base), port):
-        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page = browser.new_context(viewport=PHONE).new_page()
 
         # the director reads the committee's gate and votes
         _login(page, base, DIRECTRICE)

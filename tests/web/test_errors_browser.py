@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from engine.api import request_pages
 from engine.api.app import create_app
@@ -20,30 +20,11 @@ from engine.services.organisations import add_staff
 from engine.services.runtime import Runtime
 from tests.conftest import CIP, NETWORK_ADMIN, T0, actor
 from tests.third_party import free_port, serving
-from tests.web.accessibility import assert_accessible
 from tests.web.conftest import PASSWORD
+from tests.web.phone import PHONE, assert_checked
 from tests.web.test_browser import _login, _shot, browser  # noqa: F401  (the Chromium fixture)
 
-PHONE = {"width": 390, "height": 844}
 GEIQ = "gwen@geiq.example"
-
-
-_WIDEST = """() => [...document.querySelectorAll("body *")]
-    .filter(e => e.getBoundingClientRect().right > 390)
-    .map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))
-    .slice(0, 5)"""
-
-
-def _fits_the_phone(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, (
-        f"{page.url} défile de côté : {width} px de large pour 390 px ({page.evaluate(_WIDEST)})"
-    )
-
-
-def _checked(page: Page) -> None:
-    _fits_the_phone(page)
-    assert_accessible(page)
 
 
 def _luminance(rgb: tuple[int, int, int]) -> float:
@@ -82,7 +63,7 @@ def test_a_mistyped_address_and_a_wrong_number_give_french_pages_with_a_way_back
         expect(anon.get_by_role("link", name="Revenir à la page précédente")).to_have_attribute(
             "href", "/"
         )
-        _checked(anon)
+        assert_checked(anon)
         _shot(anon, "erreur-1-page-inconnue", backend)
 
         # the site's icon, linked from every page
@@ -104,7 +85,7 @@ def test_a_mistyped_address_and_a_wrong_number_give_french_pages_with_a_way_back
         expect(cip.locator("main")).to_contain_text("/parcours/abc")
         back = cip.get_by_role("link", name="Revenir à la page précédente")
         expect(back).to_have_attribute("href", "/tableau-de-bord")
-        _checked(cip)
+        assert_checked(cip)
         _shot(cip, "erreur-2-numero-invalide", backend)
         back.click()
         expect(cip).to_have_url(base + "/tableau-de-bord")
@@ -144,7 +125,7 @@ def test_a_refused_form_shows_what_was_typed(
         expect(typed).to_contain_text("trop long (3 caractères au plus)")
         back = page.get_by_role("link", name="Revenir au formulaire")
         expect(back).to_have_attribute("href", "/soutenir/inae.badgeons-iae")
-        _checked(page)
+        assert_checked(page)
         _shot(page, "erreur-3-formulaire", backend)
 
 
@@ -183,7 +164,7 @@ def test_a_keyboard_user_skips_to_the_content_and_sees_the_focus(
         assert inside
         focused = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
         assert focused == "solid"
-        _checked(page)
+        assert_checked(page)
 
 
 @pytest.fixture
@@ -233,7 +214,7 @@ def test_deliveries_and_the_partner_page_fit_a_phone_with_data(
         admin.goto(base + "/envois")
         expect(admin.get_by_role("heading", name=f"Envoi n° {dead[0].id}")).to_be_visible()
         expect(admin.locator("main")).to_contain_text("Dernière erreur")
-        _checked(admin)
+        assert_checked(admin)
         _shot(admin, "envois-telephone", backend)
         # retrying is a post/redirect/get: a reload sends nothing again
         admin.get_by_role("button", name=f"Relancer l'envoi n° {dead[0].id}").click()
@@ -249,7 +230,7 @@ def test_deliveries_and_the_partner_page_fit_a_phone_with_data(
         expect(
             table.get_by_role("cell", name="Règles de sécurité en atelier").first
         ).to_be_visible()
-        _checked(partner)
+        assert_checked(partner)
         _shot(partner, "partenaire-telephone", backend)
         # one badge a page: « Suivant » shows the next, then « Début de la liste » goes back
         monkeypatch.setattr(request_pages, "PARTNER_PAGE", 1)
@@ -260,7 +241,7 @@ def test_deliveries_and_the_partner_page_fit_a_phone_with_data(
         expect(partner).to_have_url(re.compile(r"/partenaire\?apres="))
         expect(partner.locator("main tbody tr")).to_have_count(1)
         assert partner.locator("main tbody tr").first.inner_text() != first
-        _checked(partner)
+        assert_checked(partner)
         partner.get_by_role("link", name="Début de la liste").click()
         expect(partner).to_have_url(base + "/partenaire")
         assert partner.locator("main tbody tr").first.inner_text() == first

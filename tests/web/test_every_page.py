@@ -42,6 +42,7 @@ from tests.conftest import BACKENDS, BROWSER_BACKENDS, PG_URL
 from tests.third_party import free_port, serving
 from tests.web.accessibility import assert_accessible
 from tests.web.chromium import WatchedBrowser
+from tests.web.phone import PHONE, overflow
 from tests.web.test_browser import _shot
 from tests.web.test_route_actions import routes
 
@@ -409,7 +410,7 @@ def test_the_page_is_accessible_and_fits_a_phone(
 ) -> None:
     if visit.route in XFAIL:
         request.applymarker(pytest.mark.xfail(reason=XFAIL[visit.route], strict=False))
-    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    context = chromium.new_context(viewport=PHONE)
     try:
         page = context.new_page()
         _sign_in(page, site, visit.who)
@@ -422,9 +423,8 @@ def test_the_page_is_accessible_and_fits_a_phone(
         assert regex.match(path), f"{url} a mené à {path}, pas à {visit.route}"
         _shot(page, f"page-{visit.name}", site.backend)
         problems = []
-        width = page.evaluate("document.documentElement.scrollWidth")
-        if width > 390:
-            problems.append(f"défile de côté : {width} px de large pour 390 px")
+        if sideways := overflow(page):
+            problems.append(sideways)
         try:
             assert_accessible(page)
         except AssertionError as exc:

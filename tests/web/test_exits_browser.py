@@ -24,8 +24,8 @@ from engine.services.runtime import Runtime
 from engine.store.tables import AuditEvent, Enrollment, utcnow
 from tests.conftest import CIP, DIRECTRICE, ENCADRANT, actor, initialised, templated
 from tests.third_party import free_port, serving
-from tests.web.accessibility import assert_accessible
 from tests.web.conftest import BASE, PASSWORD
+from tests.web.phone import PHONE, assert_checked
 from tests.web.test_browser import _shot, browser  # noqa: F401  (the Chromium fixture)
 from tests.web.test_enrollment_day import _committee, _enrolled, _in_interim, _login
 
@@ -48,9 +48,7 @@ def _contract_ready(rt: Runtime, given: str) -> int:
 
 
 def _checked(page: Page, name: str, backend: str) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"la page défile de côté : {width} px de large pour 390 px"
-    assert_accessible(page)
+    assert_checked(page)
     _shot(page, f"sorties-{name}", backend)
 
 
@@ -83,7 +81,7 @@ def test_the_last_step_records_the_exit_and_the_page_corrects_it_later(
     base = f"http://127.0.0.1:{port}"
 
     with serving(create_app(sato, base), port):
-        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page = browser.new_context(viewport=PHONE).new_page()
         _login(page, base, DIRECTRICE)
         page.goto(f"{base}/parcours/{awa}")
         page.get_by_role(
@@ -153,9 +151,7 @@ def test_the_last_step_records_the_exit_and_the_page_corrects_it_later(
         assert _exit_of(sato, julie) == ("withdrawn", "sans_nouvelles", today, None)
 
         # without a script, the employer's field stays, its hint saying when it applies
-        bare = browser.new_context(
-            viewport={"width": 390, "height": 844}, java_script_enabled=False
-        ).new_page()
+        bare = browser.new_context(viewport=PHONE, java_script_enabled=False).new_page()
         _login(bare, base, CIP)
         bare.goto(f"{base}/parcours/{ines}")
         bare.get_by_role("button", name="Mettre fin au parcours…").click()

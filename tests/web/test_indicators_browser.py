@@ -6,7 +6,7 @@ axe-core and never scrolls sideways; screenshots go with the others."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from engine.api.app import create_app
 from engine.services.runtime import Runtime
@@ -14,12 +14,8 @@ from tests.conftest import NETWORK_ADMIN
 from tests.engine import indicator_data as data
 from tests.third_party import free_port, serving
 from tests.web.accessibility import assert_accessible
+from tests.web.phone import PHONE, assert_fits
 from tests.web.test_browser import _shot, browser  # noqa: F401  (the Chromium fixture)
-
-
-def _fits_the_phone(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"la page défile de côté : {width} px de large pour 390 px"
 
 
 def test_the_network_admin_reads_the_indicators_on_a_phone(
@@ -32,7 +28,7 @@ def test_the_network_admin_reads_the_indicators_on_a_phone(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with serving(create_app(web, base), port):
-        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page = browser.new_context(viewport=PHONE).new_page()
         page.goto(base + "/connexion")
         page.get_by_label("Adresse e-mail").fill(NETWORK_ADMIN)
         page.get_by_label("Mot de passe").fill(data.PASSWORD)
@@ -61,7 +57,7 @@ def test_the_network_admin_reads_the_indicators_on_a_phone(
         assert box and box["width"] <= 390 and box["height"] > 100
         expect(funnel.get_by_role("table")).to_contain_text("Mise en emploi")
 
-        _fits_the_phone(page)
+        assert_fits(page)
         assert_accessible(page)
         _shot(page, "indicateurs-reseau", backend)
 
@@ -71,5 +67,5 @@ def test_the_network_admin_reads_the_indicators_on_a_phone(
         expect(page).to_have_url(
             base + "/indicateurs/structure/sato-interim?du=2026-01-01&au=2026-06-30"
         )
-        _fits_the_phone(page)
+        assert_fits(page)
         assert_accessible(page)

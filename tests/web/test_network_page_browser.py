@@ -5,7 +5,7 @@ reads the confirmation. The page never scrolls sideways; screenshots go with the
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from engine.api.app import create_app
@@ -16,13 +16,9 @@ from tests.conftest import NETWORK_ADMIN
 from tests.third_party import free_port, serving
 from tests.web.accessibility import assert_accessible
 from tests.web.conftest import PASSWORD
+from tests.web.phone import PHONE, assert_fits
 from tests.web.test_browser import _shot, browser  # noqa: F401  (the Chromium fixture)
 from tests.web.test_networks_api import sato_text
-
-
-def _fits_the_phone(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, f"la page défile de côté : {width} px de large pour 390 px"
 
 
 def _versions(rt: Runtime) -> list[int]:
@@ -46,7 +42,7 @@ def test_the_network_admin_reads_the_page_and_publishes_on_a_phone(
     valid = sato_text(2, **{"sato.ponctualite": "Ponctualité au travail"})
 
     with serving(create_app(web, base), port):
-        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page = browser.new_context(viewport=PHONE).new_page()
         page.goto(base + "/connexion")
         page.get_by_label("Adresse e-mail").fill(NETWORK_ADMIN)
         page.get_by_label("Mot de passe").fill(PASSWORD)
@@ -74,7 +70,7 @@ def test_the_network_admin_reads_the_page_and_publishes_on_a_phone(
         expect(rules.get_by_role("heading", name="Commission de validation")).to_be_visible()
         expect(rules).to_contain_text("quorum : 2 votes")
         expect(page.locator("#parcours figure svg").first).to_be_visible()
-        _fits_the_phone(page)
+        assert_fits(page)
         assert_accessible(page)
         _shot(page, "reseau-1-page", backend)
 
@@ -93,7 +89,7 @@ def test_the_network_admin_reads_the_page_and_publishes_on_a_phone(
         )
         expect(items.filter(has_text=f"Ligne {badge}")).to_contain_text("ponctualite")
         assert _versions(web) == [1]
-        _fits_the_phone(page)
+        assert_fits(page)
         assert_accessible(page)
         _shot(page, "reseau-2-erreurs", backend)
 
@@ -108,6 +104,6 @@ def test_the_network_admin_reads_the_page_and_publishes_on_a_phone(
         expect(page.locator("#catalogue")).to_contain_text("Ponctualité au travail")
         expect(page.locator("#versions tbody tr")).to_have_count(2)
         assert _versions(web) == [1, 2]
-        _fits_the_phone(page)
+        assert_fits(page)
         assert_accessible(page)
         _shot(page, "reseau-3-publie", backend)

@@ -20,11 +20,10 @@ from engine.store.tables import utcnow
 from tests.conftest import CIP, actor
 from tests.engine.test_privacy import Mailbox, smtp  # noqa: F401  (the SMTP fixture)
 from tests.third_party import free_port, serving
-from tests.web.accessibility import assert_accessible
+from tests.web.phone import PHONE, assert_checked
 from tests.web.test_browser import _shot, browser  # noqa: F401  (the Chromium fixture)
 
 AWA = "awa.diallo@exemple.org"
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -45,12 +44,6 @@ def awa(web) -> int:
         return conn.execute(
             select(Enrollment.participant_id).where(Enrollment.id == eid)
         ).scalar_one()
-
-
-def _fits(page: Page) -> None:
-    """On a phone: axe-core finds nothing, nothing scrolls sideways."""
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], page.url
-    assert_accessible(page)
 
 
 def _session_cookie(page: Page) -> dict:
@@ -76,11 +69,11 @@ def test_an_expired_link_a_new_one_by_email_and_the_badges_on_a_phone(
         page.goto(f"{base}/lien/{old}")
         page.get_by_role("button", name="Ouvrir mon espace").click()
         expect(page.get_by_role("heading", name="Lien expiré")).to_be_visible()
-        _fits(page)
+        assert_checked(page)
         page.get_by_label("Adresse e-mail ou téléphone portable").fill(AWA)
         page.get_by_role("button", name="Recevoir un nouveau lien").click()
         expect(page.get_by_role("status")).to_contain_text("Demande reçue")
-        _fits(page)
+        assert_checked(page)
         _shot(page, "30-nouveau-lien", backend)
 
         # the e-mail leaves through the outbox, with a link minted as it is sent
@@ -92,7 +85,7 @@ def test_an_expired_link_a_new_one_by_email_and_the_badges_on_a_phone(
 
         # her own phone: she stays signed in; the cookie outlives the browser, for 90 days
         page.goto(f"{base}/lien/{token}")
-        _fits(page)
+        assert_checked(page)
         page.get_by_label("Rester connecté sur ce téléphone").check()
         page.get_by_role("button", name="Ouvrir mon espace").click()
         expect(page.get_by_role("heading", name="Bonjour Awa")).to_be_visible()
@@ -109,7 +102,7 @@ def test_an_expired_link_a_new_one_by_email_and_the_badges_on_a_phone(
             expect(pictures.nth(i)).to_be_visible()
             assert pictures.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
         expect(page.get_by_role("link", name="Règles de sécurité en atelier")).to_be_visible()
-        _fits(page)
+        assert_checked(page)
         _shot(page, "31-mon-espace", backend)
 
         # each badge prints: its PDF, an A4 page with its QR code
@@ -121,17 +114,17 @@ def test_an_expired_link_a_new_one_by_email_and_the_badges_on_a_phone(
         # a recommendation: the company is found by its name, not by an identifier
         page.get_by_role("link", name="Demander une recommandation à une entreprise").first.click()
         expect(page.get_by_role("heading", name="Demander une recommandation")).to_be_visible()
-        _fits(page)
+        assert_checked(page)
         page.get_by_label("Nom de l'entreprise", exact=True).fill("geiq")
         page.get_by_role("button", name="Chercher").click()
         expect(page.get_by_label("GEIQ industrie Bretagne")).to_be_checked()
-        _fits(page)
+        assert_checked(page)
         page.get_by_label("E-mail de votre contact dans l'entreprise", exact=True).fill(
             "rh@geiq.example"
         )
         page.get_by_role("button", name="Envoyer la demande").click()
         expect(page.get_by_role("heading", name="Demande envoyée")).to_be_visible()
-        _fits(page)
+        assert_checked(page)
 
         # on a shared computer, without the box: the cookie ends with the browser
         shared = browser.new_context(viewport=PHONE).new_page()
@@ -146,7 +139,7 @@ def test_an_expired_link_a_new_one_by_email_and_the_badges_on_a_phone(
         expect(
             page.get_by_role("heading", name="Vous êtes déconnecté de tous les appareils")
         ).to_be_visible()
-        _fits(page)
+        assert_checked(page)
         assert [c for c in page.context.cookies() if c["name"] == auth.COOKIE] == []
         shared.goto(f"{base}/moi")
         expect(shared.get_by_role("heading", name="Bonjour Awa")).to_have_count(0)

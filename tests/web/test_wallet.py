@@ -34,6 +34,7 @@ from tests.conftest import CIP, OTHER_CIP, actor
 from tests.third_party import free_port, serving
 from tests.web.accessibility import assert_accessible
 from tests.web.conftest import BASE, login
+from tests.web.phone import PHONE, assert_checked, assert_fits
 from tests.web.test_browser import _shot, browser  # noqa: F401  (the Chromium fixture)
 
 PROOF = "openid4vci-proof+jwt"
@@ -520,7 +521,7 @@ def test_the_participant_sees_the_wallet_qr_code_on_a_phone(
     base = f"http://127.0.0.1:{port}"
     token = accounts.magic_link(web, holder.person_id, by=actor(web, CIP), send=False)
     with serving(create_app(web, base), port):
-        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page = browser.new_context(viewport=PHONE).new_page()
         page.goto(f"{base}/lien/{token}")
         page.get_by_role("button", name="Ouvrir mon espace").click()
         expect(page.get_by_role("link", name="Télécharger mon parcours (CLR)")).to_be_visible()
@@ -531,7 +532,7 @@ def test_the_participant_sees_the_wallet_qr_code_on_a_phone(
         expect(qr).to_be_visible()
         box = qr.bounding_box()
         assert box and box["width"] >= 200 and box["x"] >= 0 and box["x"] + box["width"] <= 390
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert_fits(page)
         opener = page.get_by_role(
             "link", name="Votre portefeuille est sur ce téléphone ? Ouvrez-le ici"
         )
@@ -545,5 +546,4 @@ def test_the_participant_sees_the_wallet_qr_code_on_a_phone(
             subject = s.get(Person, holder.person_id).subject
         page.goto(f"{base}/profils/{subject}")
         expect(page.get_by_role("heading", level=1)).to_contain_text("Profil")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        assert_accessible(page)
+        assert_checked(page)
