@@ -42,6 +42,7 @@ def test_the_network_admin_reads_the_indicators_on_a_phone(
         page.get_by_label("Au", exact=True).fill("2026-06-30")
         page.get_by_role("button", name="Afficher").click()
         expect(page).to_have_url(base + "/indicateurs/reseau/sato?du=2026-01-01&au=2026-06-30")
+        assert_fits(page)  # the stylesheet loaded: the sizes below are the page's
         expect(page.locator("dl.chiffres")).to_contain_text("Entrées")
         expect(page.locator("dl.chiffres div", has_text="Entrées").locator("dd")).to_have_text("11")
 
@@ -57,7 +58,6 @@ def test_the_network_admin_reads_the_indicators_on_a_phone(
         assert box and box["width"] <= 390 and box["height"] > 100
         expect(funnel.get_by_role("table")).to_contain_text("Mise en emploi")
 
-        assert_fits(page)
         assert_accessible(page)
         _shot(page, "indicateurs-reseau", backend)
 
