@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # not benchmarks/: its transitions.py would shadow the library
 
+from benchmarks import paced  # noqa: E402
 from engine.services import access, shares  # noqa: E402
 from engine.services.bootstrap import initialise  # noqa: E402
 from engine.services.organisations import add_staff, upsert_organisation  # noqa: E402
@@ -61,24 +62,6 @@ RECEIVER = textwrap.dedent(
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
     """
 )
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError("receiver did not start") from None
-            time.sleep(0.1)
 
 
 def _setup(url: str, n: int, hook: str) -> Runtime:
@@ -146,14 +129,14 @@ def _setup(url: str, n: int, hook: str) -> Runtime:
 
 
 def run(name: str, url: str, n: int, workers: int) -> None:
-    port = _port()
+    port = paced.port()
     hook = f"http://127.0.0.1:{port}/hook"
     rt = _setup(url, n, hook)
     receiver = subprocess.Popen(
         [sys.executable, "-c", RECEIVER, rt.secret, str(port)],  # type: ignore[attr-defined]
         cwd=ROOT,
     )
-    _wait(port)
+    paced.answering(port, receiver, "receiver", 30)
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
@@ -190,6 +173,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--deliveries", type=int, default=2000)
     args = parser.parse_args()
+    # the receiver is on loopback, over plain http: allowed for this process and its workers
+    os.environ.update(PARCOURS_ALLOW_HTTP_WEBHOOKS="1", PARCOURS_WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
     print("Signed webhook deliveries to a local receiver (worker start-up included)")
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:

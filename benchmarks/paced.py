@@ -35,15 +35,7 @@ def served(
         env={**os.environ, **(env or {})},
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", at), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("parcours serve did not start") from None
-                time.sleep(0.1)
+        answering(at, server, "parcours serve", 60)
         yield server, at
     finally:
         server.terminate()
@@ -54,6 +46,20 @@ def port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def answering(at: int, process: subprocess.Popen, what: str, seconds: float) -> None:
+    """Returns once something listens on 127.0.0.1:`at`; fails when `process` has ended or
+    `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", at), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.1)
 
 
 class Wire:

@@ -148,11 +148,7 @@ def get(rt: Runtime, request_id: int, *, by: Actor) -> RequestView:
 def _detailed(rt: Runtime, session: Session, req: BadgeRequest, bc: BadgeClass) -> RequestView:
     """The request as `listing` reads it (one query), with its reviews, evidence and what it
     still waits for."""
-    row = session.execute(
-        select(*_LISTED)
-        .join(BadgeClass, BadgeClass.id == BadgeRequest.badge_class_id)
-        .where(BadgeRequest.id == req.id)
-    ).one()
+    row = session.execute(_listing().where(BadgeRequest.id == req.id)).one()
     view = _listed(row)
     reviews = session.execute(
         select(Review, Person.given_name, Person.family_name)
@@ -286,8 +282,7 @@ def listing(
         if after is not None:
             where.append(keyset.after(_OLDEST, keyset.decode(after, 2)))
         rows = conn.execute(
-            select(*_LISTED)
-            .join(BadgeClass, BadgeClass.id == BadgeRequest.badge_class_id)
+            _listing()
             .where(*where)
             .order_by(*keyset.order(_OLDEST))
             .limit(per_page + 1)
@@ -337,6 +332,11 @@ _LISTED = (
     ),
 )
 """What `listing` reads of each request (`_listed` makes it a RequestView): built once."""
+
+
+def _listing() -> Any:
+    """The requests with their badges, as `listing` and a request's detail read them."""
+    return select(*_LISTED).join(BadgeClass, BadgeClass.id == BadgeRequest.badge_class_id)
 
 
 def _listed(r: Any) -> RequestView:
