@@ -208,7 +208,9 @@ class _CheckedTransport(httpx.BaseTransport):
             extensions={**request.extensions, "sni_hostname": host},
         )
         with self._lock:
-            pool = self._pools.setdefault(host, httpx.HTTPTransport())
+            pool = self._pools.get(host)
+            if pool is None:  # built once per host: each builds a TLS context (20 ms)
+                pool = self._pools[host] = httpx.HTTPTransport()
         return pool.handle_request(pinned)
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ import socket
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi import FastAPI, Request
 from sqlalchemy import Engine, select
@@ -241,3 +242,27 @@ def test_the_worker_connects_to_the_address_it_checked(receiver, fake_dns, monke
             assert resp.status_code == 200
     assert got.hosts == [f"{PARTNER_HOST}:{port}"] * 2
     assert fake_dns[PARTNER_HOST] == [PUBLIC]  # exactly one lookup per request
+
+
+def test_a_partner_s_pool_and_its_tls_context_are_built_once(
+    receiver, fake_dns, monkeypatch
+) -> None:
+    """Each delivery to a partner reuses its connection pool: building one loads the system's
+    certificates (20 ms, most of a delivery's cost when it was built for every request)."""
+    got, port = receiver
+    monkeypatch.setenv(webhooks.ALLOW_HTTP, "1")
+    monkeypatch.setenv(webhooks.ALLOWED_HOSTS, "127.0.0.1")
+    fake_dns[PARTNER_HOST] = ["127.0.0.1"] * 3
+    built = []
+
+    class Counted(httpx.HTTPTransport):
+        def __init__(self, *args, **kwargs) -> None:
+            built.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(webhooks.httpx, "HTTPTransport", Counted)
+    with webhooks.client() as http:
+        for _ in range(3):
+            assert http.post(f"http://{PARTNER_HOST}:{port}/hook", content=b"{}").status_code == 200
+    assert len(got.hosts) == 3
+    assert len(built) == 1
